@@ -1,0 +1,1 @@
+"""Benchmark helpers: a synthetic archive generator (:mod:`tests.bench.synth`)."""
