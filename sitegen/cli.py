@@ -1,0 +1,155 @@
+"""The ``sitegen`` command: a thin click layer over the library API.
+
+Input errors (:class:`SitegenError`) print one paragraph and exit 1.  Any
+other exception is a bug in sitegen: it prints one line asking for a report
+and exits 2.  ``--debug`` (or ``SITEGEN_DEBUG=1``) shows the traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .errors import SitegenError
+
+CONFIG_HELP = "Path to site.yml (default: ./site.yml)."
+
+
+def _debug(ctx: click.Context | None) -> bool:
+    if os.environ.get("SITEGEN_DEBUG"):
+        return True
+    while ctx is not None:
+        if ctx.obj and ctx.obj.get("debug"):
+            return True
+        ctx = ctx.parent
+    return False
+
+
+class Group(click.Group):
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except SitegenError as e:
+            if _debug(ctx):
+                traceback.print_exc()
+            click.echo(f"Error: {e}", err=True)
+            ctx.exit(1)
+        except KeyboardInterrupt:
+            click.echo("Interrupted.", err=True)
+            ctx.exit(130)
+        except Exception as e:  # a bug in sitegen, not in the input
+            if _debug(ctx):
+                traceback.print_exc()
+            click.echo(f"Internal error: {type(e).__name__}: {e}. This is a bug in sitegen; re-run with "
+                       "--debug for the traceback and report it.", err=True)
+            ctx.exit(2)
+
+
+def _config(path: str | None, **overrides):
+    from .config import load_config
+    cfg = load_config(path)
+    return cfg.with_overrides(**overrides) if overrides else cfg
+
+
+def _log(msg: str) -> None:
+    click.echo(msg, err=msg.startswith("warning:"))
+
+
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="sitegen")
+@click.option("--debug", is_flag=True, help="Show tracebacks for errors (for developers).")
+@click.pass_context
+def main(ctx: click.Context, debug: bool) -> None:
+    """Publish an archive of a daily AI-paper digest as a static website.
+
+    \b
+    sitegen ingest   dumps -> content/ (Markdown)
+    sitegen build    ingest, then render content/ -> _site/
+    sitegen check    verify a built site (links, assets, feeds, search)
+    sitegen serve    preview with live reload
+    """
+    ctx.ensure_object(dict)["debug"] = debug
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--config", "config_path", type=click.Path(), help=CONFIG_HELP)
+@click.option("--keep-going", is_flag=True, help="Ingest the good dumps, report the bad ones, exit 1.")
+@click.option("--allow-small", is_flag=True, help="Accept a new day far smaller than the usual day.")
+def ingest(paths: tuple[Path, ...], config_path: str | None, keep_going: bool, allow_small: bool) -> None:
+    """Parse dumps (default: dumps_dir in site.yml) into content/papers and content/days."""
+    from .ingest import ingest as run_ingest
+    cfg = _config(config_path)
+    result = run_ingest(cfg, list(paths) or None, keep_going=keep_going, allow_small=allow_small, log=_log)
+    click.echo(result.summary())
+    if result.errors:
+        for e in result.errors:
+            click.echo(f"Error: {e}", err=True)
+        sys.exit(1)
+
+
+def build_options(f):
+    for opt in reversed([
+        click.option("--config", "config_path", type=click.Path(), help=CONFIG_HELP),
+        click.option("--out", "out", type=click.Path(path_type=Path), help="Output folder (default: _site)."),
+        click.option("--base-url", help="Override base_url, e.g. /repo/ or https://user.github.io/repo/."),
+        click.option("--offline", is_flag=True, default=None,
+                     help="Links end in index.html so the output can be browsed from file://."),
+        click.option("--allow-small", is_flag=True, help="Accept a new day far smaller than usual."),
+        click.option("--quiet", "-q", is_flag=True, help="Print only warnings and the summary."),
+    ]):
+        f = opt(f)
+    return f
+
+
+@main.command()
+@build_options
+def build(config_path, out, base_url, offline, allow_small, quiet) -> None:
+    """Ingest dumps, then render content/ into a complete static site."""
+    from .build import build as run_build
+    cfg = _config(config_path, output_dir=out, base_url=base_url, offline=offline)
+    report = run_build(cfg, allow_small=allow_small, log=_log, progress=not quiet)
+    click.echo(report.summary())
+
+
+@main.command()
+@click.argument("directory", required=False, type=click.Path(path_type=Path))
+@click.option("--out", "out", type=click.Path(path_type=Path), help="The built site to check (default: _site).")
+@click.option("--config", "config_path", type=click.Path(), help=CONFIG_HELP)
+def check(directory: Path | None, out: Path | None, config_path: str | None) -> None:
+    """Check a built site: internal links, assets, feeds, sitemap, JSON and the search index."""
+    from .check import check as run_check
+    site = directory or out
+    if site is None:
+        site = _config(config_path).output_dir
+    report = run_check(Path(site))
+    for problem in report.problems:
+        click.echo(problem, err=True)
+    click.echo(report.summary())
+    if report.problems:
+        sys.exit(1)
+
+
+@main.command()
+@click.option("--config", "config_path", type=click.Path(), help=CONFIG_HELP)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--port", default=8000, show_default=True, type=int, help="Port (0 picks a free one).")
+@click.option("--open", "open_browser", is_flag=True, help="Open the site in a browser.")
+@click.option("--no-watch", is_flag=True, help="Serve without watching for changes.")
+@click.option("--out", "out", type=click.Path(path_type=Path), help="Output folder (default: _site).")
+def serve(config_path, host, port, open_browser, no_watch, out) -> None:
+    """Build, serve on http://127.0.0.1:8000/ and rebuild + reload on every change."""
+    from .serve import serve as run_serve
+    cfg = _config(config_path, output_dir=out)
+    run_serve(cfg, host=host, port=port, open_browser=open_browser, watch=not no_watch, log=_log)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,208 @@
+"""Load ``content/`` into typed :class:`Paper` and :class:`Day` records.
+
+``content/papers/<slug>.md`` and ``content/days/<YYYY-MM-DD>.md`` are the
+source of truth for the build (ingest writes them; people may edit them).
+Parsed records are cached in ``.sitegen-cache/content.pickle`` keyed by each
+file's (mtime_ns, size), so a rebuild of a 50,000-paper archive reads only
+the files that changed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import pickle
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import frontmatter
+from .errors import ContentError, MultiError, SitegenError
+from .text import escape_markdown
+
+SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+CACHE_VERSION = 3
+_UNESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
+
+PAPER_KEYS = ("title", "slug", "days", "first_seen")
+DAY_KEYS = ("date", "title", "papers", "sources")
+
+
+@dataclass(frozen=True)
+class Paper:
+    slug: str
+    title: str
+    abstract: str            # plain text (what the dump said)
+    body: str                # the Markdown body as stored
+    days: tuple[dt.date, ...]
+    first_seen: dt.date
+    extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    path: str = ""
+
+
+@dataclass(frozen=True)
+class Day:
+    date: dt.date
+    title: str
+    papers: tuple[str, ...]
+    sources: tuple[str, ...]
+    body: str = ""
+    extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    path: str = ""
+
+
+@dataclass
+class Content:
+    papers: dict[str, Paper]          # by slug, sorted
+    days: dict[dt.date, Day]          # by date, ascending
+
+
+def plain_text(body: str) -> str:
+    """The text a Markdown body shows; fast path for bodies ingest escaped."""
+    if not body:
+        return ""
+    unescaped = _UNESCAPE.sub(r"\1", body)
+    if "\n" not in body and escape_markdown(unescaped) == body:
+        return unescaped
+    from .render import markdown_text   # hand-written Markdown: render and strip tags
+    return markdown_text(body)
+
+
+def parse_paper(path: Path) -> Paper:
+    meta, body, lines = frontmatter.read(path)
+    f = frontmatter.Fields(meta, path, lines)
+    slug = f.str("slug")
+    if slug != path.stem:
+        raise ContentError(f"'slug': {slug!r} does not match the file name {path.name!r}; slugs are "
+                           "permalinks, so rename neither (restore the old value).", path, lines.get("slug"))
+    if not SLUG_RE.match(slug):
+        raise ContentError(f"'slug': {slug!r} is not a slug (lowercase a-z, 0-9 and single '-').",
+                           path, lines.get("slug"))
+    title = f.str("title").strip()
+    if not title:
+        raise ContentError("'title' is empty.", path, lines.get("title"))
+    days = tuple(sorted(set(f.date_list("days"))))
+    first_seen = f.date("first_seen") if "first_seen" in meta else days[0]
+    extra = {k: v for k, v in meta.items() if k not in PAPER_KEYS}
+    return Paper(slug, title, plain_text(body), body, days, first_seen, extra, str(path))
+
+
+def parse_day(path: Path) -> Day:
+    meta, body, lines = frontmatter.read(path)
+    f = frontmatter.Fields(meta, path, lines)
+    date = f.date("date")
+    if date.isoformat() != path.stem:
+        raise ContentError(f"'date': {date.isoformat()} does not match the file name {path.name!r}.",
+                           path, lines.get("date"))
+    title = f.str("title", required=False) or date.isoformat()
+    papers = f.str_list("papers")
+    for slug in papers:
+        if not SLUG_RE.match(slug):
+            raise ContentError(f"'papers': {slug!r} is not a paper slug.", path, lines.get("papers"))
+    sources = f.str_list("sources")
+    extra = {k: v for k, v in meta.items() if k not in DAY_KEYS}
+    return Day(date, title, tuple(papers), tuple(sources), body, extra, str(path))
+
+
+def _scan(folder: Path) -> list[os.DirEntry]:
+    try:
+        entries = [e for e in os.scandir(folder) if e.name.endswith(".md") and not e.name.startswith(".")]
+    except FileNotFoundError:
+        return []
+    return sorted(entries, key=lambda e: e.name)
+
+
+class StatCache:
+    """A pickle of parsed files keyed by (mtime_ns, size); one instance per file per process."""
+
+    _open: dict[str, "StatCache"] = {}
+
+    @classmethod
+    def open(cls, path: Path | None) -> "StatCache":
+        if path is None:
+            return cls(None)
+        key = str(path)
+        if key not in cls._open:
+            cls._open[key] = cls(path)
+        return cls._open[key]
+
+    def __init__(self, path: Path | None):
+        self.path = path
+        self.entries: dict[str, tuple[int, int, Any]] = {}
+        self.dirty = False
+        if path and path.is_file():
+            try:
+                with open(path, "rb") as fh:
+                    version, entries = pickle.load(fh)
+                if version == CACHE_VERSION:
+                    self.entries = entries
+            except Exception:   # a corrupt or foreign cache only makes the build slower
+                self.entries = {}
+
+    def get(self, path: str, st: os.stat_result, parse) -> Any:
+        key = (st.st_mtime_ns, st.st_size)
+        hit = self.entries.get(path)
+        if hit and hit[:2] == key:
+            return hit[2]
+        record = parse(Path(path))
+        self.entries[path] = (*key, record)
+        self.dirty = True
+        return record
+
+    def save(self, live: set[str] | None = None) -> None:
+        """Persist, forgetting files not in ``live`` (when given)."""
+        if not self.path:
+            return
+        stale = set(self.entries) - live if live is not None else set()
+        for k in stale:
+            del self.entries[k]
+        if not (self.dirty or stale):
+            return
+        from .output import atomic_write
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(self.path, pickle.dumps((CACHE_VERSION, self.entries), protocol=pickle.HIGHEST_PROTOCOL))
+        self.dirty = False
+
+
+def load_content(content_dir: Path, cache_path: Path | None = None, check: bool = True) -> Content:
+    """Read every paper and day file. Problems in several files are reported together."""
+    cache = StatCache.open(cache_path)
+    errors: list[SitegenError] = []
+    papers: dict[str, Paper] = {}
+    days: dict[dt.date, Day] = {}
+    live: set[str] = set()
+    for folder, parse, sink in ((content_dir / "papers", parse_paper, papers),
+                                (content_dir / "days", parse_day, days)):
+        for entry in _scan(folder):
+            live.add(entry.path)
+            try:
+                rec = cache.get(entry.path, entry.stat(), parse)
+            except SitegenError as e:
+                errors.append(e)
+                continue
+            sink[rec.slug if isinstance(rec, Paper) else rec.date] = rec
+    if check and not errors:
+        errors += _cross_check(papers, days)
+    if errors:
+        raise errors[0] if len(errors) == 1 else MultiError(errors[:20])
+    cache.save(live)
+    return Content(dict(sorted(papers.items())), dict(sorted(days.items())))
+
+
+def _cross_check(papers: dict[str, Paper], days: dict[dt.date, Day]) -> list[SitegenError]:
+    errors: list[SitegenError] = []
+    for day in days.values():
+        for slug in day.papers:
+            if slug not in papers:
+                errors.append(ContentError(f"'papers' lists {slug!r}, but content/papers/{slug}.md does "
+                                           "not exist. Re-run `sitegen ingest` or remove it.", day.path))
+                break
+    for paper in papers.values():
+        for d in paper.days:
+            if d not in days:
+                errors.append(ContentError(f"'days' lists {d.isoformat()}, but there is no day file "
+                                           f"content/days/{d.isoformat()}.md. Re-run `sitegen ingest`.",
+                                           paper.path))
+                break
+    return errors

@@ -1,0 +1,147 @@
+"""``---`` YAML front matter: written with ``safe_dump``, read back with type checks.
+
+Writing: every value ingest owns is a string or a list of strings, so
+``safe_dump`` quotes anything YAML would otherwise reinterpret (``'2401.10010'``,
+``'no'``, ``'2025-03-12'``).  Reading: hand edits happen, so
+:func:`read` returns the raw mapping and :func:`expect_str` and friends turn a
+wrong type into a :class:`ContentError` naming the file, the line and the fix.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import ContentError
+
+try:  # libyaml is ~10x faster; identical results for the safe subset we write
+    _Loader: Any = yaml.CSafeLoader
+    _Dumper: Any = yaml.CSafeDumper
+except AttributeError:  # pragma: no cover - PyYAML without libyaml
+    _Loader, _Dumper = yaml.SafeLoader, yaml.SafeDumper
+
+
+def dumps(meta: dict[str, Any], body: str) -> str:
+    """Serialise front matter and body. ``body`` ends with exactly one newline (or is empty)."""
+    head = yaml.dump(meta, Dumper=_Dumper, sort_keys=False, allow_unicode=True,
+                     width=10_000, default_flow_style=False)
+    text = f"---\n{head}---\n"
+    body = body.strip("\n")
+    return text + (f"\n{body}\n" if body else "")
+
+
+def parse(text: str, path: Path) -> tuple[dict[str, Any], str, dict[str, int]]:
+    """Split and parse a content file: (meta, body, {key: line number})."""
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    text = text.replace("\r\n", "\n")
+    if not text.startswith("---\n"):
+        raise ContentError("couldn't find front matter. Did you forget the opening `---` line?", path, 1)
+    end = text.find("\n---\n", 3)
+    if end == -1:
+        if text.endswith("\n---"):
+            end = len(text) - 4
+        else:
+            raise ContentError("front matter is not closed. Did you forget the closing `---` line?", path, 1)
+    head = text[4:end + 1]
+    body = text[end + 5:]
+    try:
+        meta = yaml.load(head, Loader=_Loader)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        line = mark.line + 2 if mark else 1
+        raise ContentError(f"front matter is not valid YAML: {getattr(e, 'problem', None) or e}.",
+                           path, line) from None
+    if meta is None:
+        meta = {}
+    if not isinstance(meta, dict):
+        raise ContentError(f"front matter must be a mapping of keys to values, got {type(meta).__name__}.",
+                           path, 2)
+    lines = {}
+    for no, line in enumerate(head.split("\n"), start=2):
+        key = line.split(":", 1)[0]
+        if key and not key.startswith((" ", "-", "#")) and key in meta:
+            lines.setdefault(key, no)
+    return meta, body.strip("\n"), lines
+
+
+def read(path: Path) -> tuple[dict[str, Any], str, dict[str, int]]:
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise ContentError(f"cannot be read: {e.strerror}.", path) from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ContentError(f"is not UTF-8 text (byte offset {e.start}).", path,
+                           data[:e.start].count(b"\n") + 1) from None
+    return parse(text, path)
+
+
+class Fields:
+    """Typed access to one file's front matter, errors naming file and line."""
+
+    def __init__(self, meta: dict[str, Any], path: Path, lines: dict[str, int]):
+        self.meta, self.path, self.lines = meta, path, lines
+
+    def _fail(self, key: str, expected: str, got: Any) -> ContentError:
+        hint = ""
+        if isinstance(got, (int, float, bool)) and expected.startswith("a string"):
+            hint = f" Quote it: {key}: '{got}'"
+        return ContentError(f"'{key}': expected {expected}, got {type(got).__name__} ({got!r}).{hint}",
+                            self.path, self.lines.get(key))
+
+    def str(self, key: str, required: bool = True) -> str | None:
+        v = self.meta.get(key)
+        if v is None:
+            if required:
+                raise ContentError(f"front matter has no '{key}'. Add `{key}: ...` or re-run "
+                                   "`sitegen ingest`.", self.path, 1)
+            return None
+        if not isinstance(v, str):
+            raise self._fail(key, "a string", v)
+        return v
+
+    def date(self, key: str) -> dt.date:
+        v = self.meta.get(key)
+        if isinstance(v, dt.datetime):
+            v = v.date()
+        if isinstance(v, dt.date):
+            return v
+        if isinstance(v, str):
+            try:
+                return dt.date.fromisoformat(v)
+            except ValueError:
+                pass
+        if v is None:
+            raise ContentError(f"front matter has no '{key}'. Add `{key}: YYYY-MM-DD`.", self.path, 1)
+        raise self._fail(key, "a date YYYY-MM-DD", v)
+
+    def str_list(self, key: str) -> list[str]:
+        v = self.meta.get(key)
+        if v is None:
+            return []
+        if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
+            raise self._fail(key, "a list of strings", v)
+        return v
+
+    def date_list(self, key: str) -> list[dt.date]:
+        v = self.meta.get(key)
+        if not isinstance(v, list) or not v:
+            raise self._fail(key, "a non-empty list of dates YYYY-MM-DD", v)
+        out = []
+        for x in v:
+            if isinstance(x, dt.datetime):
+                x = x.date()
+            if isinstance(x, str):
+                try:
+                    x = dt.date.fromisoformat(x)
+                except ValueError:
+                    raise self._fail(key, "a list of dates YYYY-MM-DD", v) from None
+            if not isinstance(x, dt.date):
+                raise self._fail(key, "a list of dates YYYY-MM-DD", v)
+            out.append(x)
+        return out

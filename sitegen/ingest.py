@@ -1,0 +1,237 @@
+"""Merge dumps into ``content/``: one Markdown file per paper and per day.
+
+``content/`` is the archive's accumulated state and dumps add to it: a paper's
+``days`` are the union of what its file says and every dump it appears in, and
+a day's ``papers`` keep their order with newcomers appended (first appearance
+wins).  Re-ingesting the same dumps therefore changes nothing.
+
+Invariants:
+- Slugs are permalinks: an existing paper keeps its file's slug forever; a
+  newcomer whose plain slug is taken gets ``<slug>-<hash of its identity>``.
+- Deterministic: dumps are processed in (day, file name) order; the same
+  dumps over the same content give byte-identical files.
+- All-or-nothing: every dump is parsed and checked before the first write;
+  ``keep_going`` ingests the good dumps and reports the bad ones.
+- Front-matter keys ingest does not own and a day's hand-written body survive.
+- Every write is atomic (temp file + rename); unchanged files are not touched.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import statistics
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from . import frontmatter
+from .config import Config, format_date
+from .content import DAY_KEYS, PAPER_KEYS, Day, Paper, StatCache, load_content
+from .dumps import Dump, parse_dump, resolve_date
+from .errors import DumpError, MultiError, SitegenError
+from .output import clean_stale_temps, write_if_changed
+from .text import escape_markdown, slugify, suffixed_slug, title_key
+
+
+@dataclass
+class IngestResult:
+    dumps: int = 0
+    days: int = 0
+    papers: int = 0
+    new: int = 0
+    updated: int = 0
+    days_written: int = 0
+    warnings: list[str] = field(default_factory=list)
+    errors: list[SitegenError] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.new or self.updated or self.days_written)
+
+    def summary(self) -> str:
+        s = (f"{self.dumps} dump{'s' if self.dumps != 1 else ''} -> {self.days} day{'s' if self.days != 1 else ''}, "
+             f"{self.papers} papers ({self.new} new, {self.updated} updated)")
+        if self.errors:
+            s += f"; {len(self.errors)} dump{'s' if len(self.errors) != 1 else ''} failed"
+        return s
+
+
+@dataclass
+class _PaperState:
+    key: str
+    title: str
+    abstract: str
+    days: set[dt.date]
+    latest: dt.date          # the day whose abstract we hold
+    order: tuple[dt.date, int, int]   # first appearance, for deterministic slug assignment
+
+
+def find_dumps(config: Config, paths: list[Path] | None) -> list[Path]:
+    """Dump files to read: explicit files, or ``*.txt`` in the given folders / ``dumps_dir``."""
+    root = config.root.resolve()
+    out: list[Path] = []
+    for p in (paths or [config.dumps_dir]):
+        p = Path(p)
+        if p.is_dir():
+            for entry in sorted(os.scandir(p), key=lambda e: e.name):
+                if entry.name.startswith(".") or not entry.name.endswith(".txt"):
+                    continue
+                f = Path(entry.path)
+                if entry.is_symlink() and not f.resolve().is_relative_to(root):
+                    raise DumpError(f"is a symlink to {f.resolve()}, outside the project; refusing to read "
+                                    "it. Copy the file into the dumps folder instead.", f)
+                if f.is_file():
+                    out.append(f)
+        elif p.is_file():
+            out.append(p)
+        elif p == config.dumps_dir and not paths:
+            raise DumpError("no such folder: expected the dumps folder ('dumps_dir' in site.yml).", p)
+        else:
+            raise DumpError("no such file or folder.", p)
+    return out
+
+
+def _parse_all(files: list[Path], config: Config) -> tuple[list[tuple[dt.date, Dump]], list[SitegenError]]:
+    cache = StatCache.open(config.cache_dir / "dumps.pickle")
+    parsed, errors = [], []
+    for f in files:
+        try:
+            dump = cache.get(str(f), f.stat(), parse_dump)
+            parsed.append((resolve_date(dump, config.year, config.dates), dump))
+        except SitegenError as e:
+            errors.append(e)
+        except OSError as e:
+            errors.append(DumpError(f"cannot be read: {e.strerror}.", f))
+    cache.save()
+    parsed.sort(key=lambda pd: (pd[0], pd[1].name))
+    return parsed, errors
+
+
+def _check_small(parsed, existing_days: dict[dt.date, Day], config: Config) -> list[SitegenError]:
+    if not existing_days or config.small_day_ratio <= 0:
+        return []
+    median = statistics.median(len(d.papers) for d in existing_days.values())
+    errors = []
+    for date, dump in parsed:
+        if date not in existing_days and len(dump.entries) < config.small_day_ratio * median:
+            errors.append(DumpError(
+                f"holds {len(dump.entries)} papers for a new day ({date.isoformat()}), fewer than "
+                f"{config.small_day_ratio:.0%} of the median day ({median:g}). Was the page only half "
+                "scraped? Re-scrape it, or pass --allow-small if the day really was this small.", dump.path))
+    return errors
+
+
+def ingest(config: Config, paths: list[Path] | None = None, *, keep_going: bool = False,
+           allow_small: bool = False, log: Callable[[str], None] | None = None) -> IngestResult:
+    """Merge dumps into ``config.content_dir``. Raises :class:`SitegenError` on bad input."""
+    result = IngestResult()
+    files = find_dumps(config, paths)
+    parsed, errors = _parse_all(files, config)
+    papers_dir, days_dir = config.content_papers, config.content_days
+    for d in (papers_dir, days_dir):
+        clean_stale_temps(d)
+    existing = load_content(config.content_dir, config.cache_dir / "content.pickle", check=False)
+    if not allow_small:
+        small = _check_small(parsed, existing.days, config)
+        bad = {e.path for e in small}
+        errors += small
+        parsed = [(d, dump) for d, dump in parsed if str(dump.path) not in bad]
+    if errors and not keep_going:
+        raise errors[0] if len(errors) == 1 else MultiError(errors)
+    result.errors = errors
+    for _, dump in parsed:
+        result.warnings += dump.warnings
+
+    # 1. Papers and days as the dumps describe them, merged over existing content.
+    by_key = {title_key(p.title): p for p in existing.papers.values()}
+    states: dict[str, _PaperState] = {}
+    day_papers: dict[dt.date, list[str]] = {}
+    day_sources: dict[dt.date, list[str]] = {}
+    for di, (date, dump) in enumerate(parsed):
+        order = day_papers.setdefault(date, [])
+        seen_here: set[str] = set()
+        srcs = day_sources.setdefault(date, [])
+        if dump.name not in srcs:
+            srcs.append(dump.name)
+        for ei, entry in enumerate(dump.entries):
+            key = title_key(entry.title)
+            if key in seen_here:
+                result.warnings.append(f"{dump.path}:{entry.line}: {entry.title[:60]!r} appears twice in "
+                                       "this dump; keeping the first")
+                continue
+            seen_here.add(key)
+            if key not in order:
+                order.append(key)
+            st = states.get(key)
+            if st is None:
+                old = by_key.get(key)
+                st = states[key] = _PaperState(
+                    key, old.title if old else entry.title, old.abstract if old else entry.abstract,
+                    set(old.days) if old else set(), old.days[-1] if old else date, (date, di, ei))
+            st.days.add(date)
+            if date >= st.latest:
+                if st.abstract != entry.abstract:
+                    result.warnings.append(f"{dump.path}:{entry.line}: {entry.title[:60]!r} has a different "
+                                           f"abstract than on {st.latest.isoformat()}; keeping the newer one")
+                st.abstract, st.title, st.latest = entry.abstract, entry.title, date
+
+    # 2. Slugs: existing files keep theirs; newcomers in first-appearance order.
+    taken = set(existing.papers)
+    slugs: dict[str, str] = {}
+    for st in sorted(states.values(), key=lambda s: s.order):
+        old = by_key.get(st.key)
+        if old is not None:
+            slugs[st.key] = old.slug
+            continue
+        slug = slugify(st.title)
+        if slug in taken:
+            base, slug, n = slug, suffixed_slug(slug, st.key), 2
+            while slug in taken:
+                slug, n = suffixed_slug(base, f"{st.key}#{n}"), n + 1
+        taken.add(slug)
+        slugs[st.key] = slug
+
+    # 3. Write what changed.
+    for d in (papers_dir, days_dir):
+        d.mkdir(parents=True, exist_ok=True)
+    for st in states.values():
+        slug = slugs[st.key]
+        old = existing.papers.get(slug)
+        days = tuple(sorted(st.days))
+        body = escape_markdown(st.abstract)
+        if old and (old.title, old.body, old.days, old.first_seen) == (st.title, body, days, days[0]):
+            continue
+        meta = {"title": st.title, "slug": slug, "days": [d.isoformat() for d in days],
+                "first_seen": days[0].isoformat()}
+        if old:
+            meta.update((k, v) for k, v in old.extra.items() if k not in PAPER_KEYS)
+        if write_if_changed(papers_dir / f"{slug}.md", frontmatter.dumps(meta, body).encode("utf-8")):
+            if old:
+                result.updated += 1
+            else:
+                result.new += 1
+    for date, keys in day_papers.items():
+        old_day = existing.days.get(date)
+        papers = list(old_day.papers) if old_day else []
+        for key in keys:
+            if slugs[key] not in papers:
+                papers.append(slugs[key])
+        sources = sorted(set(old_day.sources if old_day else ()) | set(day_sources[date]))
+        title = old_day.title if old_day else format_date(date, config.date_format)
+        if old_day and (old_day.papers, old_day.sources) == (tuple(papers), tuple(sources)):
+            continue
+        meta = {"date": date.isoformat(), "title": title, "papers": papers, "sources": sources}
+        if old_day:
+            meta.update((k, v) for k, v in old_day.extra.items() if k not in DAY_KEYS)
+        data = frontmatter.dumps(meta, old_day.body if old_day else "").encode("utf-8")
+        if write_if_changed(days_dir / f"{date.isoformat()}.md", data):
+            result.days_written += 1
+
+    result.dumps = len(parsed)
+    result.days = len(day_papers)
+    result.papers = len(states)
+    if log:
+        for w in result.warnings:
+            log(f"warning: {w}")
+    return result

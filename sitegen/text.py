@@ -1,0 +1,91 @@
+"""Pure text helpers: paper identity, slugs, Markdown escaping, excerpts.
+
+Nothing here touches the file system; everything is deterministic.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+
+SLUG_MAX = 80
+
+# Letters NFKD does not decompose into ASCII.
+_TRANSLIT = str.maketrans({
+    "ß": "ss", "æ": "ae", "Æ": "AE", "œ": "oe", "Œ": "OE", "ø": "o", "Ø": "O", "ł": "l", "Ł": "L",
+    "đ": "d", "Đ": "D", "ð": "d", "Ð": "D", "þ": "th", "Þ": "Th", "ı": "i", "ħ": "h", "Ħ": "H",
+    "α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "ε": "epsilon", "λ": "lambda",
+    "μ": "mu", "π": "pi", "σ": "sigma", "τ": "tau", "φ": "phi", "ω": "omega", "θ": "theta",
+    "&": " and ", "+": " plus ", "@": " at ",
+})
+
+
+def title_key(title: str) -> str:
+    """A paper's identity: NFKC, case-folded, whitespace collapsed."""
+    return " ".join(unicodedata.normalize("NFKC", title).casefold().split())
+
+
+def slugify(title: str) -> str:
+    """ASCII, lowercase, ``-`` separated, at most 80 chars cut at a word, never empty.
+
+    Only ``[a-z0-9-]`` survive, so a slug can never hold ``/``, ``..`` or a
+    leading ``.``.  A title with no Latin letters or digits gets ``paper-<hash>``.
+    """
+    s = unicodedata.normalize("NFKC", title).translate(_TRANSLIT)
+    s = unicodedata.normalize("NFKD", s).encode("ascii", "ignore").decode("ascii").lower()
+    words = re.findall(r"[a-z0-9]+", s)
+    slug = ""
+    for w in words:
+        candidate = f"{slug}-{w}" if slug else w
+        if len(candidate) > SLUG_MAX:
+            break
+        slug = candidate
+    if not slug and words:            # a single word longer than the limit
+        slug = words[0][:SLUG_MAX]
+    if not slug:
+        slug = "paper-" + short_hash(title_key(title))
+    return slug
+
+
+def short_hash(s: str, n: int = 8) -> str:
+    return hashlib.sha1(s.encode("utf-8", "surrogatepass")).hexdigest()[:n]
+
+
+def suffixed_slug(base: str, key: str) -> str:
+    """The deterministic slug for a newcomer whose plain slug is taken."""
+    suffix = "-" + short_hash(key)
+    head = base[:SLUG_MAX - len(suffix)].rstrip("-")
+    return head + suffix
+
+
+# --- Markdown ---------------------------------------------------------------
+# Characters that can start Markdown syntax anywhere in a line.  Escaping them
+# with a backslash is always allowed by CommonMark (any ASCII punctuation).
+_INLINE = re.compile(r"([\\`*_\[\]<]|&(?=#?[A-Za-z0-9]+;))")
+# Constructs that only matter at the start of a line (block syntax).
+_BLOCK_START = re.compile(r"^([#>+\-=:])|^(\d+)([.)])")
+
+
+def escape_markdown(text: str) -> str:
+    """Plain text -> Markdown whose rendered text content is exactly ``text``.
+
+    The abstract is data, not Markdown.  ``text`` is one paragraph: whitespace
+    runs are expected to be collapsed already (see ``dumps.clean_text``).
+    """
+    out = _INLINE.sub(r"\\\1", text)
+    return _BLOCK_START.sub(lambda m: "\\" + m.group(1) if m.group(1) else m.group(2) + "\\" + m.group(3),
+                            out)
+
+
+def excerpt(text: str, limit: int) -> str:
+    """At most ``limit`` characters, cut at a word, with an ellipsis when cut."""
+    if len(text) <= limit:
+        return text
+    cut = text[:limit + 1]
+    space = cut.rfind(" ")
+    if space > limit // 2:
+        cut = cut[:space]
+    else:
+        cut = cut[:limit]
+    return cut.rstrip(" ,;:-\u2013\u2014.") + "\u2026"
