@@ -87,10 +87,24 @@ class Fields:
     def __init__(self, meta: dict[str, Any], path: Path, lines: dict[str, int]):
         self.meta, self.path, self.lines = meta, path, lines
 
+    def _raw(self, key: str) -> str | None:
+        """The value as written in the file (``2401.10010``, ``no``), for the quoting hint."""
+        no = self.lines.get(key)
+        try:
+            line = self.path.read_text(encoding="utf-8-sig").replace("\r\n", "\n").split("\n")[no - 1]
+        except (OSError, UnicodeDecodeError, IndexError, TypeError):
+            return None
+        head, sep, value = line.partition(":")
+        value = value.split(" #", 1)[0].strip()
+        return value if sep and head == key and value else None
+
     def _fail(self, key: str, expected: str, got: Any) -> ContentError:
         hint = ""
         if isinstance(got, (int, float, bool)) and expected.startswith("a string"):
-            hint = f" Quote it: {key}: '{got}'"
+            # str(got) would turn `2401.10010` into '2401.1001' and `no` into 'False'.
+            raw = self._raw(key) or str(got)
+            quoted = "'" + raw.replace("'", "''") + "'"
+            hint = f" Quote it: {key}: {quoted}"
         return ContentError(f"'{key}': expected {expected}, got {type(got).__name__} ({got!r}).{hint}",
                             self.path, self.lines.get(key))
 

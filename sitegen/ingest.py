@@ -18,6 +18,7 @@ Invariants:
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 import statistics
@@ -97,7 +98,9 @@ def _parse_all(files: list[Path], config: Config) -> tuple[list[tuple[dt.date, D
     parsed, errors = [], []
     for f in files:
         try:
-            dump = cache.get(str(f), f.stat(), parse_dump)
+            cached = cache.get(str(f), f.stat(), parse_dump)
+            # resolve_date() appends config-dependent warnings: never mutate the cached record.
+            dump = dataclasses.replace(cached, warnings=list(cached.warnings))
             parsed.append((resolve_date(dump, config.year, config.dates), dump))
         except SitegenError as e:
             errors.append(e)

@@ -168,6 +168,23 @@ class OutputTree:
                              self.out) from None
         self.written += 1
 
+    def keep(self, rel: str) -> bool:
+        """Reuse the previous build's file for ``rel`` (hard link). False if there is none."""
+        entry = self.old_manifest.get(rel)
+        if entry is None or rel in self.manifest:
+            return False
+        folder = rel.rpartition("/")[0]
+        if folder and folder not in self._dirs:
+            (self.staging / folder).mkdir(parents=True, exist_ok=True)
+            self._dirs.add(folder)
+        try:
+            os.link(self.out / rel, self.staging / rel)
+        except OSError:
+            return False
+        self.manifest[rel] = entry
+        self.reused += 1
+        return True
+
     def commit(self) -> None:
         """Swap the staging tree in. The previous tree survives any failure before this."""
         old = self.parent / f".{self.name}.old-{os.getpid()}"

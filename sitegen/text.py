@@ -63,8 +63,9 @@ def suffixed_slug(base: str, key: str) -> str:
 # Characters that can start Markdown syntax anywhere in a line.  Escaping them
 # with a backslash is always allowed by CommonMark (any ASCII punctuation).
 _INLINE = re.compile(r"([\\`*_\[\]<]|&(?=#?[A-Za-z0-9]+;))")
-# Constructs that only matter at the start of a line (block syntax).
-_BLOCK_START = re.compile(r"^([#>+\-=:])|^(\d+)([.)])")
+# Constructs that only matter at the start of a line (block syntax); ``~`` opens
+# a ``~~~`` code fence.
+_BLOCK_START = re.compile(r"^([#>+\-=:~])|^(\d+)([.)])")
 
 
 def escape_markdown(text: str) -> str:

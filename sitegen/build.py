@@ -1,0 +1,254 @@
+"""Run the pipeline: dumps -> content -> site model -> pages + feeds + search -> output.
+
+Incremental by construction, one code path for cold and warm builds:
+
+1. *Up-to-date check*: a stat fingerprint of every input (dumps, content,
+   theme, overrides, config, sitegen version).  Equal to the last successful
+   build's and the output is still there: nothing to do.
+2. Otherwise ingest (unchanged files are not rewritten), load content through
+   the stat cache, build the whole model (Pelican-style: all data before any
+   write), and give every page a key = digest(its data, its template closure,
+   the site config).  Pages whose key matches the last build are hard-linked
+   from the previous output; the rest are rendered, in parallel on all cores.
+3. Feeds, API and the search index are regenerated (they are whole-archive
+   views); :class:`~sitegen.output.OutputTree` links files whose bytes did
+   not change and swaps the new tree in atomically.
+
+The output is a pure function of the inputs: an incremental build's tree is
+byte-identical to a cold build's (tests check it after every kind of change).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Callable
+
+from . import __version__
+from .config import Config
+from .content import load_content
+from .feeds import all_feeds
+from .ingest import IngestResult, ingest
+from .output import OutputTree, atomic_write
+from .render import Renderer, make_env, templates_digest
+from .site import SiteModel, build_model
+
+PARALLEL_MIN_PAGES = 400
+CHUNK = 250
+
+
+@dataclass
+class BuildReport:
+    out: Path
+    pages: int = 0
+    rendered: int = 0
+    files: int = 0
+    written: int = 0
+    seconds: float = 0.0
+    up_to_date: bool = False
+    ingest: IngestResult | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        where = os.path.relpath(self.out) if not os.path.relpath(self.out).startswith("..") else str(self.out)
+        if self.up_to_date:
+            return f"nothing changed: {where}/ is up to date ({self.seconds:.2f} s)"
+        return (f"rendered {self.rendered} of {self.pages} pages, 1 feed, 1 sitemap, search index; "
+                f"{self.files} files ({self.written} written) in {self.seconds:.1f} s -> {where}/")
+
+
+# --- the up-to-date fingerprint ---------------------------------------------
+def _tree_stats(folder: Path | None, h) -> None:
+    if folder is None or not folder.exists():
+        h.update(b"-")
+        return
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames.sort()
+        for name in sorted(filenames):
+            if name.startswith(".") and ".tmp-" in name:
+                continue
+            st = os.stat(os.path.join(dirpath, name))
+            h.update(f"{dirpath}/{name}\0{st.st_mtime_ns}\0{st.st_size}\n".encode())
+
+
+def input_fingerprint(config: Config) -> str:
+    h = hashlib.blake2b(digest_size=16)
+    h.update(f"{__version__}\0{config!r}\0{os.environ.get('SOURCE_DATE_EPOCH', '')}\n".encode())
+    for folder in (config.dumps_dir, config.content_papers, config.content_days, config.theme,
+                   config.templates_dir, config.static_dir):
+        _tree_stats(folder, h)
+    if config.path and config.path.exists():
+        st = config.path.stat()
+        h.update(f"{st.st_mtime_ns}\0{st.st_size}".encode())
+    return h.hexdigest()
+
+
+def _load_pickle(path: Path, default):
+    try:
+        with open(path, "rb") as fh:
+            return pickle.load(fh)
+    except Exception:
+        return default
+
+
+# --- rendering in parallel ----------------------------------------------------
+_RENDERER: Renderer | None = None
+
+
+def _render_chunk(indices: list[int]) -> list[tuple[str, bytes]]:
+    assert _RENDERER is not None
+    pages = _RENDERER.model.pages
+    return _RENDERER.render_many(pages[i] for i in indices)
+
+
+def render_pages(renderer: Renderer, indices: list[int]):
+    """Yield (path, bytes) for the given pages, on every core when there are many."""
+    global _RENDERER
+    workers = min(os.cpu_count() or 1, 8)
+    if len(indices) < PARALLEL_MIN_PAGES or workers < 2 or sys.platform == "win32":
+        yield from renderer.render_many(renderer.model.pages[i] for i in indices)
+        return
+    _RENDERER = renderer   # inherited by forked workers
+    try:
+        chunks = [indices[i:i + CHUNK] for i in range(0, len(indices), CHUNK)]
+        with ProcessPoolExecutor(workers, mp_context=get_context("fork")) as pool:
+            for result in pool.map(_render_chunk, chunks):
+                yield from result
+    finally:
+        _RENDERER = None
+
+
+# --- the pipeline -------------------------------------------------------------
+def compute_related(config: Config, model_papers) -> dict[str, list[str]]:
+    if config.related_count <= 0:
+        return {}
+    from .related import related_papers
+    papers = list(model_papers.values())
+    key = hashlib.blake2b(pickle.dumps(([(p.slug, p.title, p.abstract) for p in papers],
+                                        config.related_count)), digest_size=16).hexdigest()
+    cache = config.cache_dir / "related.pickle"
+    hit = _load_pickle(cache, None)
+    if hit and hit[0] == key:
+        return hit[1]
+    idx = related_papers([(p.title, p.abstract) for p in papers], k=config.related_count)
+    related = {p.slug: [papers[j].slug for j in idx[i]] for i, p in enumerate(papers)}
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(cache, pickle.dumps((key, related), protocol=pickle.HIGHEST_PROTOCOL))
+    return related
+
+
+def static_files(config: Config) -> dict[str, Path]:
+    """Theme files, overridden file by file: ``static/`` -> /static/, ``root/`` -> /."""
+    files: dict[str, Path] = {}
+    sources = [(config.theme / "static", "static/"), (config.theme / "root", "")]
+    if config.static_dir:
+        sources.append((config.static_dir, "static/"))
+    for folder, prefix in sources:
+        if not folder.is_dir():
+            continue
+        for dirpath, dirnames, filenames in os.walk(folder):
+            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+            for name in sorted(filenames):
+                if name.startswith("."):
+                    continue
+                full = Path(dirpath) / name
+                files[prefix + full.relative_to(folder).as_posix()] = full
+    return files
+
+
+def search_files(model: SiteModel) -> dict[str, bytes]:
+    from .search import SearchDoc, build_search_index
+    docs = [SearchDoc(i, p.title, p.abstract, f"papers/{p.slug}/", p.first_seen.isoformat())
+            for i, p in enumerate(model.papers.values())]
+    return build_search_index(docs, cache_dir=model.config.cache_dir / "search",
+                              **_search_options(model.config))
+
+
+def _search_options(config: Config) -> dict:
+    import inspect
+    from .search import build_search_index
+    params = inspect.signature(build_search_index).parameters
+    opts = {"title_boost": config.search.title_boost, "shard_kb": config.search.shard_kb}
+    return {k: v for k, v in opts.items() if k in params}
+
+
+def build(config: Config, *, allow_small: bool = False, log: Callable[[str], None] | None = None,
+          progress: bool = False, force: bool = False) -> BuildReport:
+    """Build the site into ``config.output_dir``. Raises SitegenError on bad input."""
+    t0 = time.perf_counter()
+    say = log or (lambda msg: None)
+    report = BuildReport(out=config.output_dir)
+    cache = config.cache_dir
+    tag = hashlib.sha1(str(config.output_dir).encode()).hexdigest()[:10]   # one set per output folder
+    fp_path = cache / f"fingerprint-{tag}"
+    manifest_path = cache / f"manifest-{tag}.pickle"
+    pages_cache = cache / f"pages-{tag}.pickle"
+    if not force and config.output_dir.is_dir() and manifest_path.is_file():
+        try:
+            if fp_path.read_text() == input_fingerprint(config):
+                report.up_to_date = True
+                report.seconds = time.perf_counter() - t0
+                return report
+        except OSError:
+            pass
+
+    def lap(name: str, start: float) -> float:
+        now = time.perf_counter()
+        report.timings[name] = now - start
+        return now
+
+    t = time.perf_counter()
+    report.ingest = ingest(config, allow_small=allow_small, log=log)
+    if progress:
+        say(f"ingest: {report.ingest.summary()}")
+    t = lap("ingest", t)
+    content = load_content(config.content_dir, cache / "content.pickle")
+    t = lap("load", t)
+    related = compute_related(config, content.papers)
+    t = lap("related", t)
+    model = build_model(config, content, related)
+    renderer = Renderer(model, cache / "jinja")
+    env = renderer.env
+    tmpl = {name: templates_digest(env, name) for name in sorted({p.template for p in model.pages})}
+    site_key = hashlib.blake2b(f"{__version__}\0{config!r}".encode(), digest_size=16).digest()
+    keys = {p.path: hashlib.blake2b(p.deps + tmpl[p.template] + site_key, digest_size=16).digest()
+            for p in model.pages}
+    old_keys = _load_pickle(pages_cache, {}) if not force else {}
+    t = lap("model", t)
+
+    with OutputTree(config.output_dir, manifest_path) as tree:
+        stale = []
+        for i, p in enumerate(model.pages):
+            if old_keys.get(p.path) == keys[p.path] and tree.keep(p.path):
+                continue
+            stale.append(i)
+        report.pages, report.rendered = len(model.pages), len(stale)
+        if progress and stale:
+            say(f"rendering {len(stale)} of {len(model.pages)} pages ...")
+        for n, (path, data) in enumerate(render_pages(renderer, stale), start=1):
+            tree.add(path, data)
+            if progress and n % 5000 == 0:
+                say(f"  {n}/{len(stale)} pages")
+        t = lap("render", t)
+        for rel, path in static_files(config).items():
+            tree.add(rel, path.read_bytes())
+        for rel, data in all_feeds(model, [p.path for p in model.pages]).items():
+            tree.add(rel, data)
+        t = lap("feeds", t)
+        for rel, data in search_files(model).items():
+            tree.add(rel, data)
+        t = lap("search", t)
+        tree.commit()
+        t = lap("write", t)
+        report.files, report.written = len(tree.manifest), tree.written
+    atomic_write(pages_cache, pickle.dumps(keys, protocol=pickle.HIGHEST_PROTOCOL))
+    atomic_write(fp_path, input_fingerprint(config).encode())
+    report.seconds = time.perf_counter() - t0
+    return report

@@ -1,0 +1,233 @@
+"""A fast builder for lunr 2.3.9 indexes, identical to lunr.py's Builder.
+
+lunr.py's ``Builder`` spends 2-3 ms per paper (Token objects, per-token
+pipeline calls, a Python-level sorted-vector insert per posting).  This
+module computes the same index from plain data structures:
+
+1. *Tokenize* like lunr: lower-case, split on lunr's separators
+   (``[ \\t\\n\\r\\f\\v\\xa0-]``; :func:`normalize` first maps the extra
+   characters JavaScript's ``\\s`` matches to a space, so lunr.js would split
+   the same text the same way).
+2. *Pipeline* each distinct raw token once (memoised): lunr.js's trimmer,
+   stop-word filter and stemmer from :mod:`sitegen.stemmer`.
+3. *Count* terms per (document, field) with :class:`collections.Counter`.
+4. *Weigh* every posting with lunr's BM25 formula, vectorised with numpy but
+   with exactly the operation order of lunr.py's ``_create_field_vectors``
+   (IEEE-754 double arithmetic is the same in numpy and CPython), the idf
+   from :func:`math.log` per term, and the rounding of Python's
+   ``round(score, 3)`` (correctly rounded, ties to even; the rare values
+   within 1e-7 of a tie are re-rounded exactly with :mod:`decimal`).
+
+Weights are kept as integers ``round(score, 3) * 1000`` (exact); the float
+lunr stores is ``w / 1000`` (IEEE division of two exact integers gives the
+double nearest to the decimal, i.e. what ``round()`` returns).
+
+``tests/test_search_builder.py`` proves :func:`to_lunr_dict` equals lunr.py's
+``Builder(...).build().serialize()`` configured with the same pipeline.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from sitegen.stemmer import pipeline_term
+
+K1 = 1.2
+B = 0.75
+
+# JS \s minus what lunr.py's tokenizer already treats as a separator.
+_JS_ONLY_SPACE = re.compile("[\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]")
+_TOKEN = re.compile("[^ \t\n\r\f\v\xa0-]+")
+
+
+def normalize(text: str) -> str:
+    """Map every JS-whitespace character lunr.py does not split on to a space."""
+    return _JS_ONLY_SPACE.sub(" ", text)
+
+
+def tokenize(text: str) -> list[str]:
+    """lunr's tokenizer on normalized text: lower-case, split on separators."""
+    return _TOKEN.findall(text.lower())
+
+
+class _TermMemo(dict):
+    """raw token -> indexed term (or None); computed once per distinct token."""
+
+    def __missing__(self, token: str) -> str | None:
+        term = pipeline_term(token)
+        self[token] = term
+        return term
+
+
+class Analyzer:
+    """Turns field text into ``{term: count}`` in first-appearance order."""
+
+    def __init__(self) -> None:
+        self._memo = _TermMemo()
+
+    def counts(self, text: str) -> dict[str, int]:
+        terms = map(self._memo.__getitem__, tokenize(normalize(text or "")))
+        c = Counter(terms)
+        c.pop(None, None)
+        return dict(c)
+
+
+@dataclass
+class FieldPostings:
+    """All postings of one field, as parallel arrays (posting order:
+    document order, then first appearance of the term in the field)."""
+
+    name: str
+    boost: float
+    term_ids: np.ndarray     # int64, index into BuiltIndex.terms
+    refs: np.ndarray         # int64, document ordinal
+    weights: np.ndarray      # int64, round(score, 3) * 1000
+    lengths: np.ndarray      # int64 per document: number of terms in the field
+
+
+@dataclass
+class BuiltIndex:
+    n_docs: int
+    terms: list[str]                 # lunr's term order: first appearance overall
+    fields: list[FieldPostings]
+
+
+def _round3_int(scores: np.ndarray) -> np.ndarray:
+    """``round(x, 3) * 1000`` as exact integers, like Python's round()."""
+    p = scores * 1000.0
+    out = np.rint(p)
+    # rint(p) is right unless the exact x*1000 is within p's rounding error
+    # of a .5 tie; redo those few exactly on the binary value of x.
+    near = np.abs(p - np.floor(p) - 0.5) < 1e-7
+    for i in np.nonzero(near)[0]:
+        q = Decimal(float(scores[i])).quantize(Decimal("0.001"), rounding=ROUND_HALF_EVEN)
+        out[i] = int(q * 1000)
+    return out.astype(np.int64)
+
+
+def build(doc_counts: Sequence[Sequence[dict[str, int]]],
+          fields: Sequence[tuple[str, float]]) -> BuiltIndex:
+    """Build the index from per-document, per-field term counts.
+
+    ``doc_counts[ref][f]`` is the ``{term: count}`` of field ``fields[f]`` of
+    document ``ref`` (dict order = first appearance, as :class:`Analyzer`
+    returns).  ``fields`` is ``[(name, boost), ...]``.
+    """
+    n = len(doc_counts)
+    nf = len(fields)
+    term_ids: dict[str, int] = {}
+
+    class _Ids(dict):
+        def __missing__(self, term):
+            i = self[term] = len(self)
+            return i
+
+    term_ids = _Ids()
+    get_id = term_ids.__getitem__
+    tids: list[list[int]] = [[] for _ in range(nf)]
+    tfs: list[list[int]] = [[] for _ in range(nf)]
+    npost = np.zeros((nf, n), dtype=np.int64)
+    lengths = np.zeros((nf, n), dtype=np.int64)
+    for ref, per_field in enumerate(doc_counts):
+        for f in range(nf):
+            counts = per_field[f]
+            tids[f].extend(map(get_id, counts))
+            values = counts.values()
+            tfs[f].extend(values)
+            npost[f, ref] = len(counts)
+            lengths[f, ref] = sum(values)
+
+    n_terms = len(term_ids)
+    tid_arrays = [np.array(t, dtype=np.int64) for t in tids]
+    df = np.zeros(n_terms, dtype=np.int64)
+    for arr in tid_arrays:
+        df += np.bincount(arr, minlength=n_terms)
+    # lunr's idf counts (document, field) pairs; math.log per term (numpy's
+    # log may differ from libm in the last bit).
+    idf = np.array([math.log(1 + abs((n - d + 0.5) / (d + 0.5))) for d in df.tolist()],
+                   dtype=np.float64)
+
+    out_fields = []
+    for f, (name, boost) in enumerate(fields):
+        tid = tid_arrays[f]
+        tf = np.array(tfs[f], dtype=np.float64)
+        refs = np.repeat(np.arange(n, dtype=np.int64), npost[f])
+        dl = np.repeat(lengths[f], npost[f]).astype(np.float64)
+        avg = int(lengths[f].sum()) / n if n else 0.0
+        # lunr.py: idf * ((k1 + 1) * tf) / (k1 * (1 - b + b * (len / avg)) + tf)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            score = idf[tid] * ((K1 + 1) * tf) / (K1 * (1 - B + B * (dl / avg)) + tf)
+        score = score * boost
+        out_fields.append(FieldPostings(name, boost, tid, refs, _round3_int(score), lengths[f]))
+    return BuiltIndex(n, list(term_ids), out_fields)
+
+
+def analyze(docs: Iterable[Sequence[str]], analyzer: Analyzer | None = None) -> list[list[dict]]:
+    """Per-document, per-field counts for documents given as field texts."""
+    analyzer = analyzer or Analyzer()
+    return [[analyzer.counts(text) for text in doc] for doc in docs]
+
+
+def to_lunr_dict(built: BuiltIndex) -> dict:
+    """The index exactly as lunr.py's ``Index.serialize()`` would write it."""
+    names = [f.name for f in built.fields]
+    inverted = {t: {name: {} for name in names} for t in built.terms}
+    for i, t in enumerate(built.terms):
+        inverted[t]["_index"] = i
+    vectors: dict[str, list] = {}
+    for ref in range(built.n_docs):
+        for name in names:
+            vectors[f"{name}/{ref}"] = []
+    for fp in built.fields:
+        for tid, ref, w in zip(fp.term_ids.tolist(), fp.refs.tolist(), fp.weights.tolist()):
+            inverted[built.terms[tid]][fp.name][str(ref)] = {}
+            vectors[f"{fp.name}/{ref}"].append((tid, w / 1000))
+    field_vectors = []
+    for key, elems in vectors.items():
+        flat: list = []
+        for tid, w in sorted(elems):
+            flat += [tid, w]
+        field_vectors.append([key, flat])
+    return {
+        "version": "2.3.9",
+        "fields": names,
+        "fieldVectors": field_vectors,
+        "invertedIndex": [[t, inverted[t]] for t in sorted(inverted)],
+        "pipeline": ["stemmer"],
+    }
+
+
+def lunr_py_builder(fields: Sequence[tuple[str, float]]):
+    """A lunr.py Builder with lunr.js's pipeline (the reference implementation)."""
+    from lunr.builder import Builder
+
+    from sitegen.stemmer import lunr_pipeline
+
+    index_fns, search_fns = lunr_pipeline()
+    builder = Builder()
+    builder.pipeline.add(*index_fns)
+    builder.search_pipeline.add(*search_fns)
+    builder.ref("ref")
+    for name, boost in fields:
+        builder.field(name, boost)
+    return builder
+
+
+def load_lunr_index(serialized: dict):
+    """lunr.py ``Index.load`` whose search pipeline is lunr.js's stemmer."""
+    from lunr.index import Index
+    from lunr.pipeline import Pipeline
+
+    from sitegen.stemmer import lunr_pipeline
+
+    index = Index.load(serialized)
+    index.pipeline = Pipeline()
+    index.pipeline.add(*lunr_pipeline()[1])
+    return index

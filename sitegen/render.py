@@ -1,0 +1,254 @@
+"""HTML pages: the Jinja environment, Markdown, URLs, and rendering a :class:`Page`.
+
+Dump text is data: it reaches templates only as values (autoescaped), never as
+template source, and Markdown is rendered with raw HTML off and only
+http(s)/relative links.  Rendering is a pure function of (model, page), so
+pages can be rendered in any order, in parallel, and skipped when unchanged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import posixpath
+import re
+import traceback
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Callable, Iterable
+from urllib.parse import quote_plus
+
+import jinja2
+import jinja2.meta
+from markdown_it import MarkdownIt
+from markdown_it.rules_core import text_join
+
+from .config import Config, format_date
+from .errors import ThemeError
+from .site import Page, SiteModel, letter_pages
+from .text import escape_markdown, excerpt
+
+CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+       "connect-src 'self'; font-src 'self'; manifest-src 'self'; base-uri 'none'; form-action 'self'")
+
+
+# --- Markdown ---------------------------------------------------------------
+def _valid_link(url: str) -> bool:
+    scheme = re.match(r"^\s*([a-zA-Z][a-zA-Z0-9+.-]*):", url)
+    return scheme is None or scheme.group(1).lower() in ("http", "https")
+
+
+@lru_cache(maxsize=1)
+def markdown() -> MarkdownIt:
+    md = MarkdownIt("commonmark", {"html": False, "linkify": True, "typographer": False}).enable("linkify")
+    md.validateLink = _valid_link
+    md.linkify.set({"fuzzy_email": False})
+    # Linkify the *unescaped* text: join escape tokens first, and do not let the
+    # inline linkify rule see backslashes in URLs (`https://x.org/a\_b`).
+    md.inline.ruler.disable("linkify")
+    md.core.ruler.disable("text_join")
+    md.core.ruler.before("linkify", "text_join_early", text_join)
+    return md
+
+
+def markdown_html(body: str) -> str:
+    return markdown().render(body)
+
+
+def markdown_text(body: str) -> str:
+    """Text content of rendered Markdown (tags stripped, entities decoded)."""
+    return html.unescape(re.sub(r"<[^>]*>", "", markdown_html(body))).strip()
+
+
+def plain_html(text: str) -> str:
+    """HTML for a plain-text paragraph: identical to ``markdown_html(escape_markdown(text))``, faster.
+
+    A test checks the equality over every shipped abstract and generated text.
+    """
+    md = markdown()
+    out, pos = [], 0
+    links = md.linkify.match(text) if md.linkify.test(text) else None
+    for m in links or ():
+        url = md.normalizeLink(m.url)
+        if not md.validateLink(url):
+            continue
+        if not m.schema:
+            label = re.sub(r"^http://", "", md.normalizeLinkText("http://" + m.text))
+        else:
+            label = md.normalizeLinkText(m.text)
+        out.append(_esc(text[pos:m.index]))
+        out.append(f'<a href="{_esc(url)}">{_esc(label)}</a>')
+        pos = m.last_index
+    out.append(_esc(text[pos:]))
+    return "<p>" + "".join(out) + "</p>\n"
+
+
+def _esc(s: str) -> str:
+    """markdown-it's escapeHtml: & < > and double quotes."""
+    return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+
+
+def body_html(body: str, plain: str) -> str:
+    """A content body as HTML, taking the fast path for bodies ingest wrote."""
+    if body and "\n" not in body and escape_markdown(plain) == body:
+        return plain_html(plain)
+    return markdown_html(body)
+
+
+# --- URLs -------------------------------------------------------------------
+def page_dir(path: str) -> str:
+    """The URL directory of an output file: ``days/x/index.html`` -> ``days/x/``."""
+    d = posixpath.dirname(path)
+    return d + "/" if d else ""
+
+
+def make_url(config: Config, current: str) -> Callable[[str], str]:
+    """``url(target)`` for links on the page at output path ``current``.
+
+    ``target`` is output-relative: ``""`` (home), ``"days/2025-03-12/"``, ``"feed.xml"``.
+    Online: ``base_path + target``.  Offline (file://): relative to the page,
+    with ``index.html`` appended to directory targets.
+    """
+    if not config.offline:
+        base = config.base_path
+        return lambda target: base + target
+    here = page_dir(current)
+
+    def offline(target: str) -> str:
+        if target == "" or target.endswith("/"):
+            target += "index.html"
+        rel = posixpath.relpath(target, here or ".")
+        return rel
+    return offline
+
+
+def base_prefix(config: Config, current: str) -> str:
+    """What ``data-base`` holds: the base path, or offline the relative way to the root."""
+    if not config.offline:
+        return config.base_path
+    depth = page_dir(current).count("/")
+    return "../" * depth or "./"
+
+
+def outbound_links(title: str) -> list[tuple[str, str]]:
+    q = quote_plus(title)
+    return [("arXiv", f"https://arxiv.org/search/?query={q}&searchtype=all"),
+            ("Hugging Face", f"https://huggingface.co/papers?q={q}"),
+            ("Google Scholar", f"https://scholar.google.com/scholar?q={q}")]
+
+
+# --- Jinja ------------------------------------------------------------------
+def template_dirs(config: Config) -> list[Path]:
+    dirs = []
+    if config.templates_dir:
+        if not config.templates_dir.is_dir():
+            raise ThemeError("'templates_dir' is not a folder.", config.templates_dir)
+        dirs.append(config.templates_dir)
+    theme_templates = config.theme / "templates"
+    if not theme_templates.is_dir():
+        raise ThemeError(f"theme not found: expected a folder with templates/ and static/ at {config.theme}. "
+                         "Check 'theme' in site.yml.", config.path or config.root)
+    dirs.append(theme_templates)
+    return dirs
+
+
+def make_env(config: Config, cache_dir: Path | None = None) -> jinja2.Environment:
+    if cache_dir:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader([str(d) for d in template_dirs(config)]),
+        autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+        keep_trailing_newline=True,
+        bytecode_cache=jinja2.FileSystemBytecodeCache(str(cache_dir)) if cache_dir else None)
+    env.filters["date"] = lambda d: format_date(d, config.date_format) if d else ""
+    env.filters["excerpt"] = lambda s, n=config.excerpt_length: excerpt(s, n)
+    env.globals.update(outbound_links=outbound_links, csp=CSP)
+    return env
+
+
+def template_closure(env: jinja2.Environment, name: str) -> list[str]:
+    """A template and every template it extends/includes/imports, for dependency tracking."""
+    seen: list[str] = []
+    todo = [name]
+    while todo:
+        n = todo.pop()
+        if n in seen:
+            continue
+        seen.append(n)
+        try:
+            source, _, _ = env.loader.get_source(env, n)
+            ast = env.parse(source, n)
+        except jinja2.TemplateNotFound as e:
+            raise ThemeError(f"template {e.name!r} not found in {', '.join(map(str, env.loader.searchpath))}.")
+        except jinja2.TemplateSyntaxError as e:
+            raise template_error(e) from None
+        todo += [t for t in jinja2.meta.find_referenced_templates(ast) if t]
+    return sorted(seen)
+
+
+def templates_digest(env: jinja2.Environment, name: str) -> bytes:
+    h = hashlib.blake2b(digest_size=16)
+    for n in template_closure(env, name):
+        source, filename, _ = env.loader.get_source(env, n)
+        h.update(n.encode() + b"\0" + source.encode() + b"\0")
+    return h.digest()
+
+
+def template_error(e: BaseException) -> ThemeError:
+    if isinstance(e, jinja2.TemplateSyntaxError):
+        return ThemeError(f"template syntax error: {e.message}.", e.filename or e.name, e.lineno)
+    if isinstance(e, jinja2.TemplateNotFound):
+        return ThemeError(f"template {e.name!r} not found.")
+    for frame in reversed(traceback.extract_tb(e.__traceback__)):
+        if frame.filename.endswith((".html", ".xml", ".txt", ".j2")):
+            return ThemeError(f"template error: {type(e).__name__}: {e}.", frame.filename, frame.lineno)
+    return ThemeError(f"template error: {type(e).__name__}: {e}.")
+
+
+class Renderer:
+    """Renders pages of one model. Built once per process (workers fork it)."""
+
+    def __init__(self, model: SiteModel, cache_dir: Path | None = None):
+        self.model = model
+        self.config = model.config
+        self.env = make_env(self.config, cache_dir)
+        self._templates: dict[str, jinja2.Template] = {}
+
+    def template(self, name: str) -> jinja2.Template:
+        t = self._templates.get(name)
+        if t is None:
+            try:
+                t = self._templates[name] = self.env.get_template(name)
+            except (jinja2.TemplateSyntaxError, jinja2.TemplateNotFound) as e:
+                raise template_error(e) from None
+        return t
+
+    def context(self, page: Page) -> dict[str, Any]:
+        m, cfg = self.model, self.config
+        url = make_url(cfg, page.path)
+        canonical = page_dir(page.path) if page.path.endswith("index.html") else page.path
+        return {
+            "site": cfg, "model": m, "page": page, "obj": page.obj, "url": url,
+            "abs_url": cfg.abs_url, "canonical": cfg.abs_url(canonical), "base": base_prefix(cfg, page.path),
+            "offline": cfg.offline, "paper_html": self.paper_html, "day_html": self.day_html,
+            "letters": letter_pages(m) if page.kind == "papers" else [],
+        }
+
+    def paper_html(self, paper) -> str:
+        from markupsafe import Markup
+        return Markup(body_html(paper.body, paper.abstract))
+
+    def day_html(self, day) -> str:
+        from markupsafe import Markup
+        return Markup(markdown_html(day.body)) if day.body else ""
+
+    def render(self, page: Page) -> bytes:
+        try:
+            return self.template(page.template).render(self.context(page)).encode("utf-8")
+        except ThemeError:
+            raise
+        except Exception as e:
+            raise template_error(e) from None
+
+    def render_many(self, pages: Iterable[Page]) -> list[tuple[str, bytes]]:
+        return [(p.path, self.render(p)) for p in pages]

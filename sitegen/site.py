@@ -1,0 +1,178 @@
+"""The site model: everything the pages need, computed before anything is rendered.
+
+Like Pelican, the whole model is built first (papers, days, months, neighbours,
+related papers, the list of pages); rendering is then a pure function of a
+:class:`Page` and the model.  Each page carries ``deps``: a stable digest of
+exactly the data it shows, so an incremental build re-renders only pages whose
+data (or template) changed, and its output equals a cold build's.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import pickle
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from .config import Config
+from .content import Content, Day, Paper
+
+
+@dataclass
+class Page:
+    path: str                 # output path, e.g. "papers/some-slug/index.html"
+    template: str             # e.g. "paper.html"
+    kind: str                 # "paper", "day", "month", ...
+    obj: Any = None           # the Paper / Day / month key / page number the page is about
+    deps: bytes = b""         # digest of the data shown (see module docstring)
+
+
+@dataclass(frozen=True)
+class Month:
+    year: int
+    month: int
+    days: tuple[dt.date, ...]
+
+    @property
+    def key(self) -> str:
+        return f"{self.year:04d}-{self.month:02d}"
+
+
+@dataclass
+class SiteModel:
+    config: Config
+    papers: dict[str, Paper]                     # by slug, sorted by slug
+    days: list[Day]                              # ascending
+    months: list[Month]                          # ascending
+    related: dict[str, list[str]]                # slug -> related slugs, best first
+    papers_az: list[Paper]                       # A-Z by title
+    newest: dt.date | None
+    build_date: dt.date | None
+    day_index: dict[dt.date, int] = field(default_factory=dict)
+    pages: list[Page] = field(default_factory=list)
+
+    def day(self, d: dt.date) -> Day:
+        return self.days[self.day_index[d]]
+
+    def prev_day(self, d: dt.date) -> Day | None:
+        i = self.day_index[d]
+        return self.days[i - 1] if i > 0 else None
+
+    def next_day(self, d: dt.date) -> Day | None:
+        i = self.day_index[d]
+        return self.days[i + 1] if i + 1 < len(self.days) else None
+
+    def month_papers(self, m: Month) -> list[tuple[Paper, list[dt.date]]]:
+        """Each paper of a month once, in first-appearance order, with its days in that month."""
+        seen: dict[str, list[dt.date]] = {}
+        for d in m.days:
+            for slug in self.day(d).papers:
+                seen.setdefault(slug, []).append(d)
+        return [(self.papers[s], ds) for s, ds in seen.items()]
+
+    def papers_page_count(self) -> int:
+        return max(1, -(-len(self.papers_az) // self.config.papers_per_page))
+
+    def papers_page(self, n: int) -> list[Paper]:
+        per = self.config.papers_per_page
+        return self.papers_az[(n - 1) * per:n * per]
+
+    def latest_papers(self, limit: int) -> list[Paper]:
+        """Newest first by first-seen date, then by the order on that day."""
+        order = []
+        for day in reversed(self.days):
+            for slug in day.papers:
+                p = self.papers[slug]
+                if p.first_seen == day.date:
+                    order.append(p)
+                    if len(order) >= limit:
+                        return order
+        return order
+
+
+def _digest(*parts: Any) -> bytes:
+    return hashlib.blake2b(pickle.dumps(parts, protocol=4), digest_size=16).digest()
+
+
+def sort_title(p: Paper) -> tuple[str, str]:
+    return (p.title.casefold(), p.slug)
+
+
+def build_date(content_days: list[Day]) -> dt.date | None:
+    """``SOURCE_DATE_EPOCH`` if set, else the newest day: never the wall clock."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch and epoch.strip().isdigit():
+        return dt.datetime.fromtimestamp(int(epoch), dt.timezone.utc).date()
+    return content_days[-1].date if content_days else None
+
+
+def build_model(config: Config, content: Content, related: dict[str, list[str]] | None = None) -> SiteModel:
+    days = list(content.days.values())
+    by_month: dict[tuple[int, int], list[dt.date]] = defaultdict(list)
+    for d in days:
+        by_month[(d.date.year, d.date.month)].append(d.date)
+    months = [Month(y, m, tuple(ds)) for (y, m), ds in sorted(by_month.items())]
+    model = SiteModel(
+        config=config, papers=content.papers, days=days, months=months, related=related or {},
+        papers_az=sorted(content.papers.values(), key=sort_title),
+        newest=days[-1].date if days else None, build_date=build_date(days),
+        day_index={d.date: i for i, d in enumerate(days)})
+    model.pages = plan_pages(model)
+    return model
+
+
+def _paper_view(p: Paper) -> tuple:
+    return (p.slug, p.title)
+
+
+def plan_pages(m: SiteModel) -> list[Page]:
+    """Every HTML page with the digest of the data it shows."""
+    pages: list[Page] = []
+    P = m.papers
+    latest = m.days[-1] if m.days else None
+    pages.append(Page("index.html", "home.html", "home", latest, _digest(
+        [(d.date, len(d.papers)) for d in m.days[-m.config.recent_days:]],
+        [(P[s].slug, P[s].title, P[s].abstract, P[s].days) for s in (latest.papers if latest else ())],
+        len(P), len(m.days))))
+    for d in m.days:
+        prev, nxt = m.prev_day(d.date), m.next_day(d.date)
+        pages.append(Page(f"days/{d.date.isoformat()}/index.html", "day.html", "day", d, _digest(
+            d.date, d.title, d.body, d.extra,
+            [(P[s].slug, P[s].title, P[s].abstract, P[s].days) for s in d.papers],
+            prev.date if prev else None, nxt.date if nxt else None)))
+    for p in P.values():
+        rel = [_paper_view(P[s]) + (P[s].first_seen,) for s in m.related.get(p.slug, ()) if s in P]
+        pages.append(Page(f"papers/{p.slug}/index.html", "paper.html", "paper", p, _digest(
+            p.slug, p.title, p.body, p.days, p.first_seen, p.extra, rel)))
+    for mo in m.months:
+        pages.append(Page(f"months/{mo.key}/index.html", "month.html", "month", mo, _digest(
+            mo, [(m.day(d).date, m.day(d).papers) for d in mo.days],
+            [(_paper_view(p), ds) for p, ds in m.month_papers(mo)])))
+    pages.append(Page("archive/index.html", "archive.html", "archive", None, _digest(
+        [(mo.key, [(d, len(m.day(d).papers)) for d in mo.days]) for mo in m.months])))
+    count = m.papers_page_count()
+    letters = letter_pages(m)
+    for n in range(1, count + 1):
+        path = "papers/index.html" if n == 1 else f"papers/page/{n}/index.html"
+        pages.append(Page(path, "papers.html", "papers", n, _digest(
+            n, count, letters, [(_paper_view(p), p.first_seen) for p in m.papers_page(n)])))
+    pages.append(Page("search/index.html", "search.html", "search", None, b"search"))
+    pages.append(Page("404.html", "404.html", "404", None, b"404"))
+    return pages
+
+
+def letter_pages(m: SiteModel) -> list[tuple[str, int, str]]:
+    """(letter, page number, anchor slug) for the A-Z jump list."""
+    out: list[tuple[str, int, str]] = []
+    seen: set[str] = set()
+    per = m.config.papers_per_page
+    for i, p in enumerate(m.papers_az):
+        first = p.title[:1].upper()
+        letter = first if "A" <= first <= "Z" else "#"
+        if letter not in seen:
+            seen.add(letter)
+            out.append((letter, i // per + 1, p.slug))
+    return out
