@@ -115,7 +115,7 @@ def test_slug_property(title):
 
 
 @FAST
-@given(st.lists(st.from_regex(r"[a-z0-9]{1,15}", fullmatch=True), min_size=1, max_size=20))
+@given(st.lists(st.text("abcxyz0189", min_size=1, max_size=15), min_size=1, max_size=20))
 def test_slug_is_a_word_prefix(words):
     """Cut only between words: the slug is whole words of the uncut slug."""
     full = "-".join(words)
@@ -180,7 +180,7 @@ HOSTILE_CHARS = st.sampled_from(
      "```", "~~~", "---", "***", "<a>", "<!--", "-->", "\u00a0", "\u2028", "\x00", "\x7f"])
 
 
-@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.one_of(st.lists(HOSTILE_CHARS, max_size=30).map("".join), st.text()))
 @example("~~~x")
 @example("  # heading after spaces")
