@@ -1,0 +1,310 @@
+"""`sitegen ingest` end to end: exit codes, messages, and all-or-nothing writes."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from sitegen import frontmatter
+
+pytestmark = pytest.mark.timeout(20)
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "dumps"
+BAD = sorted((FIXTURES / "bad").glob("*.txt"))
+PLAIN = FIXTURES / "good" / "plain.txt"
+
+
+def expected_error(path: Path) -> tuple[int | None, list[str]]:
+    first, *fragments = path.with_suffix(".expected").read_text(encoding="utf-8").splitlines()
+    value = first.partition(":")[2].strip()
+    return (None if value == "none" else int(value)), [f for f in fragments if f]
+
+
+def user_error(result) -> str:
+    """Assert a clean input-error exit (1, a message, no traceback); return the output."""
+    assert result.exit_code == 1, result.output
+    assert isinstance(result.exception, SystemExit), result.exception      # not an uncaught exception
+    assert "Traceback" not in result.output and "Internal error" not in result.output
+    assert result.stderr.startswith("Error: ") or "\nError: " in result.output
+    return result.output
+
+
+def ok(result) -> str:
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def add_dump(root: Path, name: str, text: str) -> Path:
+    p = root / "content" / "dumps" / name
+    p.write_text(text, encoding="utf-8")
+    return p
+
+
+def filler(date_line: str, n: int) -> str:
+    return "new\n\n" + f"{date_line}\n\n" + "".join(f"Made Up Paper {i}\n\nAbstract {i}.\n\n" for i in range(n))
+
+
+def content_tree(root: Path) -> dict[str, bytes]:
+    return {f"{sub}/{p.name}": p.read_bytes()
+            for sub in ("papers", "days") for p in sorted((root / "content" / sub).iterdir())}
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory):
+    """A project with the shipped dumps ingested by `sitegen ingest` (read only; copy to change)."""
+    from click.testing import CliRunner
+
+    from sitegen.cli import main
+    root = tmp_path_factory.mktemp("archive")
+    shutil.copy(REPO / "site.yml", root / "site.yml")
+    shutil.copytree(REPO / "content" / "dumps", root / "content" / "dumps")
+    result = CliRunner().invoke(main, ["ingest", "--config", str(root / "site.yml")])
+    assert result.exit_code == 0, result.output
+    return root, result
+
+
+@pytest.fixture
+def ingested(archive, tmp_path):
+    root = tmp_path / "ingested"
+    shutil.copytree(archive[0], root, ignore=shutil.ignore_patterns(".sitegen-cache"))
+    return root
+
+
+# --- the happy path -----------------------------------------------------------------
+
+def test_ingest_shipped_dumps(archive, cli, snapshot):
+    root, first = archive
+    assert first.stdout == "5 dumps -> 4 days, 394 papers (394 new, 0 updated)\n"
+    assert first.stderr == ""                                      # no warnings on the shipped dumps
+    assert sorted(p.name for p in (root / "content" / "days").iterdir()) == [
+        "2025-03-11.md", "2025-03-12.md", "2025-08-07.md", "2025-08-11.md"]
+    assert len(list((root / "content" / "papers").glob("*.md"))) == 394
+
+
+def test_second_ingest_changes_nothing(ingested, cli, snapshot):
+    before = snapshot(ingested / "content")
+    result = cli(ingested, "ingest")
+    assert ok(result) == "5 dumps -> 4 days, 394 papers (0 new, 0 updated)\n"
+    assert snapshot(ingested / "content") == before
+
+
+def test_explicit_paths(make_project, cli):
+    root = make_project(dumps=[])
+    result = cli(root, "ingest", PLAIN, FIXTURES / "good" / "leap_day.txt")
+    assert ok(result) == "2 dumps -> 2 days, 3 papers (3 new, 0 updated)\n"
+    assert sorted(p.name for p in (root / "content" / "days").iterdir()) == ["2024-02-29.md", "2025-03-12.md"]
+    out = user_error(cli(root, "ingest", root / "nope.txt"))
+    assert f"{root / 'nope.txt'}: no such file or folder" in out
+
+
+def test_warnings_go_to_stderr_and_still_ingest(make_project, cli):
+    root = make_project(dumps=[FIXTURES / "good" / "unknown_header.txt"])
+    result = cli(root, "ingest")
+    assert ok(result).endswith("1 dump -> 1 day, 3 papers (3 new, 0 updated)\n")
+    assert result.stderr.startswith("warning: ") and "unknown_header.txt:3: unknown header line" in result.stderr
+
+
+# --- bad dumps: one case per fixture file -----------------------------------------------
+
+@pytest.mark.parametrize("bad", BAD, ids=lambda p: p.stem)
+def test_bad_dump(bad, make_project, cli, snapshot):
+    line, fragments = expected_error(bad)
+    root = make_project(dumps=[PLAIN, bad])
+    before = snapshot(root / "content")
+    out = user_error(cli(root, "ingest"))
+    dump = root / "content" / "dumps" / bad.name
+    assert f"Error: {dump}:{line}: " in out if line else f"Error: {dump}: " in out
+    for fragment in fragments:
+        assert fragment in out
+    assert snapshot(root / "content") == before                     # all or nothing
+    assert not (root / "content" / "papers").exists()
+
+
+def test_ten_megabyte_line(make_project, cli, snapshot):
+    root = make_project(dumps=[PLAIN])
+    huge = root / "content" / "dumps" / "huge.txt"
+    huge.write_bytes(b"new\n\nMar 13\n\nA title\n\n" + b"word " * (2 * 1024 * 1024) + b"\n")
+    before = snapshot(root / "content")
+    out = user_error(cli(root, "ingest"))
+    assert f"Error: {huge}:7: line is 10,485,760 characters long" in out
+    assert "Is this a digest dump?" in out
+    assert snapshot(root / "content") == before
+
+
+@pytest.mark.parametrize("variant", ["bom", "crlf", "bom_crlf"])
+def test_bom_and_crlf_give_the_same_content(variant, make_project, cli):
+    trees = []
+    for name, src in (("clean", PLAIN), (variant, FIXTURES / "good" / f"{variant}.txt")):
+        root = make_project(name, dumps=[])
+        shutil.copy(src, root / "content" / "dumps" / "day.txt")        # same name: same `sources`
+        assert ok(cli(root, "ingest")).endswith("(3 new, 0 updated)\n")
+        trees.append(content_tree(root))
+    assert trees[0] == trees[1]
+
+
+def test_keep_going(make_project, cli):
+    root = make_project()
+    bad = add_dump(root, "zzz_bad.txt", "new\n\nMar 32\n\nT\n\nA\n")
+    result = cli(root, "ingest", "--keep-going")
+    out = user_error(result)
+    assert result.stdout == "5 dumps -> 4 days, 394 papers (394 new, 0 updated); 1 dump failed\n"
+    assert f"Error: {bad}:3: expected a date line" in out
+    assert len(list((root / "content" / "papers").iterdir())) == 394
+
+
+def test_several_bad_dumps_are_all_reported(make_project, cli):
+    root = make_project(dumps=[PLAIN])
+    a = add_dump(root, "a.txt", "")
+    b = add_dump(root, "b.txt", "Foo 12\n\nT\n\nA\n")
+    out = user_error(cli(root, "ingest"))
+    assert f"{a}: is empty" in out and f"{b}:1: " in out
+    assert not (root / "content" / "papers").exists()
+
+
+# --- site.yml --------------------------------------------------------------------------
+
+def test_missing_site_yml(tmp_path, cli):
+    out = user_error(cli(tmp_path, "ingest"))
+    assert f"Error: {tmp_path / 'site.yml'}: no such config file" in out
+    assert "--config" in out
+
+
+def test_bad_key_in_site_yml(make_project, cli):
+    root = make_project(site_yml="year: 2025\ncolor: blue\n")
+    out = user_error(cli(root, "ingest"))
+    assert f"{root / 'site.yml'}: 'color': unknown key; allowed keys: author, base_url," in out
+    assert not (root / "content" / "papers").exists()
+
+
+def test_wrong_type_in_site_yml(make_project, cli):
+    root = make_project(site_yml='year: "twenty"\n')
+    out = user_error(cli(root, "ingest"))
+    assert f"{root / 'site.yml'}: 'year': expected int, got str ('twenty')" in out
+
+
+def test_several_bad_keys_reported_together(make_project, cli):
+    root = make_project(site_yml='year: "twenty"\ncolor: blue\nthem: x\nsearch:\n  shard_kb: big\n')
+    out = user_error(cli(root, "ingest"))
+    assert f"{root / 'site.yml'}: 4 problems:" in out
+    for p in ("'year': expected int", "'color': unknown key", "'them': unknown key", "'search.shard_kb': expected int"):
+        assert f"  - {p}" in out
+
+
+def test_config_option(make_project, cli, tmp_path):
+    root = make_project(dumps=[PLAIN])
+    ok(cli(tmp_path, "ingest", "--config", root / "site.yml"))
+    assert (root / "content" / "days" / "2025-03-12.md").is_file()
+
+
+# --- dates -----------------------------------------------------------------------------
+
+def test_year_in_dump_wins_over_site_yml(make_project, cli):
+    root = make_project(dumps=[FIXTURES / "good" / "comma_year.txt"])        # "Mar 12, 2024"; site.yml: 2025
+    ok(cli(root, "ingest"))
+    assert [p.name for p in (root / "content" / "days").iterdir()] == ["2024-03-12.md"]
+
+
+def test_dates_override_in_site_yml_wins(make_project, cli):
+    root = make_project(dumps=[FIXTURES / "good" / "comma_year.txt"],
+                        site_yml="year: 2025\ndates:\n  comma_year.txt: 2023-03-12\n")
+    result = cli(root, "ingest")
+    ok(result)
+    assert result.stderr == ""                                  # same month and day: no warning
+    assert [p.name for p in (root / "content" / "days").iterdir()] == ["2023-03-12.md"]
+
+
+def test_no_year_anywhere(make_project, cli):
+    root = make_project(dumps=[PLAIN], site_yml="title: x\n")
+    out = user_error(cli(root, "ingest"))
+    dump = root / "content" / "dumps" / "plain.txt"
+    assert f'Error: {dump}:9: the date line "Mar 12" has no year and site.yml sets none.' in out
+    assert "year: 2025" in out
+    assert not (root / "content" / "papers").exists()
+
+
+# --- the small-day guard ------------------------------------------------------------------
+
+def test_small_new_day_needs_allow_small(ingested, cli, snapshot):
+    small = add_dump(ingested, "005_small.txt", filler("Aug 12", 3))
+    before = snapshot(ingested / "content")
+    out = user_error(cli(ingested, "ingest"))
+    assert f"Error: {small}: holds 3 papers for a new day (2025-08-12)" in out
+    assert "--allow-small" in out
+    assert snapshot(ingested / "content") == before
+    result = cli(ingested, "ingest", "--allow-small")
+    assert ok(result) == "6 dumps -> 5 days, 397 papers (3 new, 0 updated)\n"
+    assert (ingested / "content" / "days" / "2025-08-12.md").is_file()
+
+
+def test_normal_new_day_passes_the_guard(ingested, cli):
+    add_dump(ingested, "005_new.txt", filler("Aug 12", 17))          # median 84 * 0.2 = 16.8
+    assert ok(cli(ingested, "ingest")).endswith("(17 new, 0 updated)\n")
+
+
+# --- symlinks -------------------------------------------------------------------------------
+
+def test_symlink_outside_the_project_is_refused(make_project, cli, tmp_path, snapshot):
+    root = make_project(dumps=[PLAIN])
+    outside = tmp_path / "outside.txt"
+    shutil.copy(FIXTURES / "good" / "leap_day.txt", outside)
+    link = root / "content" / "dumps" / "linked.txt"
+    link.symlink_to(outside)
+    before = snapshot(root / "content")
+    out = user_error(cli(root, "ingest"))
+    assert f"Error: {link}: is a symlink to {outside.resolve()}, outside the project" in out
+    assert snapshot(root / "content") == before
+
+
+# --- hand-edited content ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("old,new,line,fragments", [
+    ("title: 2 OLMo 2 Furious", "title: 2401.10010", 2,
+     ["'title': expected a string, got float", "Quote it: title: '2401.10010'"]),
+    ("title: 2 OLMo 2 Furious", "title: no", 2, ["'title': expected a string, got bool", "Quote it: title: 'no'"]),
+    ("---\ntitle:", "title:", 1, ["Did you forget the opening `---` line?"]),
+])
+def test_bad_paper_front_matter(ingested, cli, snapshot, old, new, line, fragments):
+    p = ingested / "content" / "papers" / "2-olmo-2-furious.md"
+    p.write_text(p.read_text(encoding="utf-8").replace(old, new, 1), encoding="utf-8")
+    before = snapshot(ingested / "content")
+    out = user_error(cli(ingested, "ingest"))
+    assert f"Error: {p}:{line}: " in out
+    for f in fragments:
+        assert f in out
+    assert snapshot(ingested / "content") == before
+
+
+def test_day_papers_not_a_list(ingested, cli):
+    d = ingested / "content" / "days" / "2025-08-07.md"
+    meta, body, _ = frontmatter.parse(d.read_text(encoding="utf-8"), d)
+    d.write_text(frontmatter.dumps({**meta, "papers": "foo"}, body), encoding="utf-8")
+    out = user_error(cli(ingested, "ingest"))
+    assert f"Error: {d}:4: 'papers': expected a list of strings, got str ('foo')" in out
+
+
+# --- atomic writes --------------------------------------------------------------------------------
+
+def test_stale_temp_files_removed_and_none_left(ingested, cli):
+    stale = ingested / "content" / "papers" / ".x.md.tmp-123"
+    stale.write_text("half")
+    add_dump(ingested, "005_new.txt", filler("Aug 12", 20))
+    ok(cli(ingested, "ingest"))
+    assert not stale.exists()
+    assert not [p for p in ingested.rglob("*") if ".tmp-" in p.name]
+
+
+def test_real_process_exit_code_and_stderr(make_project):
+    """The same contract outside CliRunner: exit 1, one message on stderr, no traceback."""
+    import subprocess
+    import sys
+    root = make_project(dumps=[PLAIN, FIXTURES / "bad" / "nul.txt"])
+    proc = subprocess.run([sys.executable, "-m", "sitegen.cli", "ingest"], cwd=root, capture_output=True,
+                          text=True, timeout=30)
+    assert proc.returncode == 1
+    assert proc.stdout == ""
+    assert proc.stderr == (f"Error: {root / 'content' / 'dumps' / 'nul.txt'}:13: contains a NUL byte: "
+                           "expected UTF-8 text. Is this a binary file?\n")
+    assert not (root / "content" / "papers").exists()
