@@ -9,6 +9,7 @@ traceback (shown with ``--debug``, summarised otherwise).
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 
@@ -26,7 +27,14 @@ class SitegenError(Exception):
     def location(self) -> str:
         if self.path is None:
             return ""
-        return f"{self.path}:{self.line}" if self.line else self.path
+        path = self.path
+        try:   # shorter and clickable: relative to where the user is, when inside it
+            rel = os.path.relpath(path)
+            if not rel.startswith(".."):
+                path = rel
+        except ValueError:
+            pass
+        return f"{path}:{self.line}" if self.line else path
 
     def __str__(self) -> str:
         loc = self.location()

@@ -248,8 +248,8 @@ def test_plain_html_fast_path_equals_markdown_it():
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.text(alphabet=st.sampled_from(list("ab1 .:/_-*[]()<>&#!\\`~=+|@\"'") + ["http://", "www.", "\u00e9", "x.com"]),
-               max_size=60))
+@given(st.lists(st.sampled_from(list("ab1 .:/_-*[]()<>&#!\\`~=+|@\"'") + ["http://", "https://", "www.", "\u00e9", "x.com", "//"]),
+                max_size=40).map("".join))
 def test_plain_html_fast_path_property(s):
     s, _ = clean_text(s)
     if s:
