@@ -44,7 +44,7 @@ B = 0.75
 
 # JS \s minus what lunr.py's tokenizer already treats as a separator.
 _JS_ONLY_SPACE = re.compile("[\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]")
-_TOKEN = re.compile("[^ \t\n\r\f\v\xa0-]+")
+_SEPARATORS = "\t\n\r\f\v\xa0-"     # and " ": lunr.py's tokenizer.SEPARATOR_CHARS
 
 
 def normalize(text: str) -> str:
@@ -52,9 +52,18 @@ def normalize(text: str) -> str:
     return _JS_ONLY_SPACE.sub(" ", text)
 
 
+def _split(text: str) -> list[str]:
+    """Lower-case and split on separators; may contain empty strings."""
+    text = text.lower()
+    for ch in _SEPARATORS:
+        if ch in text:
+            text = text.replace(ch, " ")
+    return text.split(" ")
+
+
 def tokenize(text: str) -> list[str]:
     """lunr's tokenizer on normalized text: lower-case, split on separators."""
-    return _TOKEN.findall(text.lower())
+    return [t for t in _split(text) if t]
 
 
 class _TermMemo(dict):
@@ -71,10 +80,14 @@ class Analyzer:
 
     def __init__(self) -> None:
         self._memo = _TermMemo()
+        self._memo[""] = None
 
     def counts(self, text: str) -> dict[str, int]:
-        terms = map(self._memo.__getitem__, tokenize(normalize(text or "")))
-        c = Counter(terms)
+        if not text:
+            return {}
+        if not text.isascii():
+            text = normalize(text)
+        c = Counter(map(self._memo.__getitem__, _split(text)))
         c.pop(None, None)
         return dict(c)
 
@@ -231,3 +244,43 @@ def load_lunr_index(serialized: dict):
     index.pipeline = Pipeline()
     index.pipeline.add(*lunr_pipeline()[1])
     return index
+
+
+_WILD_LEAD = re.compile(r"^[^A-Za-z0-9_*]+")
+
+
+def browser_clauses(index, query_string: str):
+    """Parse ``query_string`` with lunr.py and normalize the clauses exactly
+    like ``search.js``'s ``parseQuery``: plain terms are trimmed like the
+    indexing pipeline and dropped if empty or a stop word; wildcard terms
+    lose leading punctuation; a leading ``*`` raises ValueError.  Raises
+    lunr's QueryParseError on a syntax error."""
+    from lunr.query_parser import QueryParser
+
+    from sitegen.stemmer import STOP_WORDS, trim
+
+    query = index.create_query()
+    QueryParser(query_string, query).parse()
+    clauses = []
+    for c in query.clauses:
+        if "*" in c.term:
+            lead = _WILD_LEAD.sub("", c.term, count=1)
+            if not lead or lead[0] == "*":
+                raise ValueError("leading wildcard")
+            c.term = lead
+        else:
+            t = trim(c.term)
+            if not t or t in STOP_WORDS:
+                continue
+            c.term = t
+        clauses.append(c)
+    query.clauses = clauses
+    return query
+
+
+def browser_search(index, query_string: str) -> list[tuple[int, float]]:
+    """``[(ref, score)]`` as search.js computes them (see browser_clauses)."""
+    query = browser_clauses(index, query_string)
+    if not query.clauses:
+        return []
+    return [(int(r["ref"]), r["score"]) for r in index.query(query)]

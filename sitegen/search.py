@@ -60,7 +60,9 @@ import hashlib
 import json
 import marshal
 import os
+import re
 import sys
+from operator import itemgetter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -93,13 +95,29 @@ class SearchDoc:
 
 # --------------------------------------------------------------- encoding
 
-_ESCAPES = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026",
-                          "\u2028": "\\u2028", "\u2029": "\\u2029"})
+_ESCAPES = (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"),
+            ("\u2028", "\\u2028"), ("\u2029", "\\u2029"))
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_JSON_UNSAFE = re.compile('["\\\\<>&\x00-\x1f\u2028\u2029\ud800-\udfff]')
+
+
+def _escape(text: str) -> str:
+    for ch, rep in _ESCAPES:
+        if ch in text:
+            text = text.replace(ch, rep)
+    if _SURROGATE.search(text):     # lone surrogates: not encodable as UTF-8
+        text = _SURROGATE.sub(lambda m: "\\u%04x" % ord(m.group()), text)
+    return text
 
 
 def dumps(obj) -> str:
     """Compact JSON that is also safe to embed in a <script> file."""
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).translate(_ESCAPES)
+    return _escape(json.dumps(obj, ensure_ascii=False, separators=(",", ":")))
+
+
+def _json_str(s: str) -> str:
+    """``dumps(s)`` for one string, fast for the common all-safe case."""
+    return dumps(s) if _JSON_UNSAFE.search(s) else '"' + s + '"'
 
 
 def _hash(text: str) -> str:
@@ -121,60 +139,96 @@ def _js_order(terms: list[str]) -> list[int]:
     return sorted(range(len(terms)), key=lambda i: terms[i].encode("utf-16-be"))
 
 
-def _field_strings(fp, rank: np.ndarray, n_terms: int):
+def _pack(cols: list[np.ndarray]) -> tuple[np.ndarray, list[int]] | None:
+    """One int64 key ordering like the columns (non-negative ints, primary
+    first), or None if they do not fit in 63 bits."""
+    bits = [max(1, int(c.max()).bit_length()) for c in cols]
+    if sum(bits) > 63:
+        return None
+    key = np.zeros(len(cols[0]), dtype=np.int64)
+    for c, nb in zip(cols, bits):
+        key <<= nb
+        key |= c
+    return key, bits
+
+
+def _sorted_cols(cols: list[np.ndarray]) -> list[np.ndarray]:
+    """The columns sorted together by (cols[0], cols[1], ...)."""
+    packed = _pack(cols)
+    if packed is None:
+        o = np.lexsort(cols[::-1])
+        return [c[o] for c in cols]
+    key, bits = packed
+    key.sort()          # a value sort is ~5x faster than an argsort
+    out = []
+    for nb in reversed(bits):
+        out.append(key & ((1 << nb) - 1))
+        key >>= nb
+    return out[::-1]
+
+
+def _field_strings(fp, rank: np.ndarray, n_terms: int) -> list[str]:
     """Per term (by rank): the JSON text of this field's postings, or "[]"."""
     out = ["[]"] * n_terms
-    if len(fp.refs) == 0:
+    n = len(fp.refs)
+    if n == 0:
         return out
-    r = rank[fp.term_ids]
-    w = fp.weights
-    # distinct (term, weight) with counts; code = order by (-count, weight)
-    o = np.lexsort((w, r))
-    rs, ws = r[o], w[o]
-    new = np.ones(len(rs), dtype=bool)
-    new[1:] = (rs[1:] != rs[:-1]) | (ws[1:] != ws[:-1])
-    starts = np.flatnonzero(new)
-    cnt = np.diff(np.append(starts, len(rs)))
-    ur, uw = rs[starts], ws[starts]
-    o2 = np.lexsort((uw, -cnt, ur))
-    first_of_term = np.searchsorted(ur[o2], ur[o2], side="left")
-    code_sorted = np.arange(len(o2)) - first_of_term       # code of unique o2[k]
-    code_u = np.empty(len(o2), dtype=np.int64)
-    code_u[o2] = code_sorted
-    triple = np.cumsum(new) - 1                            # unique id per sorted posting
-    code_post = np.empty(len(rs), dtype=np.int64)
-    code_post[o] = code_u[triple]
-    # postings by (term, ref): gaps and codes
-    o3 = np.lexsort((fp.refs, r))
-    rr, refs, codes = r[o3], fp.refs[o3], code_post[o3]
+    # 1. group postings by (term, weight); code = rank of the group within its
+    #    term by (count desc, weight asc)
+    r1, w1, ref1 = _sorted_cols([rank[fp.term_ids], fp.weights, fp.refs])
+    gstart = np.ones(n, dtype=bool)
+    gstart[1:] = (r1[1:] != r1[:-1]) | (w1[1:] != w1[:-1])
+    gidx = np.flatnonzero(gstart)
+    gcount = np.diff(np.append(gidx, n))
+    gr, gw = r1[gidx], w1[gidx]
+    gcols = [gr, int(gcount.max()) - gcount, gw]
+    packed = _pack(gcols)
+    go = np.argsort(packed[0]) if packed else np.lexsort(gcols[::-1])
+    gr_sorted = gr[go]
+    code_g = np.empty(len(go), dtype=np.int64)
+    code_g[go] = np.arange(len(go)) - np.searchsorted(gr_sorted, gr_sorted, side="left")
+    # 2. postings by (term, ref) with their codes; refs delta-encoded per term
+    r, refs, codes = _sorted_cols([r1, ref1, np.repeat(code_g, gcount)])
+    tstart = np.ones(n, dtype=bool)
+    tstart[1:] = r[1:] != r[:-1]
     gaps = np.diff(refs, prepend=0)
-    tstart = np.ones(len(rr), dtype=bool)
-    tstart[1:] = rr[1:] != rr[:-1]
     gaps[tstart] = refs[tstart]
-    bounds = np.append(np.flatnonzero(tstart), len(rr))
-    # weights per term in code order
-    wsorted = uw[o2]
-    wbounds = np.append(np.flatnonzero(np.diff(ur[o2], prepend=-1)), len(o2))
+    bounds = np.append(np.flatnonzero(tstart), n).tolist()
+    wbounds = np.append(np.flatnonzero(np.diff(gr_sorted, prepend=-1)), len(go)).tolist()
     gtxt, goff = _joined(gaps)
     ctxt, coff = _joined(codes)
-    wtxt, woff = _joined(wsorted)
-    terms_here = rr[bounds[:-1]].tolist()
-    b, wb = bounds.tolist(), wbounds.tolist()
-    for k, t in enumerate(terms_here):
-        ws_ = wtxt[woff[wb[k]]:woff[wb[k + 1]] - 1]
-        gs_ = gtxt[goff[b[k]]:goff[b[k + 1]] - 1]
-        if wb[k + 1] - wb[k] == 1:
+    wtxt, woff = _joined(gw[go])
+    for k, t in enumerate(r[bounds[:-1]].tolist()):
+        b0, b1, w0, w1 = bounds[k], bounds[k + 1], wbounds[k], wbounds[k + 1]
+        ws_ = wtxt[woff[w0]:woff[w1] - 1]
+        gs_ = gtxt[goff[b0]:goff[b1] - 1]
+        if w1 - w0 == 1:
             out[t] = f"[[{ws_}],[{gs_}]]"
         else:
-            out[t] = f"[[{ws_}],[{gs_}],[{ctxt[coff[b[k]]:coff[b[k + 1]] - 1]}]]"
+            out[t] = f"[[{ws_}],[{gs_}],[{ctxt[coff[b0]:coff[b1] - 1]}]]"
     return out
 
 
 def _joined(arr: np.ndarray) -> tuple[str, list[int]]:
-    """``",".join`` of the numbers plus the offset where each one starts."""
-    strs = list(map(str, arr.tolist()))
-    offs = np.zeros(len(strs) + 1, dtype=np.int64)
-    np.cumsum(np.fromiter(map(len, strs), dtype=np.int64, count=len(strs)) + 1, out=offs[1:])
+    """``",".join`` of the non-negative ints (plus a trailing ","), and the
+    offset where each one starts."""
+    n = len(arr)
+    if n == 0:
+        return "", [0]
+    top = int(arr.max())
+    values = arr.tolist()
+    if top < 1 << 21:
+        table = list(map(str, range(top + 1)))
+        strs = itemgetter(*values)(table) if n > 1 else (table[values[0]],)
+    else:
+        strs = list(map(str, values))
+    digits = np.ones(n, dtype=np.int64)
+    p = 10
+    while p <= top:
+        digits += arr >= p
+        p *= 10
+    offs = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(digits + 1, out=offs[1:])
     return ",".join(strs) + ",", offs.tolist()
 
 
@@ -190,7 +244,7 @@ def encode_shards(built: BuiltIndex, shard_raw_bytes: int) -> list[tuple[str, st
     size = 0
     first = ""
     for k, tid in enumerate(order):
-        entry = "[" + dumps(terms[tid]) + "," + ",".join(f[k] for f in per_field) + "]"
+        entry = "[" + _json_str(terms[tid]) + "," + ",".join(f[k] for f in per_field) + "]"
         if cur and size + len(entry) > shard_raw_bytes:
             shards.append((first, "[" + ",".join(cur) + "]"))
             cur, size, first = [], 0, terms[tid]
@@ -319,3 +373,43 @@ def build_search_index(docs: Sequence[SearchDoc], cache_dir: Path | None = None,
     }
     _emit(out, "manifest.json", dumps(manifest))
     return out
+
+
+# --------------------------------------------------------------- reading back
+
+def read_index(files: dict[str, bytes], shard_ids: Sequence[int] | None = None,
+               all_refs: bool = True) -> dict:
+    """A serialized lunr index from built files (``search/...`` -> bytes).
+
+    The Python twin of ``search.js``'s ``mergeShards``: only ``shard_ids``
+    (default all) are merged; ``all_refs`` adds an empty field vector for
+    every document.  Used by tests and ``sitegen check``."""
+    manifest = json.loads(files["search/manifest.json"])
+    fields = manifest["fields"]
+    sh = manifest["shards"]
+    ids = range(len(sh["first"])) if shard_ids is None else sorted(shard_ids)
+    vectors: dict[str, list] = {}
+    if all_refs:
+        vectors = {f"{f}/{d}": [] for d in range(manifest["docs"]) for f in fields}
+    inverted = []
+    idx = 0
+    for i in ids:
+        for entry in json.loads(files[f"search/shard-{i}-{sh['hash'][i]}.json"]):
+            posting: dict = {"_index": idx}
+            for f, name in enumerate(fields):
+                by_ref: dict = {}
+                p = entry[f + 1]
+                if p:
+                    weights, gaps = p[0], p[1]
+                    codes = p[2] if len(p) > 2 else [0] * len(gaps)
+                    ref = 0
+                    for gap, code in zip(gaps, codes):
+                        ref += gap
+                        by_ref[str(ref)] = {}
+                        vectors.setdefault(f"{name}/{ref}", []).extend((idx, weights[code] / 1000))
+                posting[name] = by_ref
+            inverted.append([entry[0], posting])
+            idx += 1
+    return {"version": manifest["lunr"], "fields": fields,
+            "fieldVectors": [[k, v] for k, v in vectors.items()],
+            "invertedIndex": inverted, "pipeline": manifest["pipeline"]}

@@ -1,0 +1,270 @@
+"""Search benchmarks (and the corpora the search tests share).
+
+Corpora
+  load_dump_docs()        the shipped dumps as SearchDocs (394 unique papers)
+  synthetic_docs(n, seed) n papers from tests.bench.synth (recombined sentences)
+
+Build side
+  measure_build(docs)     index build time, total bytes (raw, gzip), shard sizes
+
+Browser side (headless Chromium via selenium)
+  measure_queries(site_dir, queries)  per query: bytes fetched (raw and gzip of
+      the search files the page loaded, from the Resource Timing API plus gzip
+      of the same files on disk) and time to first results.
+
+CLI::
+
+    python -m tests.bench.search_bench 50000        # build + serve + measure
+    python -m tests.bench.search_bench 5000 --no-browser
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import functools
+import gzip
+import http.server
+import json
+import re
+import shutil
+import socketserver
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from sitegen.search import SearchDoc, build_search_index  # noqa: E402
+
+DUMPS = ROOT / "content" / "dumps"
+STATIC = ROOT / "themes" / "default" / "static"
+_MONTHS = {m: i + 1 for i, m in enumerate(
+    ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"])}
+_DATE = re.compile(r"^([A-Z][a-z]{2})[a-z]*\.? (\d{1,2})$")
+
+
+# ------------------------------------------------------------------ corpora
+
+def read_dump(path: Path) -> tuple[str, list[tuple[str, str]]]:
+    """(ISO date in 2025, [(title, abstract)]) from one dump in the shipped format:
+    header lines, a date line like ``Mar 12``, then blank-line-separated
+    alternating title / abstract lines."""
+    text = path.read_text(encoding="utf-8").replace("\r\n", "\n")
+    blocks = [b.strip() for b in re.split(r"\n\s*\n", text) if b.strip()]
+    for i, b in enumerate(blocks):
+        m = _DATE.match(b)
+        if m and m.group(1) in _MONTHS:
+            date = dt.date(2025, _MONTHS[m.group(1)], int(m.group(2))).isoformat()
+            body = blocks[i + 1:]
+            return date, list(zip(body[0::2], body[1::2]))
+    raise ValueError(f"{path}: no date line")
+
+
+@functools.lru_cache(maxsize=2)
+def load_dump_docs() -> tuple[SearchDoc, ...]:
+    """Every paper of the shipped dumps once (first sighting), as SearchDocs."""
+    seen: set[str] = set()
+    rows = []
+    for path in sorted(DUMPS.glob("*.txt")):
+        date, entries = read_dump(path)
+        for title, abstract in entries:
+            if title not in seen:
+                seen.add(title)
+                rows.append((title, abstract, date))
+    return tuple(SearchDoc(i, t, a, f"papers/p{i}/", d) for i, (t, a, d) in enumerate(rows))
+
+
+def synthetic_docs(n: int, seed: int = 0) -> list[SearchDoc]:
+    """``n`` synthetic papers (sentences of the shipped abstracts recombined)."""
+    from tests.bench.synth import make_papers
+    start = dt.date(2020, 1, 1)
+    return [SearchDoc(i, t, a, f"papers/s{i}/", (start + dt.timedelta(days=i // 25)).isoformat())
+            for i, (t, a) in enumerate(make_papers(n, seed=seed))]
+
+
+# ------------------------------------------------------------------ build side
+
+def measure_build(docs, cache_dir: Path | None = None, **kwargs) -> dict:
+    """Build the index once; time it and size its files."""
+    t0 = time.perf_counter()
+    files = build_search_index(docs, cache_dir=cache_dir, **kwargs)
+    seconds = time.perf_counter() - t0
+    json_files = {k: v for k, v in files.items() if k.endswith(".json")}
+    shards = {k: v for k, v in json_files.items() if k.startswith("search/shard-")}
+    gz = {k: len(gzip.compress(v, 6)) for k, v in json_files.items()}
+    shard_gz = sorted(gz[k] for k in shards)
+    return {
+        "docs": len(docs),
+        "build_s": round(seconds, 3),
+        "build_ms_per_doc": round(seconds * 1000 / max(1, len(docs)), 4),
+        "files": len(files),
+        "json_bytes_raw": sum(len(v) for v in json_files.values()),
+        "json_bytes_gzip": sum(gz.values()),
+        "shards": len(shards),
+        "shard_gzip_max": shard_gz[-1] if shard_gz else 0,
+        "shard_gzip_median": shard_gz[len(shard_gz) // 2] if shard_gz else 0,
+        "shard_raw_max": max((len(v) for v in shards.values()), default=0),
+        "manifest_gzip": gz["search/manifest.json"],
+        "_files": files,
+    }
+
+
+def write_site(files: dict[str, bytes], site_dir: Path, offline: bool = False) -> Path:
+    """A minimal static site around the index: the built search files, the
+    theme's search.js/css/lunr, and a test page with the header form and the
+    results page markup (what the real templates contain)."""
+    site_dir.mkdir(parents=True, exist_ok=True)
+    for rel, data in files.items():
+        p = site_dir / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(data)
+    static = site_dir / "static"
+    (static / "vendor").mkdir(parents=True, exist_ok=True)
+    for name in ("search.js", "search.css"):
+        shutil.copy(STATIC / name, static / name)
+    shutil.copy(STATIC / "vendor" / "lunr.min.js", static / "vendor" / "lunr.min.js")
+    for rel, depth in (("index.html", 0), ("search/index.html", 1), ("papers/p0/index.html", 2)):
+        base = ("../" * depth or "./") if offline else "/"
+        page = test_page(base, offline, results_page=rel.startswith("search/"))
+        (site_dir / rel).parent.mkdir(parents=True, exist_ok=True)
+        (site_dir / rel).write_text(page, encoding="utf-8")
+    return site_dir
+
+
+CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+       "connect-src 'self'; base-uri 'none'; form-action 'self'")
+
+
+def test_page(base: str, offline: bool, results_page: bool) -> str:
+    action = base + ("search/index.html" if offline else "search/")
+    page = ('<div id="search-page"><p id="search-status" aria-live="polite"></p>'
+            '<ol id="search-results"></ol></div>') if results_page else "<p>Paper page</p>"
+    return f"""<!doctype html>
+<html lang="en" data-base="{base}" data-offline="{1 if offline else 0}">
+<head><meta charset="utf-8"><title>Search test</title>
+<meta http-equiv="Content-Security-Policy" content="{CSP}">
+<link rel="stylesheet" href="{base}static/search.css"></head>
+<body>
+<header><form class="site-search" role="search" action="{action}" method="get">
+<label for="search-input" class="visually-hidden">Search papers</label>
+<input type="search" id="search-input" name="q" autocomplete="off" placeholder="Search papers (press /)" aria-controls="search-dropdown" aria-expanded="false">
+<div id="search-dropdown" role="listbox" hidden></div>
+</form></header>
+<main><input type="text" id="other-field" aria-label="other">{page}</main>
+<script src="{base}static/vendor/lunr.min.js" defer></script>
+<script src="{base}static/search.js" defer></script>
+</body></html>
+"""
+
+
+# ------------------------------------------------------------------ browser side
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+def serve(site_dir: Path):
+    """(server, base_url) serving ``site_dir`` on 127.0.0.1 in a thread."""
+    handler = functools.partial(_QuietHandler, directory=str(site_dir))
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}/"
+
+
+def chromium(user_data_dir: Path):
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = "/usr/bin/chromium"
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--no-first-run",
+                "--disable-dev-shm-usage", f"--user-data-dir={user_data_dir}"):
+        opts.add_argument(arg)
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
+
+
+_PROBE = """
+const q = arguments[0], done = arguments[arguments.length - 1];
+performance.clearResourceTimings();
+performance.setResourceTimingBufferSize(10000);
+const input = document.getElementById('search-input');
+const dd = document.getElementById('search-dropdown');
+const t0 = performance.now();
+input.focus();
+input.value = q;
+input.dispatchEvent(new Event('input', {bubbles: true}));
+const poll = () => {
+  const opts = dd.querySelectorAll('.search-option:not(.search-all), .search-message');
+  if (!dd.hidden && opts.length) {
+    const t1 = performance.now();
+    const res = performance.getEntriesByType('resource')
+      .filter(e => e.name.indexOf('/search/') !== -1)
+      .map(e => [e.name.split('/search/')[1], e.transferSize, e.encodedBodySize]);
+    done({ms: t1 - t0, files: res, first: (dd.querySelector('.search-option-title') || {}).textContent || null});
+  } else if (performance.now() - t0 > 20000) {
+    done({ms: null, files: [], first: null});
+  } else { setTimeout(poll, 2); }
+};
+poll();
+"""
+
+
+def measure_queries(site_dir: Path, queries: list[str], debounce_ms: float = 80) -> list[dict]:
+    """Time to first results and bytes fetched per query, each in a fresh page
+    (cold cache) of headless Chromium.  ``ms`` is measured from the input event
+    and includes search.js's debounce (reported separately)."""
+    server, url = serve(site_dir)
+    tmp = Path(tempfile.mkdtemp(prefix="search-bench-"))
+    driver = chromium(tmp / "profile")
+    out = []
+    try:
+        driver.set_script_timeout(30)
+        for q in queries:
+            driver.execute_cdp_cmd("Network.enable", {})
+            driver.execute_cdp_cmd("Network.setCacheDisabled", {"cacheDisabled": True})
+            driver.get(url + "papers/p0/")
+            r = driver.execute_async_script(_PROBE, q)
+            names = [f[0] for f in r["files"]]
+            raw = sum((site_dir / "search" / n).stat().st_size for n in names)
+            gz = sum(len(gzip.compress((site_dir / "search" / n).read_bytes(), 6)) for n in names)
+            out.append({"query": q, "ms": r["ms"], "ms_without_debounce": (r["ms"] or 0) - debounce_ms,
+                        "files": len(names), "bytes_raw": raw, "bytes_gzip": gz,
+                        "first_result": r["first"]})
+    finally:
+        driver.quit()
+        server.shutdown()
+        shutil.rmtree(tmp, ignore_errors=True)
+    return out
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("n", type=int, help="papers (0 = the shipped dumps)")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--no-browser", action="store_true")
+    ap.add_argument("--queries", default="diffusion,model,survey,reinforcement learning,"
+                                         "diffusion video,key,transform*")
+    args = ap.parse_args(argv)
+    docs = list(load_dump_docs()) if args.n == 0 else synthetic_docs(args.n, args.seed)
+    build = measure_build(docs)
+    files = build.pop("_files")
+    print(json.dumps(build, indent=1))
+    if args.no_browser:
+        return 0
+    with tempfile.TemporaryDirectory(prefix="search-site-") as d:
+        site = write_site(files, Path(d) / "site")
+        for row in measure_queries(site, args.queries.split(",")):
+            print(json.dumps(row))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
