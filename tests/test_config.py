@@ -48,7 +48,7 @@ def test_missing_site_yml(tmp_path):
     with pytest.raises(ConfigError) as info:
         load_config(tmp_path / "site.yml")
     msg = str(info.value)
-    assert msg.startswith(f"{tmp_path / 'site.yml'}: ")
+    assert info.value.path == str(tmp_path / "site.yml") and msg.startswith(f"{info.value.location()}: ")
     assert "no such config file" in msg and "--config" in msg
 
 
@@ -56,7 +56,7 @@ def test_unknown_key_names_it_and_the_allowed_ones(tmp_path):
     err = fails(tmp_path, "year: 2025\ncolour: blue\n")
     msg = str(err)
     assert err.problems == [f"'colour': unknown key; allowed keys: {', '.join(sorted(SCHEMA))}"]
-    assert msg.startswith(f"{tmp_path / 'site.yml'}: 'colour': unknown key")
+    assert err.path == str(tmp_path / "site.yml") and msg.startswith(f"{err.location()}: 'colour': unknown key")
     for key in ("base_url", "dates", "year", "dumps_dir", "small_day_ratio"):
         assert key in msg
 
@@ -95,7 +95,7 @@ def test_several_problems_reported_together(tmp_path):
     err = fails(tmp_path, 'year: "twenty"\ncolour: blue\nsearch:\n  title_boost: ten\nfeed_size: x\n')
     assert len(err.problems) == 4
     msg = str(err)
-    assert msg.startswith(f"{tmp_path / 'site.yml'}: 4 problems:\n")
+    assert err.path == str(tmp_path / "site.yml") and msg.startswith(f"{err.location()}: 4 problems:\n")
     for p in ("'year': expected int, got str", "'colour': unknown key", "'search.title_boost': expected int",
               "'feed_size': expected int, got str"):
         assert f"\n  - {p}" in msg

@@ -178,11 +178,9 @@ def test_second_ingest_rewrites_nothing(ingested, snapshot):
     assert snapshot(root / "content") == before                  # bytes and mtimes
 
 
-def test_two_fresh_ingests_are_byte_identical(make_project):
-    a, b = make_project("a"), make_project("b")
-    run(a)
-    run(b)
-    assert content_tree(a) == content_tree(b)
+def test_two_fresh_ingests_are_byte_identical(archive, project):
+    run(project)
+    assert content_tree(project) == content_tree(archive[0])
 
 
 def test_committed_archive_is_stable_under_reingest(project, snapshot):
@@ -195,12 +193,10 @@ def test_committed_archive_is_stable_under_reingest(project, snapshot):
     assert snapshot(project / "content") == before
 
 
-def test_one_dump_at_a_time_equals_all_at_once(make_project):
-    whole, steps = make_project("whole"), make_project("steps")
-    run(whole)
-    for f in sorted((steps / "content" / "dumps").iterdir()):
-        run(steps, [f])
-    assert content_tree(steps) == content_tree(whole)
+def test_one_dump_at_a_time_equals_all_at_once(archive, project):
+    for f in sorted((project / "content" / "dumps").iterdir()):
+        run(project, [f])
+    assert content_tree(project) == content_tree(archive[0])
 
 
 # --- hand edits --------------------------------------------------------------------------
@@ -324,28 +320,23 @@ def _collide(root: Path, shipped) -> tuple[str, str, str]:
     return e.title, other, slugify(e.title)
 
 
-def test_slug_collision_existing_file_keeps_its_slug(ingested, shipped):
-    root, _ = ingested
-    owner = root / "content" / "papers" / f"{slugify(shipped[0][1].entries[1].title)}.md"
-    owner_bytes = owner.read_bytes()
-    title, other, slug = _collide(root, shipped)
-    r = run(root)
-    assert r.new == 21 and r.updated == 0
-    assert owner.read_bytes() == owner_bytes
-    new_slug = suffixed_slug(slug, title_key(other))
-    newcomer = root / "content" / "papers" / f"{new_slug}.md"
-    assert re.fullmatch(re.escape(slug[:71]) + r"-[0-9a-f]{8}", new_slug)
-    assert read(newcomer)["title"] == other and read(newcomer)["slug"] == new_slug
-    assert new_slug in read(root / "content" / "days" / "2025-08-12.md")["papers"]
-
-
-def test_slug_collision_suffix_is_the_same_in_a_fresh_copy(make_project, shipped):
+def test_slug_collision_existing_file_keeps_its_slug(archive, tmp_path, shipped):
+    """The owner of <slug>.md keeps it; the newcomer's suffix is the same in a fresh copy."""
     trees = []
     for name in ("one", "two"):
-        root = make_project(name)
-        run(root)
-        _collide(root, shipped)
-        run(root)
+        root = tmp_path / name
+        shutil.copytree(archive[0], root, ignore=shutil.ignore_patterns(".sitegen-cache"))
+        owner = root / "content" / "papers" / f"{slugify(shipped[0][1].entries[1].title)}.md"
+        owner_bytes = owner.read_bytes()
+        title, other, slug = _collide(root, shipped)
+        r = run(root)
+        assert r.new == 21 and r.updated == 0
+        assert owner.read_bytes() == owner_bytes
+        new_slug = suffixed_slug(slug, title_key(other))
+        newcomer = root / "content" / "papers" / f"{new_slug}.md"
+        assert re.fullmatch(re.escape(slug[:71]) + r"-[0-9a-f]{8}", new_slug)
+        assert read(newcomer)["title"] == other and read(newcomer)["slug"] == new_slug
+        assert new_slug in read(root / "content" / "days" / "2025-08-12.md")["papers"]
         trees.append(content_tree(root))
     assert trees[0] == trees[1]
 
@@ -389,7 +380,8 @@ def test_small_new_day_is_refused_unless_allowed(ingested, snapshot):
     with pytest.raises(DumpError) as info:
         run(root)
     msg = str(info.value)
-    assert msg.startswith(f"{small}: holds 3 papers for a new day (2025-08-12)")
+    assert info.value.path == str(small)
+    assert msg.startswith(f"{info.value.location()}: holds 3 papers for a new day (2025-08-12)")
     assert "--allow-small" in msg and "median day (84)" in msg
     assert snapshot(root / "content") == before
     r = run(root, allow_small=True)
@@ -436,7 +428,9 @@ def test_symlink_outside_the_project_is_refused(project, tmp_path):
     link.symlink_to(outside)
     with pytest.raises(DumpError) as info:
         run(project)
-    assert str(info.value).startswith(f"{link}: is a symlink to {outside.resolve()}, outside the project")
+    assert info.value.path == str(link)
+    assert str(info.value).startswith(
+        f"{info.value.location()}: is a symlink to {outside.resolve()}, outside the project")
     assert not (project / "content" / "papers").exists()
 
 
@@ -478,13 +472,14 @@ def test_stale_temp_files_are_removed(ingested, snapshot):
 
 # --- site.yml dates ---------------------------------------------------------------------------
 
-def test_dates_override_warns_once_per_run(project):
-    (project / "site.yml").write_text((project / "site.yml").read_text() + "dates:\n  "
-                                      f"{SHIPPED[4].name}: 2025-08-08\n")
+def test_dates_override_warns_once_per_run(make_project):
+    root = make_project(dumps=[SHIPPED[4]])          # "Aug 7"
+    (root / "site.yml").write_text((REPO / "site.yml").read_text() + "dates:\n  "
+                                   f"{SHIPPED[4].name}: 2025-08-08\n")
     for _ in range(3):                               # the parse cache must not collect warnings
-        r = run(project)
+        r = run(root)
         assert len(r.warnings) == 1 and "site.yml 'dates' sets 2025-08-08" in r.warnings[0]
-    assert (project / "content" / "days" / "2025-08-08.md").is_file()
-    assert not (project / "content" / "days" / "2025-08-07.md").exists()
-    (project / "site.yml").write_text((REPO / "site.yml").read_text())
-    assert run(project).warnings == []               # nor keep a warning about an old site.yml
+        assert f"{SHIPPED[4].name}:11: date line says 'Aug 7'" in r.warnings[0]
+    assert [p.name for p in (root / "content" / "days").iterdir()] == ["2025-08-08.md"]
+    (root / "site.yml").write_text((REPO / "site.yml").read_text())
+    assert run(root).warnings == []                  # nor keep a warning about an old site.yml

@@ -21,7 +21,7 @@ REPO = Path(__file__).resolve().parent.parent
 SHIPPED = sorted((REPO / "content" / "dumps").glob("*.txt"))
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 MD = MarkdownIt("commonmark", {"html": False})
-FAST = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FAST = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def rendered_text(markdown: str) -> str:
@@ -180,7 +180,7 @@ HOSTILE_CHARS = st.sampled_from(
      "```", "~~~", "---", "***", "<a>", "<!--", "-->", "\u00a0", "\u2028", "\x00", "\x7f"])
 
 
-@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.one_of(st.lists(HOSTILE_CHARS, max_size=30).map("".join), st.text()))
 @example("~~~x")
 @example("  # heading after spaces")
