@@ -105,6 +105,10 @@ class Fields:
             raw = self._raw(key) or str(got)
             quoted = "'" + raw.replace("'", "''") + "'"
             hint = f" Quote it: {key}: {quoted}"
+        elif "list" in expected and isinstance(got, (str, int, float, bool, dt.date)):
+            raw = self._raw(key) or str(got)
+            quoted = "'" + raw.strip("'\"").replace("'", "''") + "'"
+            hint = f" Write a list, quoting the items: {key}: [{quoted}]"
         return ContentError(f"'{key}': expected {expected}, got {type(got).__name__} ({got!r}).{hint}",
                             self.path, self.lines.get(key))
 

@@ -138,6 +138,16 @@ def test_day_papers_not_a_list(tmp_path):
     err = content_error(parse_day, p)
     assert err.path == str(p) and err.line == 4
     assert str(err).startswith(f"{err.location()}: 'papers': expected a list of strings, got str ('foo')")
+    assert str(err).endswith("Write a list, quoting the items: papers: ['foo']")
+
+
+def test_paper_days_not_a_list(tmp_path):
+    p = write(tmp_path, "papers/a-good-title.md",
+              PAPER.replace("days:\n- '2025-03-11'\n- '2025-03-12'\n", "days: 2025-03-11\n"))
+    err = content_error(parse_paper, p)
+    assert err.path == str(p) and err.line == 4
+    assert "'days': expected a non-empty list of dates" in str(err)
+    assert str(err).endswith("Write a list, quoting the items: days: ['2025-03-11']")
 
 
 def test_day_papers_item_not_a_slug(tmp_path):
