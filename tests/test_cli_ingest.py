@@ -82,7 +82,7 @@ def ingested(archive, tmp_path):
 
 # --- the happy path -----------------------------------------------------------------
 
-def test_ingest_shipped_dumps(archive, cli, snapshot):
+def test_ingest_shipped_dumps(archive):
     root, first = archive
     assert first.stdout == "5 dumps -> 4 days, 394 papers (394 new, 0 updated)\n"
     assert first.stderr == ""                                      # no warnings on the shipped dumps
