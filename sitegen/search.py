@@ -241,15 +241,16 @@ def encode_shards(built: BuiltIndex, shard_raw_bytes: int) -> list[tuple[str, st
     per_field = [_field_strings(fp, rank, len(terms)) for fp in built.fields]
     shards: list[tuple[str, str]] = []
     cur: list[str] = []
-    size = 0
+    size = 2                    # "[" ... "]", in UTF-8 bytes
     first = ""
     for k, tid in enumerate(order):
         entry = "[" + _json_str(terms[tid]) + "," + ",".join(f[k] for f in per_field) + "]"
-        if cur and size + len(entry) > shard_raw_bytes:
+        n = len(entry) if entry.isascii() else len(entry.encode("utf-8"))
+        if cur and size + 1 + n > shard_raw_bytes:
             shards.append((first, "[" + ",".join(cur) + "]"))
-            cur, size, first = [], 0, terms[tid]
+            cur, size, first = [], 2, terms[tid]
+        size += n + (1 if cur else 0)
         cur.append(entry)
-        size += len(entry) + 1
     shards.append((first, "[" + ",".join(cur) + "]"))
     return shards
 

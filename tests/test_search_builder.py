@@ -1,0 +1,184 @@
+"""The fast builder (sitegen.lunrfast) == lunr.py's Builder, and the output of
+sitegen.search.build_search_index: deterministic, cache-independent, safe."""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import sys
+from decimal import ROUND_HALF_EVEN, Decimal
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+try:
+    from tests.bench.search_bench import load_dump_docs, synthetic_docs
+except ImportError:  # pytest run without the repo root on sys.path
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from tests.bench.search_bench import load_dump_docs, synthetic_docs
+
+from sitegen import lunrfast, search
+from sitegen.search import SearchDoc, build_search_index
+
+FIELDS = [("title", 10), ("abstract", 1)]
+
+TRICKY = [
+    ("Surveys of Key Displays: Today, Play & Deploy", "We survey keys, display decay... (e.g., today's play)."),
+    ("", "An abstract with an empty title -- and --- dashes\u00a0and\ttabs\nand newlines."),
+    ("Only stop words", "the of and a an it is was"),
+    ("Unicode\u2003spaces\u2009and\u3000ideographic\u2028separators", "thin\u202fno-break\u205fmath\ufeffBOM"),
+    ("Astral \U0001F600 emoji and 𝔘𝔫𝔦𝔠𝔬𝔡𝔢", "caf\u00e9 na\u00efve \u00fcber r\u00e9sum\u00e9 \U0001F600ing"),
+    ("Numbers 3.1 4% 10x GPT-4 v2", "Results: 74.5% (80.3%), [1] 2/3 & <b>bold</b>"),
+    ("Repeated repeated REPEATED words", "word " * 50),
+    ("Same text twice", "identical abstract"),
+    ("Same text twice", "identical abstract"),
+    ("Quotes \"quoted\" 'single' \u2018curly\u2019", "<script>alert(1)</script> \\ backslash"),
+]
+
+
+def lunr_py_index(docs) -> dict:
+    builder = lunrfast.lunr_py_builder(FIELDS)
+    for ref, (title, abstract) in enumerate(docs):
+        builder.add({"ref": ref, "title": lunrfast.normalize(title), "abstract": lunrfast.normalize(abstract)})
+    return builder.build().serialize()
+
+
+def fast_index(docs) -> dict:
+    return lunrfast.to_lunr_dict(lunrfast.build(lunrfast.analyze(docs), FIELDS))
+
+
+@pytest.mark.parametrize("corpus", ["dumps", "tricky", "synthetic"])
+def test_fast_builder_equals_lunr_py_builder(corpus):
+    if corpus == "dumps":
+        docs = [(d.title, d.abstract) for d in load_dump_docs()]
+    elif corpus == "tricky":
+        docs = TRICKY
+    else:
+        docs = [(d.title, d.abstract) for d in synthetic_docs(150, seed=3)]
+    expected = lunr_py_index(docs)
+    got = fast_index(docs)
+    # same terms in the same order, same postings, same field vectors, same floats
+    assert json.dumps(got) == json.dumps(expected)
+    # and the same search results through lunr.py
+    a, b = lunrfast.load_lunr_index(got), lunrfast.load_lunr_index(expected)
+    for q in ["survey", "key display", "+today -play", "title:deploy", "diffus*", "model"]:
+        assert lunrfast.browser_search(a, q) == lunrfast.browser_search(b, q)
+
+
+def test_rounding_is_pythons_round_even_at_ties():
+    rng = random.Random(5)
+    values = [rng.uniform(0, 300) for _ in range(20000)]
+    values += [k / 2000 for k in range(1, 4000, 2)]            # decimal ties (a few exact in binary)
+    values += [0.0625, 0.1875, 2.0625, 125 / 2000, 375 / 2000, 0.0005, 1.0005, 2.675]
+    values += [math.nextafter(v, 0) for v in values[-8:]] + [math.nextafter(v, 1e9) for v in values[-8:]]
+    arr = np.array(values, dtype=np.float64)
+    got = lunrfast._round3_int(arr)
+    expected = [int(Decimal(v).quantize(Decimal("0.001"), rounding=ROUND_HALF_EVEN) * 1000) for v in values]
+    assert got.tolist() == expected
+    assert [round(v, 3) for v in values] == [g / 1000 for g in got.tolist()]
+    assert lunrfast._round3_int(np.array([0.0625]))[0] == 62      # half-even, not half-up (63)
+
+
+def docs_of(pairs, offset=0):
+    return [SearchDoc(i, t, a, f"papers/x{i + offset}/", "2025-01-02") for i, (t, a) in enumerate(pairs)]
+
+
+def test_output_is_deterministic_compact_and_all_under_search():
+    docs = list(load_dump_docs())
+    a = build_search_index(docs)
+    b = build_search_index(list(docs))
+    assert a == b
+    assert all(k.startswith("search/") for k in a)
+    for name, data in a.items():
+        if name.endswith(".json"):
+            assert search.dumps(json.loads(data)) == data.decode("utf-8")     # canonical compact JSON
+            js = a[name[:-5] + ".js"].decode()
+            assert js.startswith("(window.SITEGEN_SEARCH_DATA=window.SITEGEN_SEARCH_DATA||{})")
+            assert js.endswith("=" + data.decode() + ";\n")
+    m = json.loads(a["search/manifest.json"])
+    assert m["lunr"] == "2.3.9" and m["fields"] == ["title", "abstract"] and m["pipeline"] == ["stemmer"]
+    assert m["docs"] == len(docs)
+    for i, h in enumerate(m["shards"]["hash"]):
+        data = a[f"search/shard-{i}-{h}.json"]
+        assert len(data) == m["shards"]["bytes"][i]
+        assert search._hash(data.decode()) == h
+    assert len(m["store"]["hash"]) == math.ceil(len(docs) / m["store"]["size"])
+    first = json.loads(a[f"search/docs-0-{m['store']['hash'][0]}.json"])
+    assert first[0][:3] == [docs[0].title, docs[0].url, docs[0].date]
+    assert docs[0].abstract.startswith(first[0][3].rstrip("\u2026"))
+
+
+def test_hostile_text_is_escaped_for_script_embedding():
+    title = "</script><script>alert(1)</script> \u2028\u2029 & <!-- x"
+    files = build_search_index(docs_of([(title, "abstract </script> \u2028 text")]))
+    for name, data in files.items():
+        text = data.decode("utf-8")
+        for bad in ("<", ">", "\u2028", "\u2029", "&"):
+            assert bad not in text, (name, bad)
+    m = json.loads(files["search/manifest.json"])
+    row = json.loads(files[f"search/docs-0-{m['store']['hash'][0]}.json"])[0]
+    assert row[0] == title
+
+
+def test_cache_gives_identical_bytes_and_only_analyzes_new_papers(tmp_path, monkeypatch):
+    base = synthetic_docs(300, seed=11)
+    more = synthetic_docs(325, seed=11)[300:]
+    assert len(more) == 25
+    cold = build_search_index(base)
+    assert build_search_index(base, cache_dir=tmp_path) == cold          # fills the cache
+    assert (tmp_path / "search-terms.marshal").is_file()
+
+    calls = []
+    real = lunrfast.Analyzer.counts
+    monkeypatch.setattr(lunrfast.Analyzer, "counts", lambda self, text: calls.append(1) or real(self, text))
+    grown = [SearchDoc(i, d.title, d.abstract, d.url, d.date) for i, d in enumerate(base + more)]
+    warm = build_search_index(grown, cache_dir=tmp_path)
+    assert len(calls) == 2 * 25                                           # title + abstract of the new ones
+    monkeypatch.setattr(lunrfast.Analyzer, "counts", real)
+    assert warm == build_search_index(grown)                              # byte-identical to a cold build
+    # every shard changes (global BM25 stats), unchanged doc chunks keep their names
+    assert not (set(k for k in warm if "shard-" in k) & set(k for k in cold if "shard-" in k))
+    assert len(set(k for k in warm if "/docs-" in k) & set(k for k in cold if "/docs-" in k)) >= 10
+
+
+def test_corrupt_cache_is_ignored(tmp_path):
+    docs = docs_of(TRICKY)
+    (tmp_path / "search-terms.marshal").write_bytes(b"\x00garbage")
+    assert build_search_index(docs, cache_dir=tmp_path) == build_search_index(docs)
+    assert build_search_index(docs, cache_dir=tmp_path) == build_search_index(docs)
+
+
+def test_refs_must_be_ordinals():
+    with pytest.raises(ValueError, match="refs"):
+        build_search_index([SearchDoc(1, "t", "a", "papers/t/", "2025-01-01")])
+
+
+def test_empty_archive_has_a_valid_manifest():
+    files = build_search_index([])
+    m = json.loads(files["search/manifest.json"])
+    assert m["docs"] == 0 and m["shards"]["first"] == [""] and m["store"]["hash"] == []
+    assert json.loads(files[f"search/shard-0-{m['shards']['hash'][0]}.json"]) == []
+
+
+def test_shard_budget_and_title_boost():
+    docs = docs_of([(d.title, d.abstract) for d in load_dump_docs()])
+    small = build_search_index(docs, shard_raw_bytes=8000)
+    m = json.loads(small["search/manifest.json"])
+    assert len(m["shards"]["first"]) > 30
+    assert m["shards"]["first"] == sorted(m["shards"]["first"], key=lambda t: t.encode("utf-16-be"))
+    for i, size in enumerate(m["shards"]["bytes"]):
+        entries = json.loads(small[f"search/shard-{i}-{m['shards']['hash'][i]}.json"])
+        assert size <= 8000 or len(entries) == 1
+        assert entries[0][0] == m["shards"]["first"][i] or i == 0
+    default = json.loads(build_search_index(docs)["search/manifest.json"])
+    assert len(default["shards"]["first"]) <= 3             # 394 papers: a shard or two
+    # title weights scale with the boost
+    one = lunrfast.load_lunr_index(search.read_index(build_search_index(docs, title_boost=1)))
+    ten = lunrfast.load_lunr_index(search.read_index(build_search_index(docs, title_boost=10)))
+    r1 = dict(lunrfast.browser_search(one, "title:survey"))
+    r10 = dict(lunrfast.browser_search(ten, "title:survey"))
+    assert r1.keys() == r10.keys() and r1
+    for ref in r1:
+        assert r10[ref] == pytest.approx(10 * r1[ref], abs=0.02)

@@ -1,0 +1,120 @@
+"""Merging only the shards a query needs == searching the unsharded index.
+
+Python twin of what tests/js/search.test.js checks with the real search.js:
+a synthetic corpus cut into many shards, every query of tests/js/queries.json,
+lunr.py searching (a) the full index and (b) only the needed shards merged by
+sitegen.search.read_index.  Scores equal to 1e-9, same refs.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import sys
+from pathlib import Path
+
+import pytest
+from lunr.exceptions import QueryParseError
+from lunr.query import QueryPresence
+
+try:
+    from tests.bench.search_bench import synthetic_docs
+except ImportError:  # pytest run without the repo root on sys.path
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from tests.bench.search_bench import synthetic_docs
+
+from sitegen import lunrfast, search
+from sitegen.stemmer import stem
+
+QUERIES = json.loads((Path(__file__).parent / "js" / "queries.json").read_text(encoding="utf-8"))
+
+
+def utf16(s: str) -> bytes:
+    return s.encode("utf-16-be")
+
+
+def needed_shards(manifest, clauses) -> list[int]:
+    firsts = [utf16(t) for t in manifest["shards"]["first"]]
+
+    def shard_for(term: str) -> int:
+        return bisect.bisect_right(firsts, utf16(term)) - 1
+
+    need = set()
+    for c in clauses:
+        if c.edit_distance:
+            return list(range(len(firsts)))
+        if "*" not in c.term:
+            need.add(shard_for(stem(c.term) if c.use_pipeline else c.term))
+            continue
+        prefix = c.term.split("*")[0]
+        k = shard_for(prefix)
+        need.add(k)
+        while k + 1 < len(firsts) and firsts[k + 1][:len(utf16(prefix))] <= utf16(prefix):
+            k += 1
+            need.add(k)
+    return sorted(need)
+
+
+@pytest.fixture(scope="module")
+def corpus():
+    docs = synthetic_docs(800, seed=21)
+    files = search.build_search_index(docs, shard_raw_bytes=12000)
+    full = lunrfast.to_lunr_dict(lunrfast.build(
+        lunrfast.analyze((d.title, d.abstract) for d in docs), [("title", 10), ("abstract", 1)]))
+    return files, json.loads(files["search/manifest.json"]), lunrfast.load_lunr_index(full)
+
+
+def ranked(results):
+    return sorted(results, key=lambda r: (-r[1], r[0]))
+
+
+def same(a, b, tol=1e-9) -> bool:
+    a, b = dict(a), dict(b)
+    return a.keys() == b.keys() and all(abs(a[k] - b[k]) <= tol for k in a)
+
+
+def test_corpus_has_many_shards(corpus):
+    _, manifest, _ = corpus
+    assert len(manifest["shards"]["first"]) >= 40
+
+
+def test_needed_shards_give_the_full_index_results(corpus):
+    files, manifest, full = corpus
+    checked = 0
+    cache = {}
+    for q in QUERIES:
+        try:
+            clauses = lunrfast.browser_clauses(full, q).clauses
+            expected = lunrfast.browser_search(full, q)
+        except (QueryParseError, ValueError):
+            continue
+        ids = needed_shards(manifest, clauses)
+        if not any(c.edit_distance for c in clauses):
+            assert len(ids) < len(manifest["shards"]["first"]) / 4, q
+        negated = all(c.presence == QueryPresence.PROHIBITED for c in clauses)
+        key = (tuple(ids), negated)
+        if key not in cache:
+            cache[key] = lunrfast.load_lunr_index(search.read_index(files, ids, all_refs=negated))
+        got = lunrfast.browser_search(cache[key], q)
+        assert same(got, expected), q
+        if expected:
+            checked += 1
+    assert checked >= 50
+
+
+def test_missing_shard_changes_results(corpus):
+    """The check above can fail: leave out the shard holding "survey"."""
+    files, manifest, full = corpus
+    clauses = lunrfast.browser_clauses(full, "survey diffusion").clauses
+    ids = needed_shards(manifest, clauses)
+    assert len(ids) == 2
+    expected = lunrfast.browser_search(full, "survey diffusion")
+    partial = lunrfast.load_lunr_index(search.read_index(files, ids[:1], all_refs=False))
+    assert not same(lunrfast.browser_search(partial, "survey diffusion"), expected)
+
+
+def test_whole_sharded_index_equals_full_index(corpus):
+    files, _, full = corpus
+    merged = lunrfast.load_lunr_index(search.read_index(files))
+    for q in ["model", "learning -video", "title:survey", "+diffusion +image", "lang*", "keey~1"]:
+        assert same(lunrfast.browser_search(merged, q), lunrfast.browser_search(full, q)), q
