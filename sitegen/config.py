@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -93,7 +94,7 @@ class Config:
     small_day_ratio: float
     search: SearchConfig = field(default_factory=SearchConfig)
 
-    @property
+    @cached_property
     def base_path(self) -> str:
         """The path part of ``base_url``, always starting and ending with ``/``."""
         m = re.match(r"^[a-z][a-z0-9+.-]*://[^/]*(.*)$", self.base_url, re.I)
@@ -105,12 +106,14 @@ class Config:
     def absolute(self) -> bool:
         return "://" in self.base_url
 
+    @cached_property
+    def _abs_base(self) -> str:
+        base = self.base_url if self.absolute else self.base_path
+        return base if base.endswith("/") else base + "/"
+
     def abs_url(self, rel: str) -> str:
         """Absolute (or, without a host in ``base_url``, root-relative) URL of an output path."""
-        base = self.base_url if self.absolute else self.base_path
-        if not base.endswith("/"):
-            base += "/"
-        return base + rel.lstrip("/")
+        return self._abs_base + rel.lstrip("/")
 
     def with_overrides(self, **changes: Any) -> "Config":
         changes = {k: v for k, v in changes.items() if v is not None}

@@ -202,9 +202,9 @@ def ingest(config: Config, paths: list[Path] | None = None, *, keep_going: bool 
         slug = slugs[st.key]
         old = existing.papers.get(slug)
         days = tuple(sorted(st.days))
-        body = escape_markdown(st.abstract)
-        if old and (old.title, old.body, old.days, old.first_seen) == (st.title, body, days, days[0]):
+        if old and (old.title, old.abstract, old.days, old.first_seen) == (st.title, st.abstract, days, days[0]):
             continue
+        body = escape_markdown(st.abstract)
         meta = {"title": st.title, "slug": slug, "days": [d.isoformat() for d in days],
                 "first_seen": days[0].isoformat()}
         if old:

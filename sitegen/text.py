@@ -62,7 +62,8 @@ def suffixed_slug(base: str, key: str) -> str:
 # --- Markdown ---------------------------------------------------------------
 # Characters that can start Markdown syntax anywhere in a line.  Escaping them
 # with a backslash is always allowed by CommonMark (any ASCII punctuation).
-_INLINE = re.compile(r"([\\`*_\[\]<]|&(?=#?[A-Za-z0-9]+;))")
+_INLINE = str.maketrans({c: "\\" + c for c in "\\`*_[]<"})
+_ENTITY = re.compile(r"&(?=#?[A-Za-z0-9]+;)")
 # Constructs that only matter at the start of a line (block syntax); ``~`` opens
 # a ``~~~`` code fence.
 _BLOCK_START = re.compile(r"^([#>+\-=:~])|^(\d+)([.)])")
@@ -74,9 +75,13 @@ def escape_markdown(text: str) -> str:
     The abstract is data, not Markdown.  ``text`` is one paragraph: whitespace
     runs are expected to be collapsed already (see ``dumps.clean_text``).
     """
-    out = _INLINE.sub(r"\\\1", text)
-    return _BLOCK_START.sub(lambda m: "\\" + m.group(1) if m.group(1) else m.group(2) + "\\" + m.group(3),
-                            out)
+    out = text.translate(_INLINE)
+    if "&" in out:
+        out = _ENTITY.sub(r"\\&", out)
+    if out[:1] in "#>+-=:~0123456789":
+        out = _BLOCK_START.sub(lambda m: "\\" + m.group(1) if m.group(1) else m.group(2) + "\\" + m.group(3),
+                               out, count=1)
+    return out
 
 
 def excerpt(text: str, limit: int) -> str:
