@@ -8,11 +8,11 @@ Incremental by construction, one code path for cold and warm builds:
 2. Otherwise ingest (unchanged files are not rewritten), load content through
    the stat cache, build the whole model (Pelican-style: all data before any
    write), and give every page a key = digest(its data, its template closure,
-   the site config).  Pages whose key matches the last build are hard-linked
-   from the previous output; the rest are rendered, in parallel on all cores.
+   the site config).  Pages whose key matches the last build keep their
+   file as it is; the rest are rendered, in parallel on all cores.
 3. Feeds, API and the search index are regenerated (they are whole-archive
-   views); :class:`~sitegen.output.OutputTree` links files whose bytes did
-   not change and swaps the new tree in atomically.
+   views); :class:`~sitegen.output.OutputTree` leaves files whose bytes did
+   not change untouched and applies the rest atomically.
 
 The output is a pure function of the inputs: an incremental build's tree is
 byte-identical to a cold build's (tests check it after every kind of change).

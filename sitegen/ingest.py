@@ -52,7 +52,7 @@ class IngestResult:
 
     def summary(self) -> str:
         s = (f"{self.dumps} dump{'s' if self.dumps != 1 else ''} -> {self.days} day{'s' if self.days != 1 else ''}, "
-             f"{self.papers} papers ({self.new} new, {self.updated} updated)")
+             f"{self.papers} paper{'s' if self.papers != 1 else ''} ({self.new} new, {self.updated} updated)")
         if self.errors:
             s += f"; {len(self.errors)} dump{'s' if len(self.errors) != 1 else ''} failed"
         return s
