@@ -99,30 +99,36 @@ def _load_pickle(path: Path, default):
 
 
 # --- rendering in parallel ----------------------------------------------------
-_RENDERER: Renderer | None = None
+# Forked workers inherit the renderer and the output tree; each renders a chunk
+# of pages, stages the files itself (in parallel) and returns only digests.
+_WORK: tuple[Renderer, OutputTree] | None = None
 
 
-def _render_chunk(indices: list[int]) -> list[tuple[str, bytes]]:
-    assert _RENDERER is not None
-    pages = _RENDERER.model.pages
-    return _RENDERER.render_many(pages[i] for i in indices)
+def _render_chunk(indices: list[int]) -> list[tuple[str, tuple[str, int], bool]]:
+    assert _WORK is not None
+    renderer, tree = _WORK
+    pages = renderer.model.pages
+    return [tree.stage(pages[i].path, renderer.render(pages[i])) for i in indices]
 
 
-def render_pages(renderer: Renderer, indices: list[int]):
-    """Yield (path, bytes) for the given pages, on every core when there are many."""
-    global _RENDERER
+def render_pages(renderer: Renderer, tree: OutputTree, indices: list[int]):
+    """Render and stage the given pages, on every core when there are many.
+
+    Yields (path, entry, written) for :meth:`OutputTree.record`.
+    """
+    global _WORK
     workers = min(os.cpu_count() or 1, 8)
-    if len(indices) < PARALLEL_MIN_PAGES or workers < 2 or sys.platform == "win32":
-        yield from renderer.render_many(renderer.model.pages[i] for i in indices)
-        return
-    _RENDERER = renderer   # inherited by forked workers
+    _WORK = (renderer, tree)
     try:
+        if len(indices) < PARALLEL_MIN_PAGES or workers < 2 or sys.platform == "win32":
+            yield from _render_chunk(indices)
+            return
         chunks = [indices[i:i + CHUNK] for i in range(0, len(indices), CHUNK)]
         with ProcessPoolExecutor(workers, mp_context=get_context("fork")) as pool:
             for result in pool.map(_render_chunk, chunks):
                 yield from result
     finally:
-        _RENDERER = None
+        _WORK = None
 
 
 # --- the pipeline -------------------------------------------------------------
@@ -232,8 +238,8 @@ def build(config: Config, *, allow_small: bool = False, log: Callable[[str], Non
         report.pages, report.rendered = len(model.pages), len(stale)
         if progress and stale:
             say(f"rendering {len(stale)} of {len(model.pages)} pages ...")
-        for n, (path, data) in enumerate(render_pages(renderer, stale), start=1):
-            tree.add(path, data)
+        for n, staged in enumerate(render_pages(renderer, tree, stale), start=1):
+            tree.record(*staged)
             if progress and n % 5000 == 0:
                 say(f"  {n}/{len(stale)} pages")
         t = lap("render", t)

@@ -172,15 +172,16 @@ class OutputTree:
         self.reused += 1
         return True
 
-    def add(self, rel: str, data: bytes) -> None:
+    def stage(self, rel: str, data: bytes) -> tuple[str, tuple[str, int], bool]:
+        """Write ``data`` for ``rel`` into the staging tree unless the output already has it.
+
+        Touches no shared state, so forked render workers call it in parallel;
+        the parent then calls :meth:`record` with what it returns.
+        """
         rel = safe_relpath(rel)
-        if rel in self.manifest:
-            raise BuildError(f"two pages want the same output file {rel!r}")
         entry = (hashlib.blake2b(data, digest_size=16).hexdigest(), len(data))
-        self.manifest[rel] = entry
         if not self.fresh and self.old_manifest.get(rel) == entry:
-            self.reused += 1
-            return
+            return rel, entry, False
         self._mkdir(self.staging, rel)
         try:
             with open(self.staging / rel, "wb") as fh:
@@ -189,8 +190,20 @@ class OutputTree:
             hint = " The disk is full." if e.errno == errno.ENOSPC else ""
             raise BuildError(f"cannot write {rel}: {e.strerror}.{hint} The previous site is untouched.",
                              self.out) from None
-        self.pending.append(rel)
-        self.written += 1
+        return rel, entry, True
+
+    def record(self, rel: str, entry: tuple[str, int], written: bool) -> None:
+        if rel in self.manifest:
+            raise BuildError(f"two pages want the same output file {rel!r}")
+        self.manifest[rel] = entry
+        if written:
+            self.pending.append(rel)
+            self.written += 1
+        else:
+            self.reused += 1
+
+    def add(self, rel: str, data: bytes) -> None:
+        self.record(*self.stage(rel, data))
 
     def commit(self) -> None:
         """Put the new tree in place. Nothing in the output changes before this."""
