@@ -280,14 +280,14 @@ class PreviewServer:
         self.httpd = self._bind()
         self.port = self.httpd.server_address[1]
         try:
+            if self.watch:              # watching first: an edit during the first build is not lost
+                self._spawn("sitegen-builder", self._builder_loop)
+                self._sync_watchers()
             self.rebuild(initial=True)
         except BaseException:
-            self.httpd.server_close()
+            self.stop()
             raise
         self._spawn("sitegen-http", lambda: self.httpd.serve_forever(poll_interval=0.2))
-        if self.watch:
-            self._spawn("sitegen-builder", self._builder_loop)
-            self._sync_watchers()
         return self.port
 
     def stop(self) -> None:
@@ -473,13 +473,12 @@ class PreviewServer:
 
     # -- serving --------------------------------------------------------------
     def _bind(self) -> ThreadingHTTPServer:
+        if not 0 <= self.port <= 65535:
+            raise SitegenError(f"--port {self.port} is not a TCP port.", hint="Use 1-65535, or 0 for any free one.")
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
         server_cls = type("PreviewHTTPServer", (_HTTPServer,), {"address_family": family})
-        if not _is_loopback(self.host):
-            self._say(f"warning: --host {self.host} makes the preview reachable from other machines on "
-                      "your network; it is a development server, not for publishing.")
         try:
-            return server_cls((self.host, self.port), _Handler, self)
+            httpd = server_cls((self.host, self.port), _Handler, self)
         except OSError as e:
             if e.errno == errno.EADDRINUSE:
                 raise SitegenError(f"port {self.port} on {self.host} is already in use.",
@@ -491,6 +490,10 @@ class PreviewServer:
                                    hint="Ports below 1024 need root; use e.g. --port 8000.") from None
             raise SitegenError(f"cannot listen on {self.host}:{self.port}: {e.strerror or e}.",
                                hint="Check --host (e.g. 127.0.0.1) and --port.") from None
+        if not _is_loopback(self.host):
+            self._say(f"warning: --host {self.host} makes the preview reachable from other machines on "
+                      "your network; it is a development server, not for publishing.")
+        return httpd
 
     def _spawn(self, name: str, target: Callable[[], None]) -> None:
         t = threading.Thread(target=target, name=name, daemon=True)

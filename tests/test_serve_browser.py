@@ -26,7 +26,7 @@ NOTE = "Hand-written note: the preview reloaded by itself."
 
 def _find(env: str, candidates: list[str], name: str) -> str | None:
     if os.environ.get(env):
-        return os.environ[env]
+        return os.environ[env] if os.path.exists(os.environ[env]) else None
     for c in candidates:
         if os.path.exists(c):
             return c
@@ -94,7 +94,7 @@ def connected(server: PreviewServer, n: int = 1):
     return lambda: server._streams >= n
 
 
-def test_page_reloads_itself_after_an_edit(server, browser):
+def test_page_reloads_itself_after_an_edit(browser, server):
     day_file = server.root / "content" / "days" / f"{DAY}.md"
     original = day_file.read_text(encoding="utf-8")
     browser.get(f"http://127.0.0.1:{server.port}/days/{DAY}/")
