@@ -121,15 +121,17 @@ def _json_str(s: str) -> str:
 
 
 def _hash(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:10]
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:8]
 
 
-def _emit(out: dict[str, bytes], name: str, text: str) -> None:
+def _emit(out: dict[str, bytes], name: str, text: str, js: bool = True) -> None:
     """search/<name> (JSON) and its .js twin for file:// pages."""
     out["search/" + name] = text.encode("utf-8")
-    js = (f"(window.{DATA_GLOBAL}=window.{DATA_GLOBAL}||{{}})"
+    if not js:
+        return
+    script = (f"(window.{DATA_GLOBAL}=window.{DATA_GLOBAL}||{{}})"
           f"[{json.dumps(name)}]={text};\n")
-    out["search/" + name[:-len(".json")] + ".js"] = js.encode("utf-8")
+    out["search/" + name[:-len(".json")] + ".js"] = script.encode("utf-8")
 
 
 def _js_order(terms: list[str]) -> list[int]:
@@ -256,11 +258,14 @@ def encode_shards(built: BuiltIndex, shard_raw_bytes: int) -> list[tuple[str, st
 
 
 def snippet(text: str, limit: int) -> str:
-    """The first ``limit`` characters of ``text``, cut at a space, plus "…"."""
-    text = " ".join(text.split())
-    if len(text) <= limit:
+    """The first ``limit`` characters of ``text`` (whitespace collapsed), cut
+    at a space, plus "…" when something was cut."""
+    head = text[:2 * limit + 100]           # plenty: collapsing only shrinks
+    cut_off = len(head) < len(text)
+    text = " ".join(head.split())
+    if len(text) <= limit and not cut_off:
         return text
-    cut = text.rfind(" ", 0, limit + 1)
+    cut = text.rfind(" ", 0, limit + 1) if len(text) > limit else len(text)
     return text[:cut if cut > limit // 2 else limit].rstrip() + "\u2026"
 
 
@@ -299,7 +304,9 @@ def _save_cache(path: Path, entries: dict) -> None:
 def analyze_docs(docs: Sequence[SearchDoc], cache_dir: Path | None = None) -> list[list[dict]]:
     """Per-document ``[title_counts, abstract_counts]`` (cached when possible)."""
     analyzer = lunrfast.Analyzer()
-    cached = _load_cache(Path(cache_dir) / _CACHE_NAME) if cache_dir is not None else {}
+    if cache_dir is None:
+        return [[analyzer.counts(d.title), analyzer.counts(d.abstract)] for d in docs]
+    cached = _load_cache(Path(cache_dir) / _CACHE_NAME)
     keep: dict = {}
     result = []
     for doc in docs:
@@ -312,7 +319,7 @@ def analyze_docs(docs: Sequence[SearchDoc], cache_dir: Path | None = None) -> li
         else:
             result.append([dict(zip(entry[0], entry[1])), dict(zip(entry[2], entry[3]))])
         keep[key] = entry
-    if cache_dir is not None and keep.keys() != cached.keys():
+    if keep.keys() != cached.keys():
         _save_cache(Path(cache_dir) / _CACHE_NAME, keep)
     return result
 
@@ -322,12 +329,13 @@ def analyze_docs(docs: Sequence[SearchDoc], cache_dir: Path | None = None) -> li
 def build_search_index(docs: Sequence[SearchDoc], cache_dir: Path | None = None, *,
                        title_boost: float = 10, shard_kb: float = 60,
                        shard_raw_bytes: int | None = None, doc_chunk: int = 25,
-                       snippet_chars: int = 240) -> dict[str, bytes]:
+                       snippet_chars: int = 240, emit_js: bool = True) -> dict[str, bytes]:
     """Return {output-relative path: bytes}, all paths under "search/".
 
     ``shard_kb`` is the target gzipped shard size; ``shard_raw_bytes`` (for
     tests) overrides it with an exact raw-size budget.  A term whose postings
-    exceed the budget gets a shard of its own.
+    exceed the budget gets a shard of its own.  ``emit_js=False`` skips the
+    ``.js`` twins (only file:// pages need them; they double the bytes).
     """
     docs = list(docs)
     for i, d in enumerate(docs):
@@ -351,7 +359,7 @@ def build_search_index(docs: Sequence[SearchDoc], cache_dir: Path | None = None,
     firsts, hashes, sizes = [], [], []
     for i, (first, text) in enumerate(shards):
         h = _hash(text)
-        _emit(out, f"shard-{i}-{h}.json", text)
+        _emit(out, f"shard-{i}-{h}.json", text, emit_js)
         firsts.append(first)
         hashes.append(h)
         sizes.append(len(text.encode("utf-8")))
@@ -360,7 +368,7 @@ def build_search_index(docs: Sequence[SearchDoc], cache_dir: Path | None = None,
         text = dumps([[d.title, d.url, d.date, snippet(d.abstract, snippet_chars)]
                       for d in docs[c:c + doc_chunk]])
         h = _hash(text)
-        _emit(out, f"docs-{c // doc_chunk}-{h}.json", text)
+        _emit(out, f"docs-{c // doc_chunk}-{h}.json", text, emit_js)
         chunk_hashes.append(h)
     manifest = {
         "format": FORMAT,
@@ -372,7 +380,7 @@ def build_search_index(docs: Sequence[SearchDoc], cache_dir: Path | None = None,
         "shards": {"first": firsts, "hash": hashes, "bytes": sizes},
         "store": {"size": doc_chunk, "hash": chunk_hashes},
     }
-    _emit(out, "manifest.json", dumps(manifest))
+    _emit(out, "manifest.json", dumps(manifest), emit_js)
     return out
 
 

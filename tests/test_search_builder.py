@@ -182,3 +182,11 @@ def test_shard_budget_and_title_boost():
     assert r1.keys() == r10.keys() and r1
     for ref in r1:
         assert r10[ref] == pytest.approx(10 * r1[ref], abs=0.02)
+
+
+def test_emit_js_false_writes_only_json():
+    docs = docs_of(TRICKY)
+    with_js = build_search_index(docs)
+    without = build_search_index(docs, emit_js=False)
+    assert without == {k: v for k, v in with_js.items() if k.endswith(".json")}
+    assert len(with_js) == 2 * len(without)

@@ -39,7 +39,7 @@ function readJson (corpus, name) {
   return JSON.parse(fs.readFileSync(path.join(FIXTURE, corpus, name), 'utf8'))
 }
 
-function fileEngine (corpus, log) {
+function fileEngine (corpus, log, opts) {
   return core.createEngine(function (name) {
     if (log) log.push(name)
     try {
@@ -47,7 +47,7 @@ function fileEngine (corpus, log) {
     } catch (e) {
       return Promise.reject(e)
     }
-  })
+  }, opts)
 }
 
 function sorted (pairs) {
@@ -101,6 +101,14 @@ for (const corpus of CORPORA) {
       const got = res.results.map(function (r) { return [r.ref, r.score] })
       assertSameResults(got, exp.results, corpus + ' "' + q + '" vs lunr.py')
       if (got.length) nonEmpty++
+
+      // the reference path: merged shards -> lunr.Index.load -> lunr's query
+      const viaLunr = await fileEngine(corpus, null, { lunrIndex: true }).search(q)
+      assertSameResults(viaLunr.results.map(function (r) { return [r.ref, r.score] }), exp.results,
+        corpus + ' "' + q + '" lunr.Index path vs lunr.py')
+      for (const r of res.results.slice(0, 10)) {
+        assert.deepEqual(res.termsFor(r.ref).sort(), viaLunr.termsFor(String(r.ref)).sort(), q + ': matched terms')
+      }
 
       // the same query on the unsharded index, in lunr.js
       const parsed = core.parseQuery(q, manifest.fields)
@@ -209,4 +217,26 @@ test('the vendored lunr.min.js is lunr 2.3.9', function () {
   vm.runInContext(src, sandbox)
   assert.equal(sandbox.lunr.version, '2.3.9')
   assert.equal(lunr.version, '2.3.9')
+})
+
+test('lazy ranking (quickselect + partial sort) equals a full sort, ties by ref', function () {
+  let seed = 12345
+  const rand = function () { seed = (seed * 1103515245 + 12345) % 2147483648; return seed / 2147483648 }
+  for (const n of [0, 1, 2, 7, 100, 5000]) {
+    const scores = new Float64Array(n + 10)
+    const docs = new Int32Array(n)
+    for (let i = 0; i < n; i++) {
+      docs[i] = n - 1 - i
+      scores[docs[i]] = Math.floor(rand() * 50) / 7   // many ties
+    }
+    const expected = Array.from(docs).sort(function (a, b) { return (scores[b] - scores[a]) || (a - b) })
+    const r = core.ranked(docs, scores, null)
+    let shown = []
+    for (const step of [1, 8, 3, 20, 1000, 100000]) {
+      shown = shown.concat(r.slice(shown.length, shown.length + step).map(function (x) { return x.ref }))
+    }
+    assert.deepEqual(shown, expected, 'n=' + n)
+    assert.equal(r.count, n)
+    assert.deepEqual(r.results.map(function (x) { return x.ref }), expected)
+  }
 })

@@ -235,12 +235,246 @@
     })
   }
 
+  // ------------------------------------------------------------ scoring
+
+  /* Decode one field's postings of a shard entry: {refs: Int32Array
+   * (ascending), w: Float64Array} -- the field-vector components lunr would
+   * load for this term. */
+  function decodePostings (p) {
+    if (!p.length) return { refs: new Int32Array(0), w: new Float64Array(0) }
+    var weights = p[0]
+    var gaps = p[1]
+    var codes = p[2]
+    var n = gaps.length
+    var refs = new Int32Array(n)
+    var w = new Float64Array(n)
+    var ref = 0
+    for (var i = 0; i < n; i++) {
+      ref += gaps[i]
+      refs[i] = ref
+      w[i] = weights[codes ? codes[i] : 0] / 1000
+    }
+    return { refs: refs, w: w }
+  }
+
+  function hasRef (refs, ref) {
+    var lo = 0
+    var hi = refs.length - 1
+    while (lo <= hi) {
+      var mid = (lo + hi) >> 1
+      if (refs[mid] === ref) return true
+      if (refs[mid] < ref) lo = mid + 1; else hi = mid - 1
+    }
+    return false
+  }
+
+  /* lunr 2.3.9's Index#query, computed directly on postings.
+   *
+   * `postings(term)` gives the decoded per-field postings of a loaded term
+   * (or undefined), `candidates(prefix)` the sorted loaded terms starting
+   * with prefix ('' = all).  Same clause semantics as lunr (pipeline,
+   * token-set expansion with lunr.TokenSet, required / prohibited per field,
+   * query vectors with summed boosts, score = sum over matched fields of
+   * query . field vector / |query|); dot products are summed in term order,
+   * as lunr does with the merged index.  lunr's Index#query costs ~10 us per
+   * matching field (MatchData objects, string field refs): over a second
+   * for a term in most of 50,000 papers; this takes milliseconds.  Ties are
+   * ordered by ref (lunr keeps insertion order).  Exactness is tested
+   * against lunr.js and lunr.py (tests/js/search.test.js). */
+  function scoreClauses (manifest, clauses, postings, candidates) {
+    var fields = manifest.fields
+    var n = manifest.docs
+    var nf = fields.length
+    var P = lunr.Query.presence
+    var COMPLETE = 'complete'
+    var qv = []
+    var matched = []
+    var required = []
+    var prohibited = []
+    var pairs = []          // [term, field index] that collect matches
+    var seenPair = Object.create(null)
+    for (var f = 0; f < nf; f++) {
+      qv.push(new Map())
+      matched.push(null)
+      required.push(undefined)
+      prohibited.push(null)
+    }
+    function flags () { return new Uint8Array(n) }
+    function mark (set, refs) { for (var i = 0; i < refs.length; i++) set[refs[i]] = 1 }
+
+    clauses.forEach(function (clause) {
+      var fieldIdx = clause.fields.map(function (name) { return fields.indexOf(name) })
+      var term = clause.usePipeline ? stem(clause.term) : clause.term
+      var expanded
+      if (clause.editDistance || term.indexOf('*') !== -1) {
+        var tsClause = { term: term }
+        if ('editDistance' in clause) tsClause.editDistance = clause.editDistance
+        var star = term.indexOf('*')
+        var pool = candidates(clause.editDistance ? '' : term.slice(0, star))
+        expanded = lunr.TokenSet.fromArray(pool).intersect(lunr.TokenSet.fromClause(tsClause)).toArray()
+      } else {
+        expanded = postings(term) ? [term] : []
+      }
+      var clauseMatches = clause.presence === P.REQUIRED ? flags() : null
+      if (!expanded.length && clause.presence === P.REQUIRED) {
+        fieldIdx.forEach(function (k) { required[k] = flags() })   // empty
+        return
+      }
+      expanded.forEach(function (t) {
+        var post = postings(t)
+        fieldIdx.forEach(function (k) {
+          var refs = post[k].refs
+          if (clause.presence === P.REQUIRED) {
+            mark(clauseMatches, refs)
+            if (required[k] === undefined) required[k] = COMPLETE
+          }
+          if (clause.presence === P.PROHIBITED) {
+            if (!prohibited[k]) prohibited[k] = flags()
+            mark(prohibited[k], refs)
+            return
+          }
+          qv[k].set(t, (qv[k].get(t) || 0) + clause.boost)
+          var key = t + '/' + k
+          if (seenPair[key]) return
+          seenPair[key] = true
+          pairs.push([t, k])
+          if (!matched[k]) matched[k] = flags()
+          mark(matched[k], refs)
+        })
+      })
+      if (clause.presence === P.REQUIRED) {
+        fieldIdx.forEach(function (k) {
+          if (required[k] === COMPLETE) {
+            required[k] = clauseMatches.slice()
+          } else {
+            var r = required[k]
+            for (var d = 0; d < n; d++) r[d] &= clauseMatches[d]
+          }
+        })
+      }
+    })
+
+    var allRequired = null
+    var allProhibited = flags()
+    for (var k = 0; k < nf; k++) {
+      if (required[k] !== undefined && required[k] !== COMPLETE) {
+        if (!allRequired) allRequired = required[k].slice()
+        else for (var d = 0; d < n; d++) allRequired[d] &= required[k][d]
+      }
+      if (prohibited[k]) for (var d2 = 0; d2 < n; d2++) allProhibited[d2] |= prohibited[k][d2]
+    }
+
+    var negated = clauses.every(function (c) { return c.presence === P.PROHIBITED })
+    var acc = []
+    var mag = []
+    for (var k2 = 0; k2 < nf; k2++) {
+      var terms = Array.from(qv[k2].keys()).sort()
+      var sum = 0
+      var a = new Float64Array(n)
+      terms.forEach(function (t) {
+        var q = qv[k2].get(t)
+        sum += q * q
+        var fp = postings(t)[k2]
+        for (var i = 0; i < fp.refs.length; i++) a[fp.refs[i]] += q * fp.w[i]
+      })
+      acc.push(a)
+      mag.push(Math.sqrt(sum))
+    }
+
+    var hits = new Int32Array(n)
+    var scores = new Float64Array(n)
+    var count = 0
+    for (var doc = 0; doc < n; doc++) {
+      var any = negated
+      var score = 0
+      for (var k3 = 0; k3 < nf; k3++) {
+        if (negated || (matched[k3] && matched[k3][doc])) {
+          any = true
+          score += (acc[k3][doc] / mag[k3]) || 0
+        }
+      }
+      if (!any || allProhibited[doc] || (allRequired && !allRequired[doc])) continue
+      hits[count++] = doc
+      scores[doc] = score
+    }
+    return ranked(hits.subarray(0, count), scores, function (ref) {
+      var out = []
+      pairs.forEach(function (p) {
+        if (out.indexOf(p[0]) === -1 && hasRef(postings(p[0])[p[1]].refs, ref)) out.push(p[0])
+      })
+      return out
+    })
+  }
+
+  /* Results ranked by score (then ref), sorted lazily: showing the top 8 of
+   * 50,000 hits needs a selection, not a full sort.
+   *   count, slice(from, to) -> [{ref, score}], results (all, sorted), termsFor(ref) */
+  function ranked (docs, scores, termsFor) {
+    var sorted = 0          // docs[0, sorted) are the best, in order
+    function cmp (a, b) { return (scores[b] - scores[a]) || (a - b) }
+    function ensure (k) {
+      k = Math.min(k, docs.length)
+      if (k <= sorted) return
+      if (k * 8 >= docs.length) {
+        docs.subarray(sorted).sort(cmp)
+        sorted = docs.length
+        return
+      }
+      select(docs, sorted, docs.length - 1, k - 1, cmp)
+      docs.subarray(sorted, k).sort(cmp)
+      sorted = k
+    }
+    function slice (from, to) {
+      to = Math.min(to, docs.length)
+      ensure(to)
+      var out = []
+      for (var i = from; i < to; i++) out.push({ ref: docs[i], score: scores[docs[i]] })
+      return out
+    }
+    return {
+      count: docs.length,
+      slice: slice,
+      get results () { return slice(0, docs.length) },
+      termsFor: termsFor
+    }
+  }
+
+  /* Quickselect: reorder a[lo..hi] so that a[k] is where a full sort by cmp
+   * would put it, with better elements before and worse after. */
+  function select (a, lo, hi, k, cmp) {
+    while (hi > lo) {
+      var pivot = a[(lo + hi) >> 1]
+      var i = lo
+      var j = hi
+      while (i <= j) {
+        while (cmp(a[i], pivot) < 0) i++
+        while (cmp(a[j], pivot) > 0) j--
+        if (i <= j) {
+          var t = a[i]
+          a[i] = a[j]
+          a[j] = t
+          i++
+          j--
+        }
+      }
+      if (k <= j) hi = j
+      else if (k >= i) lo = i
+      else return
+    }
+  }
+
   // ------------------------------------------------------------ engine
 
-  /* loader(name) -> Promise of the parsed JSON of search/<name>. */
-  function createEngine (loader) {
+  /* loader(name) -> Promise of the parsed JSON of search/<name>.
+   * opts.lunrIndex: answer with lunr.Index.load on the merged shards and
+   * lunr's own Index#query instead of scoreClauses (same results; slow for
+   * frequent terms; kept as the reference the tests compare with). */
+  function createEngine (loader, opts) {
+    var useLunr = !!(opts && opts.lunrIndex)
     var files = Object.create(null)
-    var indexes = []   // small LRU of [key, lunr.Index]
+    var shards = Object.create(null)     // shard index -> entries
+    var entries = new Map()              // term -> shard entry (loaded shards)
+    var decoded = new Map()              // term -> [per-field postings]
     var manifestPromise = null
 
     function load (name) {
@@ -261,41 +495,80 @@
       return manifestPromise
     }
 
-    function indexFor (m, shardIds, need, allRefs) {
-      var key = need.all ? '*' : JSON.stringify([Object.keys(need.exact).sort(), need.prefixes.slice().sort()])
-      if (allRefs) key += ' +all' 
-      for (var i = 0; i < indexes.length; i++) {
-        if (indexes[i][0] === key) return Promise.resolve(indexes[i][1])
-      }
-      return Promise.all(shardIds.map(function (i) { return load(shardName(m, i)) }))
-        .then(function (shards) {
-          var index = lunr.Index.load(mergeShards(m, shards, allRefs, termFilter(need)))
-          indexes.unshift([key, index])
-          if (indexes.length > 6) indexes.pop()
-          return index
+    function loadShards (m, ids) {
+      return Promise.all(ids.map(function (i) {
+        return load(shardName(m, i)).then(function (list) {
+          if (!shards[i]) {
+            shards[i] = list
+            list.forEach(function (e) { entries.set(e[0], e) })
+          }
+          return list
         })
+      }))
     }
 
-    /* -> Promise of {results: [{ref, score, terms}], hint} */
+    function postings (term) {
+      var p = decoded.get(term)
+      if (p === undefined) {
+        var e = entries.get(term)
+        if (e === undefined) return undefined
+        p = []
+        for (var f = 1; f < e.length; f++) p.push(decodePostings(e[f]))
+        decoded.set(term, p)
+      }
+      return p
+    }
+
+    function candidatesIn (m, ids) {
+      return function (prefix) {
+        var out = []
+        ids.forEach(function (i) {
+          shards[i].forEach(function (e) {
+            if (e[0].slice(0, prefix.length) === prefix) out.push(e[0])
+          })
+        })
+        return out
+      }
+    }
+
+    function lunrSearch (m, parsed, ids, lists) {
+      var need = neededTerms(parsed.clauses)
+      var index = lunr.Index.load(mergeShards(m, lists, isNegated(parsed.clauses), termFilter(need)))
+      var byRef = Object.create(null)
+      var results = runQuery(index, parsed.clauses)
+      var docs = new Int32Array(results.length)
+      var scores = new Float64Array(m.docs)
+      results.forEach(function (r, i) {
+        byRef[r.ref] = Object.keys(r.matchData.metadata)
+        docs[i] = +r.ref
+        scores[+r.ref] = r.score
+      })
+      return ranked(docs, scores, function (ref) { return byRef[ref] || [] })
+    }
+
+    /* -> Promise of {count, slice(from, to), results, termsFor(ref), hint, empty} */
     function search (queryString) {
       return manifest().then(function (m) {
         var parsed = parseQuery(queryString, m.fields)
-        if (!parsed.clauses.length) return { results: [], hint: parsed.hint, empty: true }
-        var shardIds = neededShards(m, parsed.clauses)
+        if (!parsed.clauses.length) {
+          var none = ranked(new Int32Array(0), null, function () { return [] })
+          none.hint = parsed.hint
+          none.empty = true
+          return none
+        }
+        var ids = neededShards(m, parsed.clauses)
         var bytes = 0
-        shardIds.forEach(function (i) {
-          if (!files[shardName(m, i)]) bytes += m.shards.bytes[i]
-        })
+        ids.forEach(function (i) { if (!shards[i]) bytes += m.shards.bytes[i] })
         if (bytes > MAX_FETCH_BYTES) {
           throw new QueryError('That query would need too much of the index. ' +
             'Use a longer prefix before * or drop the ~ (fuzzy) part.')
         }
-        var need = neededTerms(parsed.clauses)
-        return indexFor(m, shardIds, need, isNegated(parsed.clauses)).then(function (index) {
-          var results = runQuery(index, parsed.clauses).map(function (r) {
-            return { ref: +r.ref, score: r.score, terms: Object.keys(r.matchData.metadata) }
-          })
-          return { results: results, hint: parsed.hint }
+        return loadShards(m, ids).then(function (lists) {
+          var out = useLunr
+            ? lunrSearch(m, parsed, ids, lists)
+            : scoreClauses(m, parsed.clauses, postings, candidatesIn(m, ids))
+          out.hint = parsed.hint
+          return out
         })
       })
     }
@@ -362,6 +635,9 @@
     shardFor: shardFor,
     mergeShards: mergeShards,
     runQuery: runQuery,
+    scoreClauses: scoreClauses,
+    ranked: ranked,
+    decodePostings: decodePostings,
     isNegated: isNegated,
     createEngine: createEngine,
     highlight: highlight,
@@ -510,7 +786,7 @@
     var current = function () { return seq === ui.seq }
     return ui.engine.search(q).then(function (res) {
       if (!current()) return null
-      var top = res.results.slice(0, limit)
+      var top = res.slice(0, limit)
       return ui.engine.docs(top.map(function (r) { return r.ref })).then(function (docs) {
         if (!current()) return null
         return { q: q, res: res, top: top, docs: docs }
@@ -584,7 +860,7 @@
       announce(ui, out.error)
     } else {
       if (out.res.hint) dd.appendChild(message(ui.doc, out.res.hint))
-      var total = out.res.results.length
+      var total = out.res.count
       if (!total) {
         var none = out.res.empty
           ? 'Type a word to search for (very common words like \u201cthe\u201d are ignored).'
@@ -603,13 +879,13 @@
         a.href = resultHref(ui, d.url)
         var t = ui.doc.createElement('span')
         t.className = 'search-option-title'
-        appendHighlighted(ui.doc, t, d.title, r.terms)
+        appendHighlighted(ui.doc, t, d.title, out.res.termsFor(r.ref))
         var meta = ui.doc.createElement('span')
         meta.className = 'search-option-meta'
         meta.appendChild(ui.doc.createTextNode(formatDate(d.date)))
         var sn = ui.doc.createElement('span')
         sn.className = 'search-option-snippet'
-        appendHighlighted(ui.doc, sn, d.snippet, r.terms)
+        appendHighlighted(ui.doc, sn, d.snippet, out.res.termsFor(r.ref))
         a.appendChild(t)
         a.appendChild(meta)
         a.appendChild(sn)
@@ -701,7 +977,7 @@
       ui.last = out
       clear(ui.list)
       if (out.error) { setText(ui.status, out.error); return }
-      var total = out.res.results.length
+      var total = out.res.count
       var text = total
         ? total + (total === 1 ? ' result' : ' results') + ' for \u201c' + q + '\u201d.'
         : (out.res.empty
@@ -709,13 +985,13 @@
           : 'No results for \u201c' + q + '\u201d. Try removing words, checking the spelling, or using a prefix like diffus*.')
       if (out.res.hint) text += ' ' + out.res.hint
       setText(ui.status, text)
-      appendResults(ui, out.top, out.docs)
+      appendResults(ui, out.top, out.docs, out.res.termsFor)
       ui.shown = out.top.length
       moreButton(ui)
     })
   }
 
-  function appendResults (ui, top, docs) {
+  function appendResults (ui, top, docs, termsFor) {
     top.forEach(function (r, i) {
       var d = docs[i]
       var li = ui.doc.createElement('li')
@@ -724,7 +1000,7 @@
       h.className = 'search-result-title'
       var a = ui.doc.createElement('a')
       a.href = resultHref(ui, d.url)
-      appendHighlighted(ui.doc, a, d.title, r.terms)
+      appendHighlighted(ui.doc, a, d.title, termsFor(r.ref))
       h.appendChild(a)
       var meta = ui.doc.createElement('p')
       meta.className = 'search-result-meta'
@@ -734,7 +1010,7 @@
       meta.appendChild(time)
       var sn = ui.doc.createElement('p')
       sn.className = 'search-result-snippet'
-      appendHighlighted(ui.doc, sn, d.snippet, r.terms)
+      appendHighlighted(ui.doc, sn, d.snippet, termsFor(r.ref))
       li.appendChild(h)
       li.appendChild(meta)
       li.appendChild(sn)
@@ -746,7 +1022,7 @@
     var old = ui.doc.getElementById('search-more')
     if (old) old.parentNode.removeChild(old)
     var out = ui.last
-    if (!out || out.error || ui.shown >= out.res.results.length) return
+    if (!out || out.error || ui.shown >= out.res.count) return
     var b = ui.doc.createElement('button')
     b.type = 'button'
     b.id = 'search-more'
@@ -754,11 +1030,11 @@
     b.appendChild(ui.doc.createTextNode('Show more results'))
     b.addEventListener('click', function () {
       var seq = ui.seq
-      var next = out.res.results.slice(ui.shown, ui.shown + PAGE_SIZE)
+      var next = out.res.slice(ui.shown, ui.shown + PAGE_SIZE)
       b.disabled = true
       ui.engine.docs(next.map(function (r) { return r.ref })).then(function (docs) {
         if (seq !== ui.seq) return
-        appendResults(ui, next, docs)
+        appendResults(ui, next, docs, out.res.termsFor)
         ui.shown += next.length
         moreButton(ui)
       }).catch(function () { b.disabled = false })
