@@ -235,6 +235,10 @@ def test_offline_file_pages_load_data_with_script_tags_under_csp(site):
         "</body>", "<script>window.__inline = 1</script></body>")
     page.write_text(html, encoding="utf-8")
     drv.get(page.as_uri())
+    drv.execute_script("""window.__scripts = [];
+        new MutationObserver(ms => ms.forEach(m => m.addedNodes.forEach(n => {
+          if (n.tagName === 'SCRIPT') window.__scripts.push(n.src.split('/search/')[1]) })))
+        .observe(document.head, {childList: true})""")
     box = type_query(drv, "mixture of experts")
     wait(drv, lambda: options(drv))
     first = options(drv)[0]
@@ -242,8 +246,9 @@ def test_offline_file_pages_load_data_with_script_tags_under_csp(site):
     assert first.get_attribute("href").startswith("file://")
     assert first.get_attribute("href").endswith("/index.html")
     assert drv.execute_script("return window.__inline") is None
-    loaded = drv.execute_script("return Object.keys(window.SITEGEN_SEARCH_DATA || {})")
-    assert "manifest.json" in loaded and any(k.startswith("shard-") for k in loaded)
+    scripts = drv.execute_script("return window.__scripts")
+    assert "manifest.js" in scripts and any(n.startswith("shard-") and n.endswith(".js") for n in scripts)
+    assert drv.execute_script("return Object.keys(window.SITEGEN_SEARCH_DATA)") == []   # handed over
     from selenium.webdriver.common.keys import Keys
     box.send_keys(Keys.ENTER)
     wait(drv, lambda: "search/index.html?q=mixture" in drv.current_url)

@@ -240,3 +240,22 @@ test('lazy ranking (quickselect + partial sort) equals a full sort, ties by ref'
     assert.deepEqual(r.results.map(function (x) { return x.ref }), expected)
   }
 })
+
+test('one engine answering every query in turn (shard cache and eviction) stays exact', async function () {
+  for (const corpus of CORPORA) {
+    const expected = readJson(corpus, 'expected.json')
+    const log = []
+    const engine = fileEngine(corpus, log)
+    for (const q of QUERIES.concat(QUERIES.slice().reverse())) {
+      if (expected[q].error) continue
+      const res = await engine.search(q)
+      assertSameResults(res.results.map(function (r) { return [r.ref, r.score] }), expected[q].results,
+        corpus + ' shared engine "' + q + '"')
+    }
+    const m = readJson(corpus, 'search/manifest.json')
+    if (m.shards.first.length > 30) {
+      const loads = log.filter(function (n) { return n.indexOf('shard-') === 0 }).length
+      assert.ok(loads > m.shards.first.length, corpus + ': evicted shards were loaded again (' + loads + ')')
+    }
+  }
+})

@@ -1,12 +1,16 @@
 /* sitegen search: a sharded, prebuilt lunr 2.3.9 index, loaded on demand.
  *
  * search/manifest.json lists the term-range shards (first term, hash, size)
- * and the document-store chunks.  For a query we stem its terms with lunr's
- * own pipeline, fetch only the shards holding them (a range of shards for a
- * trailing wildcard), merge those into one serialized lunr index, load it with
- * lunr.Index.load and run the query; then fetch the doc-store chunks of the
- * results we show.  lunr scores query . field vector / |query|, so a merged
- * index gives exactly the full index's scores for the query's terms.
+ * and the document-store chunks.  For a query we parse it with lunr's
+ * QueryParser, stem its terms with lunr's pipeline, fetch only the shards
+ * holding them (a range of shards for a trailing wildcard), score, then fetch
+ * the doc-store chunks of the results we show.  lunr scores query . field
+ * vector / |query|, so the postings of the query's terms alone give exactly
+ * the full index's scores.  Scoring is scoreClauses (lunr's Index#query on
+ * typed arrays: milliseconds where lunr takes a second for a term in most of
+ * 50,000 papers); createEngine(loader, {lunrIndex: true}) instead merges the
+ * shards into a serialized index for lunr.Index.load and lunr's own query --
+ * the reference tests/js/search.test.js holds both to, with lunr.py.
  *
  * Offline builds (data-offline="1", file://) cannot fetch: every data file is
  * also a .js file that fills window.SITEGEN_SEARCH_DATA; we load those with
@@ -31,6 +35,7 @@
 
   var DATA_GLOBAL = 'SITEGEN_SEARCH_DATA'
   var MAX_FETCH_BYTES = 4000000   // raw shard bytes one query may load
+  var MAX_SHARDS = 24             // shards kept in memory between queries
   var DROPDOWN_RESULTS = 8
   var PAGE_SIZE = 20
   var DEBOUNCE_MS = 80
@@ -56,6 +61,8 @@
     this.name = 'QueryError'
     this.message = message
   }
+  QueryError.prototype = Object.create(Error.prototype)
+  QueryError.prototype.constructor = QueryError
 
   /* Parse a query string into normalized lunr clauses.  Plain terms are
    * trimmed of punctuation (like the indexing pipeline does) and stop words
@@ -471,8 +478,9 @@
    * frequent terms; kept as the reference the tests compare with). */
   function createEngine (loader, opts) {
     var useLunr = !!(opts && opts.lunrIndex)
-    var files = Object.create(null)
+    var files = Object.create(null)      // manifest and doc chunks (small)
     var shards = Object.create(null)     // shard index -> entries
+    var recent = []                      // loaded shard indices, most recent first
     var entries = new Map()              // term -> shard entry (loaded shards)
     var decoded = new Map()              // term -> [per-field postings]
     var manifestPromise = null
@@ -497,14 +505,27 @@
 
     function loadShards (m, ids) {
       return Promise.all(ids.map(function (i) {
-        return load(shardName(m, i)).then(function (list) {
+        if (shards[i]) return shards[i]
+        return loader(shardName(m, i)).then(function (list) {
           if (!shards[i]) {
             shards[i] = list
             list.forEach(function (e) { entries.set(e[0], e) })
           }
           return list
         })
-      }))
+      })).then(function (lists) {
+        // keep the shards of this query and the most recent others
+        recent = ids.concat(recent.filter(function (i) { return ids.indexOf(i) === -1 }))
+        while (recent.length > Math.max(MAX_SHARDS, ids.length)) {
+          var old = recent.pop()
+          shards[old].forEach(function (e) {
+            entries.delete(e[0])
+            decoded.delete(e[0])
+          })
+          delete shards[old]
+        }
+        return lists
+      })
     }
 
     function postings (term) {
@@ -672,7 +693,7 @@
       doc: doc, input: input, dropdown: dropdown, form: form, base: base, offline: offline,
       engine: engine, page: page, seq: 0, timer: 0, active: -1, options: [],
       status: doc.getElementById('search-status'), list: doc.getElementById('search-results'),
-      editing: false, shown: 0, last: null
+      editing: false, shown: 0, last: null, title: doc.title
     }
     ui.live = doc.createElement('div')
     ui.live.className = 'search-live visually-hidden'
@@ -716,13 +737,6 @@
         // keep focus in the input while clicking an option
         if (ev.target.closest && ev.target.closest('[role="option"]')) ev.preventDefault()
       })
-      dropdown.addEventListener('click', function (ev) {
-        var opt = ev.target.closest && ev.target.closest('a[role="option"]')
-        if (opt) {
-          ev.preventDefault()
-          root.location.href = opt.href
-        }
-      })
     }
     if (page) {
       root.addEventListener('popstate', function () { fromLocation(ui) })
@@ -748,14 +762,14 @@
   function scriptLoader (doc, base) {
     return function (name) {
       return new Promise(function (resolve, reject) {
-        var registry = root[DATA_GLOBAL] || (root[DATA_GLOBAL] = {})
-        if (registry[name] !== undefined) return resolve(registry[name])
         var s = doc.createElement('script')
         s.src = base + 'search/' + name.replace(/\.json$/, '.js')
         s.async = true
         s.onload = function () {
           s.parentNode.removeChild(s)
-          var data = (root[DATA_GLOBAL] || {})[name]
+          var reg = root[DATA_GLOBAL] || {}
+          var data = reg[name]
+          delete reg[name]      // the engine keeps what it needs
           if (data === undefined) reject(new Error('no data in ' + s.src))
           else resolve(data)
         }
@@ -966,11 +980,14 @@
   function showPage (ui, q) {
     if (!ui.list || !ui.status) return Promise.resolve()
     if (!q.trim()) {
+      ui.seq++
+      ui.doc.title = ui.title
       clear(ui.list)
+      moreButton(ui)
       setText(ui.status, 'Type in the search box above; results appear as you type. ' + SYNTAX_HELP)
       return Promise.resolve()
     }
-    ui.doc.title = q + ' \u2013 Search'
+    ui.doc.title = '\u201c' + q + '\u201d \u2013 ' + ui.title
     setText(ui.status, 'Searching\u2026')
     return perform(ui, q, PAGE_SIZE).then(function (out) {
       if (!out) return
