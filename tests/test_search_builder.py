@@ -173,7 +173,7 @@ def test_shard_budget_and_title_boost():
         assert size <= 8000 or len(entries) == 1
         assert entries[0][0] == m["shards"]["first"][i] or i == 0
     default = json.loads(build_search_index(docs)["search/manifest.json"])
-    assert len(default["shards"]["first"]) <= 3             # 394 papers: a shard or two
+    assert len(default["shards"]["first"]) <= 5             # 394 papers: ~250 KB gzipped in all
     # title weights scale with the boost
     one = lunrfast.load_lunr_index(search.read_index(build_search_index(docs, title_boost=1)))
     ten = lunrfast.load_lunr_index(search.read_index(build_search_index(docs, title_boost=10)))
