@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import fcntl
 import os
 import statistics
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -30,7 +32,7 @@ from . import frontmatter
 from .config import Config, format_date
 from .content import DAY_KEYS, PAPER_KEYS, Day, Paper, StatCache, load_content
 from .dumps import Dump, parse_dump, resolve_date
-from .errors import DumpError, MultiError, SitegenError
+from .errors import BuildError, DumpError, MultiError, SitegenError
 from .output import clean_stale_temps, write_if_changed
 from .text import escape_markdown, slugify, suffixed_slug, title_key
 
@@ -90,6 +92,11 @@ def find_dumps(config: Config, paths: list[Path] | None) -> list[Path]:
             raise DumpError("no such folder: expected the dumps folder ('dumps_dir' in site.yml).", p)
         else:
             raise DumpError("no such file or folder.", p)
+    for f in out:
+        try:   # the name is recorded in the day's `sources:` (UTF-8 YAML)
+            f.name.encode("utf-8")
+        except UnicodeEncodeError:
+            raise DumpError("the file name is not valid UTF-8; rename the file.", f) from None
     return out
 
 
@@ -125,9 +132,35 @@ def _check_small(parsed, existing_days: dict[dt.date, Day], config: Config) -> l
     return errors
 
 
+@contextmanager
+def _locked(path: Path):
+    """An exclusive ``flock`` on ``path`` for the duration (waits for the holder)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as e:
+        raise BuildError(f"cannot create the lock file: {e.strerror}. Check permissions.", path) from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
 def ingest(config: Config, paths: list[Path] | None = None, *, keep_going: bool = False,
            allow_small: bool = False, log: Callable[[str], None] | None = None) -> IngestResult:
-    """Merge dumps into ``config.content_dir``. Raises :class:`SitegenError` on bad input."""
+    """Merge dumps into ``config.content_dir``. Raises :class:`SitegenError` on bad input.
+
+    Runs under an exclusive lock (``.sitegen-cache/ingest.lock``): a concurrent ingest or
+    build of the same project waits for this one, then finds its work done.  (Without it,
+    one run's clean-up of stale temp files deleted the other's files in flight.)
+    """
+    with _locked(config.cache_dir / "ingest.lock"):
+        return _ingest(config, paths, keep_going=keep_going, allow_small=allow_small, log=log)
+
+
+def _ingest(config: Config, paths: list[Path] | None, *, keep_going: bool, allow_small: bool,
+            log: Callable[[str], None] | None) -> IngestResult:
     result = IngestResult()
     files = find_dumps(config, paths)
     parsed, errors = _parse_all(files, config)

@@ -223,8 +223,12 @@ class OutputTree:
     def _apply(self) -> None:
         self.journal.write_bytes(b"sitegen: applying a build; if this file remains, the next build rewrites all\n")
         self._dirs = set()
-        # New files before changed ones: a changed page may link to a new one.
-        for rel in sorted(self.pending, key=lambda r: (r in self.old_manifest, r)):
+        # New files before changed ones: a changed page may link to a new one.  Without a
+        # manifest (first build into this folder, project moved, killed apply) "new" means
+        # "not in the output folder yet".
+        def exists(rel: str) -> bool:
+            return rel in self.old_manifest if self.old_manifest else os.path.exists(self.out / rel)
+        for rel in sorted(self.pending, key=lambda r: (exists(r), r)):
             self._mkdir(self.out, rel)
             os.replace(self.staging / rel, self.out / rel)
         if self.old_manifest:
