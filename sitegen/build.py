@@ -181,7 +181,8 @@ def _search_options(config: Config) -> dict:
     import inspect
     from .search import build_search_index
     params = inspect.signature(build_search_index).parameters
-    opts = {"title_boost": config.search.title_boost, "shard_kb": config.search.shard_kb}
+    opts = {"title_boost": config.search.title_boost, "shard_kb": config.search.shard_kb,
+            "emit_js": config.offline}   # the .js twins exist for file:// only
     return {k: v for k, v in opts.items() if k in params}
 
 
