@@ -171,19 +171,11 @@ def static_files(config: Config) -> dict[str, Path]:
 
 def search_files(model: SiteModel) -> dict[str, bytes]:
     from .search import SearchDoc, build_search_index
+    cfg = model.config
     docs = [SearchDoc(i, p.title, p.abstract, f"papers/{p.slug}/", p.first_seen.isoformat())
             for i, p in enumerate(model.papers.values())]
-    return build_search_index(docs, cache_dir=model.config.cache_dir / "search",
-                              **_search_options(model.config))
-
-
-def _search_options(config: Config) -> dict:
-    import inspect
-    from .search import build_search_index
-    params = inspect.signature(build_search_index).parameters
-    opts = {"title_boost": config.search.title_boost, "shard_kb": config.search.shard_kb,
-            "emit_js": config.offline}   # the .js twins exist for file:// only
-    return {k: v for k, v in opts.items() if k in params}
+    return build_search_index(docs, cache_dir=cfg.cache_dir / "search", title_boost=cfg.search.title_boost,
+                              shard_kb=cfg.search.shard_kb, emit_js=cfg.offline)   # .js twins: file:// only
 
 
 def build(config: Config, *, allow_small: bool = False, log: Callable[[str], None] | None = None,
