@@ -8,6 +8,7 @@ and exits 2.  ``--debug`` (or ``SITEGEN_DEBUG=1``) shows the traceback.
 from __future__ import annotations
 
 import os
+import re
 import sys
 import traceback
 from pathlib import Path
@@ -18,6 +19,14 @@ from . import __version__
 from .errors import SitegenError
 
 CONFIG_HELP = "Path to site.yml (default: ./site.yml)."
+# Terminal controls (ESC sequences, CR, C1), bidi overrides and lone surrogates (from
+# undecodable file names) that dump text or a file name in a
+# message could use to rewrite the user's terminal: shown escaped, never sent raw.
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+def printable(text: str) -> str:
+    return _UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def _debug(ctx: click.Context | None) -> bool:
@@ -39,7 +48,7 @@ class Group(click.Group):
         except SitegenError as e:
             if _debug(ctx):
                 traceback.print_exc()
-            click.echo(f"Error: {e}", err=True)
+            click.echo(printable(f"Error: {e}"), err=True)
             ctx.exit(1)
         except KeyboardInterrupt:
             click.echo("Interrupted.", err=True)
@@ -47,7 +56,7 @@ class Group(click.Group):
         except Exception as e:  # a bug in sitegen, not in the input
             if _debug(ctx):
                 traceback.print_exc()
-            click.echo(f"Internal error: {type(e).__name__}: {e}. This is a bug in sitegen; re-run with "
+            click.echo(printable(f"Internal error: {type(e).__name__}: {e}.") + " This is a bug in sitegen; re-run with "
                        "--debug for the traceback and report it.", err=True)
             ctx.exit(2)
 
@@ -59,7 +68,7 @@ def _config(path: str | None, **overrides):
 
 
 def _log(msg: str) -> None:
-    click.echo(msg, err=msg.startswith("warning:"))
+    click.echo(printable(msg), err=msg.startswith("warning:"))
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -91,7 +100,7 @@ def ingest(paths: tuple[Path, ...], config_path: str | None, keep_going: bool, a
     click.echo(result.summary())
     if result.errors:
         for e in result.errors:
-            click.echo(f"Error: {e}", err=True)
+            click.echo(printable(f"Error: {e}"), err=True)
         sys.exit(1)
 
 

@@ -148,7 +148,8 @@ def _check_url(key: str, v: Any, problems: list[str]) -> str:
     if not isinstance(v, str):
         problems.append(f"'{key}': expected str, got {_typename(v)}")
         return "/"
-    if any(c in v for c in " \"'<>\\") or ("://" in v and not re.match(r"^https?://[^/\s]+", v)):
+    if (re.search(r"[\s\"'<>\\]", v) or _BAD_CHARS.search(v)
+            or ("://" in v and not re.match(r"^https?://[^/\s]+", v))):
         problems.append(f"'{key}': expected a path like /repo/ or a URL like https://host/repo/, got {v!r}")
         return "/"
     if "://" not in v and not v.startswith("/"):
@@ -156,14 +157,23 @@ def _check_url(key: str, v: Any, problems: list[str]) -> str:
     return v if v.endswith("/") else v + "/"
 
 
+MAX_INT = 10**9                  # larger ints overflow numpy/date arithmetic downstream
+# Characters XML 1.0 cannot carry (titles end up in feed.xml) and terminal controls.
+_BAD_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
+
+
 def _check(key: str, kind: str, v: Any, problems: list[str]) -> Any:
     if kind == "str":
         if isinstance(v, str):
+            if _BAD_CHARS.search(v):
+                problems.append(f"'{key}': contains a control character: {v!r}")
             return v
     elif kind == "int":
         if isinstance(v, int) and not isinstance(v, bool):
             if v < 0:
                 problems.append(f"'{key}': expected a non-negative int, got {v}")
+            elif v > MAX_INT:
+                problems.append(f"'{key}': expected an int up to {MAX_INT:,}, got {v}")
             return v
     elif kind == "float":
         if isinstance(v, (int, float)) and not isinstance(v, bool):
@@ -172,7 +182,7 @@ def _check(key: str, kind: str, v: Any, problems: list[str]) -> Any:
         if isinstance(v, bool):
             return v
     elif kind == "path":
-        if isinstance(v, str) and v.strip():
+        if isinstance(v, str) and v.strip() and "\x00" not in v:
             return v
     elif kind == "url":
         return _check_url(key, v, problems)
@@ -203,6 +213,9 @@ def _check_dates(key: str, v: Any, problems: list[str]) -> dict[str, dt.date]:
                 pass
         if not isinstance(d, dt.date):
             problems.append(f"'{key}.{name}': expected a date YYYY-MM-DD, got {_typename(d)} ({d!r})")
+            continue
+        if d.year < 1000:
+            problems.append(f"'{key}.{name}': expected a four-digit year, got {d.isoformat()}")
             continue
         out[name] = d
     return out
@@ -256,6 +269,8 @@ def from_mapping(raw: dict, root: Path, path: Path | None = None) -> Config:
             problems.append(f"'date_format': not a valid strftime format: {v['date_format']!r}")
     if not 0 <= v["small_day_ratio"] <= 1:
         problems.append(f"'small_day_ratio': expected a number from 0 to 1, got {v['small_day_ratio']}")
+    if v["year"] is not None and 0 <= v["year"] <= MAX_INT and not 1000 <= v["year"] <= 9999:
+        problems.append(f"'year': expected a four-digit year, got {v['year']}")
     if v["papers_per_page"] < 1:
         problems.append("'papers_per_page': expected at least 1")
     if problems:
@@ -284,15 +299,17 @@ def load_config(path: str | Path | None = None) -> Config:
         raise ConfigError(cfg_path, [
             "no such config file. Run sitegen from the project folder (the one with site.yml), "
             "or pass --config PATH."])
+    from .frontmatter import YAMLProblem, load_yaml
     try:
         text = cfg_path.read_text(encoding="utf-8-sig")
-        raw = yaml.safe_load(text)
+        raw = load_yaml(text, fast=False)
     except UnicodeDecodeError as e:
-        raise ConfigError(cfg_path, [f"not UTF-8 text ({e.reason} at byte {e.start})"]) from e
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        line = f" at line {mark.line + 1}" if mark else ""
-        raise ConfigError(cfg_path, [f"not valid YAML{line}: {getattr(e, 'problem', e)}"]) from e
+        raise ConfigError(cfg_path, [f"not UTF-8 text ({e.reason} at byte {e.start})"]) from None
+    except OSError as e:
+        raise ConfigError(cfg_path, [f"cannot be read: {e.strerror}"]) from None
+    except YAMLProblem as e:
+        line = f" at line {e.line + 1}" if e.line is not None else ""
+        raise ConfigError(cfg_path, [f"not valid YAML{line}: {e.problem}"]) from None
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):

@@ -37,6 +37,8 @@ MONTHS = {name: i for i, names in enumerate(
 MAX_DUMP_BYTES = 32 * 1024 * 1024      # a real dump is ~200 KB
 MAX_LINE_CHARS = 100_000               # a real abstract is < 2,000 characters
 MAX_TITLE_CHARS = 1_000                # longer "titles" are abstracts out of place
+MAX_LINES = 100_000                    # a real dump has ~1,000 lines; bounds time and memory
+MIN_YEAR, MAX_YEAR = 1000, 9999        # four-digit years (URLs and month keys assume them)
 
 _DATE_LIKE = re.compile(r"^(?P<month>[A-Za-z]{3,9})\.? +(?P<day>\d{1,2})(?:(?:, *| +)(?P<year>\d{4}))?$")
 _ISO = re.compile(r"^(?P<year>\d{4})-(?P<month>\d{2})-(?P<day>\d{2})$")
@@ -81,7 +83,7 @@ def parse_date(text: str) -> DumpDate | None:
     s = text.strip()
     m = _ISO.match(s)
     if m:
-        d = dt.date(int(m["year"]), int(m["month"]), int(m["day"]))
+        d = dt.date(_year(int(m["year"])), int(m["month"]), int(m["day"]))
         return DumpDate(d.month, d.day, d.year, s)
     m = _DATE_LIKE.match(s)
     if not m:
@@ -90,9 +92,15 @@ def parse_date(text: str) -> DumpDate | None:
     if month is None:
         raise ValueError(f"unknown month {m['month']!r}")
     day = int(m["day"])
-    year = int(m["year"]) if m["year"] else None
+    year = _year(int(m["year"])) if m["year"] else None
     dt.date(year or 2000, month, day)   # 2000 is a leap year: Feb 29 is checked once the year is known
     return DumpDate(month, day, year, s)
+
+
+def _year(year: int) -> int:
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        raise ValueError(f"year {year} is out of range {MIN_YEAR}-{MAX_YEAR}")
+    return year
 
 
 def clean_text(s: str) -> tuple[str, bool]:
@@ -150,6 +158,10 @@ def parse_dump(path: str | Path, data: bytes | None = None) -> Dump:
     if len(data) > MAX_DUMP_BYTES:
         raise DumpError(f"is {len(data):,} bytes; a dump is at most {MAX_DUMP_BYTES:,} bytes.", path)
     text = decode(data, path)
+    lines = text.count("\n") + 1
+    if lines > MAX_LINES:
+        raise DumpError(f"has {lines:,} lines; a dump has at most {MAX_LINES:,} (a real day has ~1,000). "
+                        "Is this a digest dump?", path)
     blocks = _blocks(text, path)
     if not blocks:
         raise DumpError('is empty: expected a digest page (header lines, a date line like "Mar 12", '

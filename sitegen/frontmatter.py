@@ -24,6 +24,89 @@ except AttributeError:  # pragma: no cover - PyYAML without libyaml
     _Loader, _Dumper = yaml.SafeLoader, yaml.SafeDumper
 
 
+MAX_DEPTH = 50               # nesting levels in hand-written YAML (front matter, site.yml)
+_C_LOADER_MAX_OPENERS = 5_000    # libyaml recurses in C: far deeper nesting crashes the process
+
+
+class YAMLProblem(Exception):
+    """Hand-written YAML that cannot be read: ``problem`` and the 0-based ``line`` if known."""
+
+    def __init__(self, problem: str, line: int | None = None):
+        super().__init__(problem)
+        self.problem, self.line = problem, line
+
+
+class _CappedLoader(yaml.SafeLoader):
+    """The pure-Python safe loader, refusing nesting deeper than MAX_DEPTH as it scans: deep
+    flow nesting makes its scanner quadratic (5,000 ``[`` took 4 s) and its composer recurse."""
+
+    def _too_deep(self):
+        return yaml.scanner.ScannerError(None, None, f"nested more than {MAX_DEPTH} levels deep",
+                                         self.get_mark())
+
+    def fetch_flow_collection_start(self, TokenClass):
+        if self.flow_level >= MAX_DEPTH:
+            raise self._too_deep()
+        super().fetch_flow_collection_start(TokenClass)
+
+    def add_indent(self, column):
+        if len(self.indents) >= MAX_DEPTH:
+            raise self._too_deep()
+        return super().add_indent(column)
+
+
+def load_yaml(text: str, fast: bool = True) -> Any:
+    """Parse untrusted YAML (safe subset); every failure is a :class:`YAMLProblem`, never a crash.
+
+    ``fast`` uses libyaml, unless the text could nest very deeply (many ``[``, ``{``, ``-``,
+    ``?``, ``:``): libyaml's composer recurses in C and crashes the process (segfault) at
+    ~100,000 levels.  Otherwise the pure-Python loader, capped at MAX_DEPTH levels.
+    """
+    openers = sum(text.count(c) for c in "[{-?:")
+    loader = _Loader if fast and openers < _C_LOADER_MAX_OPENERS else _CappedLoader
+    try:
+        value = yaml.load(text, Loader=loader)
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        raise YAMLProblem(str(e.problem or e.context or "syntax error"), mark.line if mark else None) from None
+    except yaml.reader.ReaderError as e:
+        ch = e.character if isinstance(e.character, int) else ord(e.character or "\0")
+        raise YAMLProblem(f"character #x{ch:04x} is not allowed ({e.reason})",
+                          text[:e.position].count("\n")) from None
+    except yaml.YAMLError as e:
+        raise YAMLProblem(str(e).replace("\n", " ")) from None
+    except RecursionError:
+        raise YAMLProblem(f"nested more than {MAX_DEPTH} levels deep") from None
+    except (ValueError, TypeError, KeyError, OverflowError) as e:
+        # The constructors' own errors: `2025-02-30`, `!!int abc`, `!!bool maybe`.
+        raise YAMLProblem(f"a value cannot be read ({type(e).__name__}: {e})") from None
+    _check_depth(value)
+    return value
+
+
+def _check_depth(value: Any) -> None:
+    """Reject nesting deeper than MAX_DEPTH (and self-referencing aliases), in linear time."""
+    heights: dict[int, int] = {}
+
+    def height(v: Any, depth: int) -> int:
+        if isinstance(v, dict):
+            children = [*v.keys(), *v.values()]
+        elif isinstance(v, (list, tuple, set, frozenset)):
+            children = list(v)
+        else:
+            return 0
+        h = heights.get(id(v))
+        if h is None:
+            if depth >= MAX_DEPTH:
+                raise YAMLProblem(f"nested more than {MAX_DEPTH} levels deep")
+            h = heights[id(v)] = 1 + max((height(c, depth + 1) for c in children), default=0)
+        if depth + h > MAX_DEPTH:
+            raise YAMLProblem(f"nested more than {MAX_DEPTH} levels deep")
+        return h
+
+    height(value, 0)
+
+
 def dumps(meta: dict[str, Any], body: str) -> str:
     """Serialise front matter and body. ``body`` ends with exactly one newline (or is empty)."""
     head = yaml.dump(meta, Dumper=_Dumper, sort_keys=False, allow_unicode=True,
@@ -49,12 +132,10 @@ def parse(text: str, path: Path) -> tuple[dict[str, Any], str, dict[str, int]]:
     head = text[4:end + 1]
     body = text[end + 5:]
     try:
-        meta = yaml.load(head, Loader=_Loader)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        line = mark.line + 2 if mark else 1
-        raise ContentError(f"front matter is not valid YAML: {getattr(e, 'problem', None) or e}.",
-                           path, line) from None
+        meta = load_yaml(head)
+    except YAMLProblem as e:
+        raise ContentError(f"front matter is not valid YAML: {e.problem}.", path,
+                           e.line + 2 if e.line is not None else None) from None
     if meta is None:
         meta = {}
     if not isinstance(meta, dict):
