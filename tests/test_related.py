@@ -79,6 +79,7 @@ def check_lists(result, n, k, scores=None):
 @pytest.mark.parametrize("k", [1, 5, 12])
 def test_shape_self_and_k(shipped, shipped_scores, k):
     check_lists(related_papers(shipped, k=k), len(shipped), k, shipped_scores)
+    check_lists(pruned(shipped, k=k), len(shipped), k, shipped_scores)
 
 
 def test_trivial_inputs():
