@@ -64,6 +64,8 @@ class _Site:
     def resolve(self, page: str, url: str, html: bool = True) -> str | None | bool:
         """Output file a URL points to; None if external; False if outside the site."""
         if self.origin and url.startswith(self.origin + "/"):
+            if html and self.offline:
+                return None   # canonical/og:url of an offline copy point at the published site
             url = url[len(self.origin):]
         parts = urlsplit(url)
         if parts.scheme or parts.netloc:
