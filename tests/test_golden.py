@@ -1,0 +1,57 @@
+"""Golden output for the small sample site (tests/sites/good/sample).
+
+A change to templates, feeds or the API that alters these files shows up as a
+readable diff.  After an intended change, regenerate with:
+
+    SITEGEN_UPDATE_GOLDEN=1 pytest tests/test_golden.py
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from pathlib import Path
+
+import pytest
+
+from siteutil import SITES, copy_site, run
+
+GOLDEN = Path(__file__).resolve().parent / "golden" / "sample"
+FILES = [
+    "index.html",
+    "days/2025-03-13/index.html",
+    "papers/stdgen-semantic-decomposed-3d-character-generation-from-single-images/index.html",
+    "archive/index.html",
+    "months/2025-03/index.html",
+    "papers/page/2/index.html",
+    "404.html",
+    "feed.xml",
+    "feed.json",
+    "sitemap.xml",
+    "robots.txt",
+    "api/papers.json",
+    "api/days/2025-03-12.json",
+    "api/archive.csv",
+]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> Path:
+    site = copy_site(SITES / "good" / "sample", tmp_path_factory.mktemp("golden") / "s")
+    r = run("build", "--config", str(site / "site.yml"))
+    assert r.exit_code == 0, r.output
+    return site / "_site"
+
+
+@pytest.mark.parametrize("rel", FILES)
+def test_golden(built, rel):
+    actual = (built / rel).read_text(encoding="utf-8")
+    golden = GOLDEN / rel
+    if os.environ.get("SITEGEN_UPDATE_GOLDEN") == "1":
+        golden.parent.mkdir(parents=True, exist_ok=True)
+        golden.write_text(actual, encoding="utf-8")
+    expected = golden.read_text(encoding="utf-8")
+    if actual != expected:
+        diff = "".join(difflib.unified_diff(expected.splitlines(True), actual.splitlines(True),
+                                            f"golden/{rel}", f"built/{rel}", n=2))
+        pytest.fail(f"{rel} differs from its golden copy (SITEGEN_UPDATE_GOLDEN=1 to accept):\n{diff[:4000]}")
