@@ -468,7 +468,7 @@ def parse_html(text: str) -> Tags:
 
 
 FORBIDDEN_TAGS = {"img", "iframe", "object", "embed", "svg", "math", "style", "frame", "base", "applet", "video",
-                  "audio", "source", "form-action"}
+                  "audio", "source"}
 
 
 def assert_safe_html(rel: str, text: str, allowed: set[tuple[str, str]], base: str) -> Tags:
