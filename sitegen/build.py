@@ -179,8 +179,13 @@ def search_files(model: SiteModel) -> dict[str, bytes]:
 
 
 def build(config: Config, *, allow_small: bool = False, log: Callable[[str], None] | None = None,
-          progress: bool = False, force: bool = False) -> BuildReport:
-    """Build the site into ``config.output_dir``. Raises SitegenError on bad input."""
+          progress: bool | Callable[[int, int], None] = False, force: bool = False) -> BuildReport:
+    """Build the site into ``config.output_dir``. Raises SitegenError on bad input.
+
+    ``progress``: True prints progress lines through ``log``; a callable is
+    called as ``progress(pages_done, pages_total)`` while pages render (the CLI
+    draws a bar with it on a terminal).  ``force`` ignores every cache.
+    """
     t0 = time.perf_counter()
     say = log or (lambda msg: None)
     report = BuildReport(out=config.output_dir)
@@ -233,7 +238,9 @@ def build(config: Config, *, allow_small: bool = False, log: Callable[[str], Non
             say(f"rendering {len(stale)} of {len(model.pages)} pages ...")
         for n, staged in enumerate(render_pages(renderer, tree, stale), start=1):
             tree.record(*staged)
-            if progress and n % 5000 == 0:
+            if callable(progress) and (n % 100 == 0 or n == len(stale)):
+                progress(n, len(stale))
+            elif progress and n % 5000 == 0:
                 say(f"  {n}/{len(stale)} pages")
         t = lap("render", t)
         for rel, path in static_files(config).items():

@@ -113,6 +113,7 @@ def build_options(f):
                      help="Links end in index.html so the output can be browsed from file://."),
         click.option("--allow-small", is_flag=True, help="Accept a new day far smaller than usual."),
         click.option("--quiet", "-q", is_flag=True, help="Print only warnings and the summary."),
+        click.option("--force", is_flag=True, help="Ignore the build cache and render every page again."),
     ]):
         f = opt(f)
     return f
@@ -120,12 +121,22 @@ def build_options(f):
 
 @main.command()
 @build_options
-def build(config_path, out, base_url, offline, allow_small, quiet) -> None:
+def build(config_path, out, base_url, offline, allow_small, quiet, force) -> None:
     """Ingest dumps, then render content/ into a complete static site."""
     from .build import build as run_build
     cfg = _config(config_path, output_dir=out, base_url=base_url, offline=offline)
-    report = run_build(cfg, allow_small=allow_small, log=_log, progress=not quiet)
+    progress = False if quiet else (_progress_bar if sys.stderr.isatty() else True)
+    report = run_build(cfg, allow_small=allow_small, log=_log, progress=progress, force=force)
     click.echo(report.summary())
+
+
+def _progress_bar(done: int, total: int) -> None:
+    """A one-line bar on the terminal, redrawn in place."""
+    width = 30
+    filled = width * done // max(total, 1)
+    end = "\n" if done >= total else ""
+    click.echo(f"\r  rendering [{'#' * filled}{'.' * (width - filled)}] {done}/{total} pages{end}",
+               err=True, nl=False)
 
 
 @main.command()
