@@ -555,8 +555,8 @@ def check_outputs(out: Path, titles: list[str], abstracts: list[str], allowed, b
 def test_hostile_titles_and_abstracts_are_text_in_every_output(workdir, allowed_markup, papers, offline):
     body = "".join(f"{t}\n\n{a}\n\n" for t, a in papers)
     dump = HEADER + "Mar 12\n\n" + body + "A Benign Paper\n\nA benign abstract.\n"
-    config = "offline: true\n" if offline else "base_url: https://example.org/sub/\n"
-    root = new_project(workdir, {"d.txt": dump.encode("utf-8")}, config=config + "feed_size: 10\n")
+    config = f"base_url: https://example.org/sub/\nfeed_size: 10\noffline: {str(offline).lower()}\n"
+    root = new_project(workdir, {"d.txt": dump.encode("utf-8")}, config=config)
     try:
         r = run("build", cwd=root)
         if r.exit_code == 1:     # e.g. two titles the same once cleaned: a clean rejection is fine
