@@ -33,7 +33,7 @@ from .config import Config, format_date
 from .content import DAY_KEYS, PAPER_KEYS, Day, Paper, StatCache, load_content
 from .dumps import Dump, parse_dump, resolve_date
 from .errors import BuildError, DumpError, MultiError, SitegenError
-from .output import clean_stale_temps, write_if_changed
+from .output import clean_dead_temps, clean_stale_temps, write_if_changed
 from .text import escape_markdown, slugify, suffixed_slug, title_key
 
 
@@ -167,6 +167,7 @@ def _ingest(config: Config, paths: list[Path] | None, *, keep_going: bool, allow
     papers_dir, days_dir = config.content_papers, config.content_days
     for d in (papers_dir, days_dir):
         clean_stale_temps(d)
+    clean_dead_temps(config.cache_dir)     # a killed run's half-written caches
     existing = load_content(config.content_dir, config.cache_dir / "content.pickle", check=False)
     if not allow_small:
         small = _check_small(parsed, existing.days, config)

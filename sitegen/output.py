@@ -82,6 +82,38 @@ def clean_stale_temps(folder: Path) -> int:
     return n
 
 
+def _writer_alive(name: str) -> bool:
+    """Whether the process that wrote temp file ``name`` (``.x.tmp-<pid>[-<n>]``) still runs."""
+    pid = name.rpartition(".tmp-")[2].partition("-")[0]
+    if not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except OSError:      # it exists, owned by someone else
+        pass
+    return True
+
+
+def clean_dead_temps(folder: Path) -> int:
+    """Remove ``.*.tmp-<pid>*`` files under ``folder`` (recursively) whose writer is gone.
+
+    For folders that concurrent runs write without a lock (the cache): a live writer's
+    temp file is in flight and stays.  Returns how many were removed.
+    """
+    n = 0
+    for dirpath, _dirs, files in os.walk(folder):
+        for name in files:
+            if name.startswith(".") and ".tmp-" in name and not _writer_alive(name):
+                try:
+                    os.unlink(os.path.join(dirpath, name))
+                    n += 1
+                except FileNotFoundError:
+                    pass
+    return n
+
+
 def safe_relpath(rel: str) -> str:
     """Validate an output-relative path; nothing may land outside the output tree."""
     p = PurePosixPath(rel)

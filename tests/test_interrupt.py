@@ -305,3 +305,19 @@ def test_two_builds_at_once(tmp_path, case):
     assert_checks(site / "_site")
     assert tree_digest(site / "_site") == tree_digest(clean / "_site")
     assert tree_digest(site / "content") == tree_digest(clean / "content")
+
+
+def test_a_killed_runs_cache_temp_files_are_removed_but_not_a_live_runs(tmp_path):
+    site = copy_site(SITES / "good" / "sample", tmp_path / "s")
+    assert run("build", "-q", cwd=site).exit_code == 0
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    cache = site / ".sitegen-cache"
+    (cache / "search").mkdir(exist_ok=True)
+    stale = [cache / f".content.pickle.tmp-{dead.pid}-123", cache / "search" / f".index.pickle.tmp-{dead.pid}"]
+    in_flight = cache / f".related.pickle.tmp-{os.getpid()}-1"    # a concurrent run still writing it
+    for f in stale + [in_flight]:
+        f.write_bytes(b"half")
+    set_title(site, "Another Title")
+    assert run("build", "-q", cwd=site).exit_code == 0
+    assert not any(f.exists() for f in stale) and in_flight.exists()
