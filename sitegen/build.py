@@ -169,13 +169,33 @@ def static_files(config: Config) -> dict[str, Path]:
     return files
 
 
-def search_files(model: SiteModel) -> dict[str, bytes]:
+def search_files(config: Config, papers) -> dict[str, bytes]:
     from .search import SearchDoc, build_search_index
-    cfg = model.config
     docs = [SearchDoc(i, p.title, p.abstract, f"papers/{p.slug}/", p.first_seen.isoformat())
-            for i, p in enumerate(model.papers.values())]
-    return build_search_index(docs, cache_dir=cfg.cache_dir / "search", title_boost=cfg.search.title_boost,
-                              shard_kb=cfg.search.shard_kb, emit_js=cfg.offline)   # .js twins: file:// only
+            for i, p in enumerate(papers.values())]
+    return build_search_index(docs, cache_dir=config.cache_dir / "search", title_boost=config.search.title_boost,
+                              shard_kb=config.search.shard_kb, emit_js=config.offline)   # .js twins: file:// only
+
+
+class _Background:
+    """Run one function in a forked process while the parent goes on (inline when not worth it)."""
+
+    def __init__(self, parallel: bool, fn, *args):
+        self.pool = ProcessPoolExecutor(1, mp_context=get_context("fork")) if parallel else None
+        self.future = self.pool.submit(fn, *args) if self.pool else None
+        self.fn, self.args = fn, args
+
+    def result(self):
+        if self.pool is None:
+            return self.fn(*self.args)
+        try:
+            return self.future.result()
+        finally:
+            self.pool.shutdown()
+
+    def cancel(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
 
 
 def build(config: Config, *, allow_small: bool = False, log: Callable[[str], None] | None = None,
@@ -203,20 +223,44 @@ def build(config: Config, *, allow_small: bool = False, log: Callable[[str], Non
         except OSError:
             pass
 
-    def lap(name: str, start: float) -> float:
-        now = time.perf_counter()
-        report.timings[name] = now - start
-        return now
-
-    t = time.perf_counter()
+    lap = _Laps(report)
     report.ingest = ingest(config, allow_small=allow_small, log=log)
     if progress:
         say(f"ingest: {report.ingest.summary()}")
-    t = lap("ingest", t)
+    lap("ingest")
     content = load_content(config.content_dir, cache / "content.pickle")
-    t = lap("load", t)
+    lap("load")
+    # The search index needs only the papers: build it on another core meanwhile.
+    parallel = len(content.papers) >= PARALLEL_MIN_PAGES and (os.cpu_count() or 1) > 1 and sys.platform != "win32"
+    search_job = _Background(parallel, search_files, config, content.papers)
+    try:
+        _build_pages(config, content, report, search_job, manifest_path, pages_cache,
+                     say=say, progress=progress, force=force, lap=lap)
+    finally:
+        search_job.cancel()
+    atomic_write(fp_path, input_fingerprint(config).encode())
+    report.seconds = time.perf_counter() - t0
+    return report
+
+
+class _Laps:
+    """Records the time since the previous lap under a phase name in ``report.timings``."""
+
+    def __init__(self, report: BuildReport):
+        self.report, self.t = report, time.perf_counter()
+
+    def __call__(self, name: str) -> None:
+        now = time.perf_counter()
+        self.report.timings[name] = now - self.t
+        self.t = now
+
+
+def _build_pages(config: Config, content, report: BuildReport, search_job: _Background, manifest_path: Path,
+                 pages_cache: Path, *, say, progress, force: bool, lap: _Laps) -> None:
+    """Model, pages, feeds and search into the output tree (the part after ingest)."""
+    cache = config.cache_dir
     related = compute_related(config, content.papers)
-    t = lap("related", t)
+    lap("related")
     model = build_model(config, content, related)
     renderer = Renderer(model, cache / "jinja")
     env = renderer.env
@@ -225,7 +269,7 @@ def build(config: Config, *, allow_small: bool = False, log: Callable[[str], Non
     keys = {p.path: hashlib.blake2b(p.deps + tmpl[p.template] + site_key, digest_size=16).digest()
             for p in model.pages}
     old_keys = _load_pickle(pages_cache, {}) if not force else {}
-    t = lap("model", t)
+    lap("model")
 
     with OutputTree(config.output_dir, manifest_path) as tree:
         stale = []
@@ -242,19 +286,16 @@ def build(config: Config, *, allow_small: bool = False, log: Callable[[str], Non
                 progress(n, len(stale))
             elif progress and n % 5000 == 0:
                 say(f"  {n}/{len(stale)} pages")
-        t = lap("render", t)
+        lap("render")
         for rel, path in static_files(config).items():
             tree.add(rel, path.read_bytes())
         for rel, data in all_feeds(model, [p.path for p in model.pages]).items():
             tree.add(rel, data)
-        t = lap("feeds", t)
-        for rel, data in search_files(model).items():
+        lap("feeds")
+        for rel, data in search_job.result().items():
             tree.add(rel, data)
-        t = lap("search", t)
+        lap("search")
         tree.commit()
-        t = lap("write", t)
+        lap("write")
         report.files, report.written = len(tree.manifest), tree.written
     atomic_write(pages_cache, pickle.dumps(keys, protocol=pickle.HIGHEST_PROTOCOL))
-    atomic_write(fp_path, input_fingerprint(config).encode())
-    report.seconds = time.perf_counter() - t0
-    return report
