@@ -150,6 +150,12 @@ class StatCache:
         self.dirty = True
         return record
 
+    def put(self, path: str, record: Any) -> None:
+        """Remember ``record`` for a file just written (so nobody parses it again)."""
+        st = os.stat(path)
+        self.entries[path] = (st.st_mtime_ns, st.st_size, record)
+        self.dirty = True
+
     def save(self, live: set[str] | None = None) -> None:
         """Persist, forgetting files not in ``live`` (when given)."""
         if not self.path:

@@ -169,6 +169,7 @@ def _ingest(config: Config, paths: list[Path] | None, *, keep_going: bool, allow
         clean_stale_temps(d)
     clean_dead_temps(config.cache_dir)     # a killed run's half-written caches
     existing = load_content(config.content_dir, config.cache_dir / "content.pickle", check=False)
+    content_cache = StatCache.open(config.cache_dir / "content.pickle")
     if not allow_small:
         small = _check_small(parsed, existing.days, config)
         bad = {e.path for e in small}
@@ -243,11 +244,15 @@ def _ingest(config: Config, paths: list[Path] | None, *, keep_going: bool, allow
                 "first_seen": days[0].isoformat()}
         if old:
             meta.update((k, v) for k, v in old.extra.items() if k not in PAPER_KEYS)
-        if write_if_changed(papers_dir / f"{slug}.md", frontmatter.dumps(meta, body).encode("utf-8")):
+        path = papers_dir / f"{slug}.md"
+        if write_if_changed(path, frontmatter.dumps(meta, body).encode("utf-8")):
             if old:
                 result.updated += 1
             else:
                 result.new += 1
+        # What content.parse_paper would read back (a test checks they agree).
+        content_cache.put(str(path), Paper(slug, st.title, st.abstract, body, days, days[0],
+                                           {k: v for k, v in meta.items() if k not in PAPER_KEYS}, str(path)))
     for date, keys in day_papers.items():
         old_day = existing.days.get(date)
         papers = list(old_day.papers) if old_day else []
@@ -261,9 +266,12 @@ def _ingest(config: Config, paths: list[Path] | None, *, keep_going: bool, allow
         meta = {"date": date.isoformat(), "title": title, "papers": papers, "sources": sources}
         if old_day:
             meta.update((k, v) for k, v in old_day.extra.items() if k not in DAY_KEYS)
-        data = frontmatter.dumps(meta, old_day.body if old_day else "").encode("utf-8")
-        if write_if_changed(days_dir / f"{date.isoformat()}.md", data):
+        body = old_day.body if old_day else ""
+        path = days_dir / f"{date.isoformat()}.md"
+        if write_if_changed(path, frontmatter.dumps(meta, body).encode("utf-8")):
             result.days_written += 1
+        content_cache.put(str(path), Day(date, title, tuple(papers), tuple(sources), body,
+                                         {k: v for k, v in meta.items() if k not in DAY_KEYS}, str(path)))
 
     result.dumps = len(parsed)
     result.days = len(day_papers)

@@ -19,7 +19,6 @@ from typing import Any, Callable, Iterable
 from urllib.parse import quote_plus
 
 import jinja2
-import jinja2.meta
 from markdown_it import MarkdownIt
 from markdown_it.rules_core import text_join
 
@@ -154,6 +153,13 @@ def base_prefix(config: Config, current: str) -> str:
     return "../" * depth or "./"
 
 
+# Links every page carries (header, footer, assets), computed once per folder depth.
+BASE_LINKS = {"home": "", "archive": "archive/", "papers": "papers/", "search": "search/", "feed": "feed.xml",
+              "feed_json": "feed.json", "api": "api/papers.json", "archive_csv": "api/archive.csv",
+              "favicon": "favicon.svg", "style": "static/style.css", "search_css": "static/search.css",
+              "site_js": "static/site.js", "lunr": "static/vendor/lunr.min.js", "search_js": "static/search.js"}
+
+
 def outbound_links(title: str) -> list[tuple[str, str]]:
     q = quote_plus(title)
     return [("arXiv", f"https://arxiv.org/search/?query={q}&searchtype=all"),
@@ -184,14 +190,22 @@ def make_env(config: Config, cache_dir: Path | None = None) -> jinja2.Environmen
         autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
         keep_trailing_newline=True,
         bytecode_cache=jinja2.FileSystemBytecodeCache(str(cache_dir)) if cache_dir else None)
-    env.filters["date"] = lambda d: format_date(d, config.date_format) if d else ""
+    fmt = lru_cache(maxsize=None)(lambda d: format_date(d, config.date_format))   # ~1 day per 25 papers
+    env.filters["date"] = lambda d: fmt(d) if d else ""
     env.filters["excerpt"] = lambda s, n=config.excerpt_length: excerpt(s, n)
     env.globals.update(outbound_links=outbound_links, csp=CSP)
     return env
 
 
+_REFS = re.compile(r"""\{%-?\s*(?:extends|include|import|from)\s+(?:(["'])(.*?)\1|(\S))""")
+
+
 def template_closure(env: jinja2.Environment, name: str) -> list[str]:
-    """A template and every template it extends/includes/imports, for dependency tracking."""
+    """A template and every template it extends/includes/imports, for dependency tracking.
+
+    Found by scanning the sources (no Jinja parse: this runs on every build);
+    a reference that is not a string literal makes every template a dependency.
+    """
     seen: list[str] = []
     todo = [name]
     while todo:
@@ -201,12 +215,12 @@ def template_closure(env: jinja2.Environment, name: str) -> list[str]:
         seen.append(n)
         try:
             source, _, _ = env.loader.get_source(env, n)
-            ast = env.parse(source, n)
         except jinja2.TemplateNotFound as e:
             raise ThemeError(f"template {e.name!r} not found in {', '.join(map(str, env.loader.searchpath))}.")
-        except jinja2.TemplateSyntaxError as e:
-            raise template_error(e) from None
-        todo += [t for t in jinja2.meta.find_referenced_templates(ast) if t]
+        for _q, literal, dynamic in _REFS.findall(source):
+            if dynamic:
+                return sorted(set(seen) | set(env.list_templates()))
+            todo.append(literal)
     return sorted(seen)
 
 
@@ -237,6 +251,7 @@ class Renderer:
         self.config = model.config
         self.env = make_env(self.config, cache_dir)
         self._templates: dict[str, jinja2.Template] = {}
+        self._links: dict[str, dict[str, str]] = {}
 
     def template(self, name: str) -> jinja2.Template:
         t = self._templates.get(name)
@@ -250,9 +265,13 @@ class Renderer:
     def context(self, page: Page) -> dict[str, Any]:
         m, cfg = self.model, self.config
         url = make_url(cfg, page.path)
+        folder = page_dir(page.path)
+        links = self._links.get(folder)
+        if links is None:
+            links = self._links[folder] = {k: url(v) for k, v in BASE_LINKS.items()}
         canonical = page_dir(page.path) if page.path.endswith("index.html") else page.path
         return {
-            "site": cfg, "model": m, "page": page, "obj": page.obj, "url": url,
+            "site": cfg, "model": m, "page": page, "obj": page.obj, "url": url, "links": links,
             "abs_url": cfg.abs_url, "canonical": cfg.abs_url(canonical), "base": base_prefix(cfg, page.path),
             "offline": cfg.offline, "paper_html": self.paper_html, "day_html": self.day_html,
             "letters": letter_pages(m) if page.kind == "papers" else [],
