@@ -24,6 +24,10 @@ class SitegenError(Exception):
         self.line = line
         self.hint = hint
 
+    def __reduce__(self):
+        # Errors raised in forked build workers travel back pickled: keep file and line.
+        return _rebuild, (type(self), dict(self.__dict__))
+
     def location(self) -> str:
         if self.path is None:
             return ""
@@ -81,3 +85,10 @@ class MultiError(SitegenError):
 
     def __str__(self) -> str:
         return self.message
+
+
+def _rebuild(cls: type, state: dict) -> SitegenError:
+    err = cls.__new__(cls)
+    Exception.__init__(err, state.get("message", ""))
+    err.__dict__.update(state)
+    return err

@@ -233,6 +233,7 @@ def _ingest(config: Config, paths: list[Path] | None, *, keep_going: bool, allow
     # 3. Write what changed.
     for d in (papers_dir, days_dir):
         d.mkdir(parents=True, exist_ok=True)
+    todo: list[tuple[Path, dict, str, bool, str]] = []   # path, meta, body, updated?, abstract
     for st in states.values():
         slug = slugs[st.key]
         old = existing.papers.get(slug)
@@ -244,14 +245,14 @@ def _ingest(config: Config, paths: list[Path] | None, *, keep_going: bool, allow
                 "first_seen": days[0].isoformat()}
         if old:
             meta.update((k, v) for k, v in old.extra.items() if k not in PAPER_KEYS)
-        path = papers_dir / f"{slug}.md"
+        todo.append((papers_dir / f"{slug}.md", meta, body, old is not None, st.abstract))
+    for path, meta, body, updated, abstract in todo:
         if write_if_changed(path, frontmatter.dumps(meta, body).encode("utf-8")):
-            if old:
-                result.updated += 1
-            else:
-                result.new += 1
+            result.updated += updated
+            result.new += not updated
         # What content.parse_paper would read back (a test checks they agree).
-        content_cache.put(str(path), Paper(slug, st.title, st.abstract, body, days, days[0],
+        days = tuple(dt.date.fromisoformat(d) for d in meta["days"])
+        content_cache.put(str(path), Paper(meta["slug"], meta["title"], abstract, body, days, days[0],
                                            {k: v for k, v in meta.items() if k not in PAPER_KEYS}, str(path)))
     for date, keys in day_papers.items():
         old_day = existing.days.get(date)
