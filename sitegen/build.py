@@ -137,8 +137,10 @@ def compute_related(config: Config, model_papers) -> dict[str, list[str]]:
         return {}
     from .related import related_papers
     papers = list(model_papers.values())
+    from . import related as algorithm   # the key covers the code too: a new algorithm, new lists
+    code = Path(algorithm.__file__).read_bytes()
     key = hashlib.blake2b(pickle.dumps(([(p.slug, p.title, p.abstract) for p in papers],
-                                        config.related_count)), digest_size=16).hexdigest()
+                                        config.related_count, code)), digest_size=16).hexdigest()
     cache = config.cache_dir / "related.pickle"
     hit = _load_pickle(cache, None)
     if hit and hit[0] == key:
