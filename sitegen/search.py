@@ -81,7 +81,10 @@ DATA_GLOBAL = "SITEGEN_SEARCH_DATA"
 # Raw shard bytes per gzipped byte: full shards compress ~2.5:1 (gzip -6).
 _RAW_PER_GZ = 2.5
 _CACHE_NAME = "search-terms.marshal"
-_CACHE_VERSION = f"sitegen-search-terms/1/{sys.version_info[:2]}"
+# The analysis code is part of the key: a changed tokenizer or stemmer never reads stale counts.
+_CACHE_VERSION = "sitegen-search-terms/1/{}/{}".format(sys.version_info[:2], hashlib.blake2b(
+    b"".join((Path(__file__).parent / m).read_bytes() for m in ("stemmer.py", "lunrfast.py")),
+    digest_size=8).hexdigest())
 
 
 @dataclass(frozen=True)
