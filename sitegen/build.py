@@ -132,24 +132,37 @@ def render_pages(renderer: Renderer, tree: OutputTree, indices: list[int]):
 
 
 # --- the pipeline -------------------------------------------------------------
+_HERE = Path(__file__).parent
+
+
+def _memo(path: Path, key_parts: tuple, compute: Callable[[], object]):
+    """``compute()``, or its last result if ``key_parts`` (inputs + the code) are unchanged.
+
+    The key always includes the source of the module that does the work, so a
+    new algorithm never serves stale output.
+    """
+    key = hashlib.blake2b(pickle.dumps(key_parts, protocol=pickle.HIGHEST_PROTOCOL), digest_size=16).digest()
+    hit = _load_pickle(path, None)
+    if hit and hit[0] == key:
+        return hit[1]
+    value = compute()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, pickle.dumps((key, value), protocol=pickle.HIGHEST_PROTOCOL))
+    return value
+
+
 def compute_related(config: Config, model_papers) -> dict[str, list[str]]:
     if config.related_count <= 0:
         return {}
-    from .related import related_papers
     papers = list(model_papers.values())
-    from . import related as algorithm   # the key covers the code too: a new algorithm, new lists
-    code = Path(algorithm.__file__).read_bytes()
-    key = hashlib.blake2b(pickle.dumps(([(p.slug, p.title, p.abstract) for p in papers],
-                                        config.related_count, code)), digest_size=16).hexdigest()
-    cache = config.cache_dir / "related.pickle"
-    hit = _load_pickle(cache, None)
-    if hit and hit[0] == key:
-        return hit[1]
-    idx = related_papers([(p.title, p.abstract) for p in papers], k=config.related_count)
-    related = {p.slug: [papers[j].slug for j in idx[i]] for i, p in enumerate(papers)}
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(cache, pickle.dumps((key, related), protocol=pickle.HIGHEST_PROTOCOL))
-    return related
+
+    def compute():
+        from .related import related_papers   # numpy: imported only when there is work
+        idx = related_papers([(p.title, p.abstract) for p in papers], k=config.related_count)
+        return {p.slug: [papers[j].slug for j in idx[i]] for i, p in enumerate(papers)}
+    return _memo(config.cache_dir / "related.pickle",
+                 ([(p.slug, p.title, p.abstract) for p in papers], config.related_count,
+                  (_HERE / "related.py").read_bytes()), compute)
 
 
 def static_files(config: Config) -> dict[str, Path]:
@@ -175,8 +188,11 @@ def search_files(config: Config, papers) -> dict[str, bytes]:
     from .search import SearchDoc, build_search_index
     docs = [SearchDoc(i, p.title, p.abstract, f"papers/{p.slug}/", p.first_seen.isoformat())
             for i, p in enumerate(papers.values())]
-    return build_search_index(docs, cache_dir=config.cache_dir / "search", title_boost=config.search.title_boost,
-                              shard_kb=config.search.shard_kb, emit_js=config.offline)   # .js twins: file:// only
+    opts = {"title_boost": config.search.title_boost, "shard_kb": config.search.shard_kb,
+            "emit_js": config.offline}   # the .js twins are for file:// only
+    code = b"".join((_HERE / m).read_bytes() for m in ("search.py", "lunrfast.py", "stemmer.py"))
+    return _memo(config.cache_dir / f"search-output-{int(config.offline)}.pickle", (docs, opts, code),
+                 lambda: build_search_index(docs, cache_dir=config.cache_dir / "search", **opts))
 
 
 class _Background:
@@ -291,7 +307,12 @@ def _build_pages(config: Config, content, report: BuildReport, search_job: _Back
         lap("render")
         for rel, path in static_files(config).items():
             tree.add(rel, path.read_bytes())
-        for rel, data in all_feeds(model, [p.path for p in model.pages]).items():
+        feeds = _memo(cache / f"feeds-{manifest_path.stem.split('-', 1)[1]}.pickle",
+                      (config, [(p.slug, p.title, p.abstract, p.days, p.first_seen) for p in model.papers.values()],
+                       [(d.date, d.title, d.papers) for d in model.days], model.build_date,
+                       [p.path for p in model.pages], (_HERE / "feeds.py").read_bytes()),
+                      lambda: all_feeds(model, [p.path for p in model.pages]))
+        for rel, data in feeds.items():
             tree.add(rel, data)
         lap("feeds")
         for rel, data in search_job.result().items():
