@@ -10,14 +10,19 @@ A build never leaves ``_site/`` half-written.  :class:`OutputTree` has two modes
   succeeded are they renamed into place one by one -- new files first, then
   changed ones, then removed files are deleted -- under a journal marker.
 
-Each rename replaces one file atomically, and the order keeps every
-intermediate tree consistent (a page is only ever linked to after it exists),
-so even a build killed mid-apply leaves a site that passes ``sitegen check``;
-the next run sees the journal, distrusts the manifest and rewrites every file.
-A failed build never reaches the apply step: ``_site/`` stays exactly as it was.
+Each rename replaces one file atomically, and old pages only ever gain links to
+pages that already exist (new files go first).  The one window that is not
+atomic is the apply itself -- milliseconds for the ~100 renames of an added
+day: a build killed *inside* it can leave a new page linking to another new
+page not yet renamed (a new day and its new papers link to each other, so no
+order avoids it).  The journal marker makes the next run distrust the manifest
+and rewrite every file, which repairs it; tests/test_interrupt.py documents the
+window with an ``xfail``.  A failed build never reaches the apply step:
+``_site/`` stays exactly as it was.
+
 Why not swap whole trees on every build: at 50,000 papers that means creating
-and deleting ~60,000 links and folders per build, tens of seconds on a busy
-disk, to change the hundred files that an added day touches.
+and deleting ~60,000 links and folders per build, tens of seconds on this disk,
+to change the hundred files that an added day touches.
 
 An exclusive ``flock`` on ``.<name>.lock`` serialises concurrent builds of the
 same output, so the last one wins cleanly.
