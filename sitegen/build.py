@@ -37,8 +37,8 @@ from .content import load_content
 from .feeds import all_feeds
 from .ingest import IngestResult, ingest
 from .output import OutputTree, atomic_write
-from .render import Renderer, make_env, templates_digest
-from .site import SiteModel, build_model
+from .render import Renderer, templates_digest
+from .site import build_model
 
 PARALLEL_MIN_PAGES = 400
 CHUNK = 250

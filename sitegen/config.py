@@ -19,9 +19,9 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-import yaml
 
 from .errors import ConfigError
+from .frontmatter import as_date
 
 DEFAULT_CONFIG_NAME = "site.yml"
 
@@ -204,20 +204,14 @@ def _check_dates(key: str, v: Any, problems: list[str]) -> dict[str, dt.date]:
         if not isinstance(name, str) or not name or "/" in name or "\\" in name or name.startswith("."):
             problems.append(f"'{key}.{name}': expected a plain dump file name (no folders), got {name!r}")
             continue
-        if isinstance(d, dt.datetime):
-            d = d.date()
-        if isinstance(d, str):
-            try:
-                d = dt.date.fromisoformat(d)
-            except ValueError:
-                pass
-        if not isinstance(d, dt.date):
+        parsed = as_date(d)
+        if parsed is None:
             problems.append(f"'{key}.{name}': expected a date YYYY-MM-DD, got {_typename(d)} ({d!r})")
             continue
-        if d.year < 1000:
-            problems.append(f"'{key}.{name}': expected a four-digit year, got {d.isoformat()}")
+        if parsed.year < 1000:
+            problems.append(f"'{key}.{name}': expected a four-digit year, got {parsed.isoformat()}")
             continue
-        out[name] = d
+        out[name] = parsed
     return out
 
 

@@ -162,6 +162,20 @@ def read(path: Path) -> tuple[dict[str, Any], str, dict[str, int]]:
     return parse(text, path)
 
 
+def as_date(v: Any) -> dt.date | None:
+    """A YAML value as a date: a date, a datetime or an ISO string; None if it is none of them."""
+    if isinstance(v, dt.datetime):
+        return v.date()
+    if isinstance(v, dt.date):
+        return v
+    if isinstance(v, str):
+        try:
+            return dt.date.fromisoformat(v)
+        except ValueError:
+            return None
+    return None
+
+
 class Fields:
     """Typed access to one file's front matter, errors naming file and line."""
 
@@ -206,15 +220,9 @@ class Fields:
 
     def date(self, key: str) -> dt.date:
         v = self.meta.get(key)
-        if isinstance(v, dt.datetime):
-            v = v.date()
-        if isinstance(v, dt.date):
-            return v
-        if isinstance(v, str):
-            try:
-                return dt.date.fromisoformat(v)
-            except ValueError:
-                pass
+        d = as_date(v)
+        if d is not None:
+            return d
         if v is None:
             raise ContentError(f"front matter has no '{key}'. Add `{key}: YYYY-MM-DD`.", self.path, 1)
         raise self._fail(key, "a date YYYY-MM-DD", v)
@@ -233,14 +241,8 @@ class Fields:
             raise self._fail(key, "a non-empty list of dates YYYY-MM-DD", v)
         out = []
         for x in v:
-            if isinstance(x, dt.datetime):
-                x = x.date()
-            if isinstance(x, str):
-                try:
-                    x = dt.date.fromisoformat(x)
-                except ValueError:
-                    raise self._fail(key, "a list of dates YYYY-MM-DD", v) from None
-            if not isinstance(x, dt.date):
+            d = as_date(x)
+            if d is None:
                 raise self._fail(key, "a list of dates YYYY-MM-DD", v)
-            out.append(x)
+            out.append(d)
         return out

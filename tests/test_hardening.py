@@ -87,21 +87,6 @@ def workdir(tmp_path_factory) -> Path:
     return root
 
 
-@pytest.fixture(scope="module", autouse=True)
-def fast_templates():
-    """Memoise the template digest, a pure function of theme files no test here changes:
-    small builds then take ~0.05 s instead of ~0.4 s (most of it re-parsing templates)."""
-    build_module = importlib.import_module("sitegen.build")   # `sitegen.build` is the function
-    real, memo = build_module.templates_digest, {}
-
-    def digest(env, name):
-        key = (tuple(env.loader.searchpath), name)
-        if key not in memo:
-            memo[key] = real(env, name)
-        return memo[key]
-    build_module.templates_digest = digest
-    yield
-    build_module.templates_digest = real
 
 
 def new_project(workdir: Path, dumps: dict[str, bytes], config: str = "") -> Path:

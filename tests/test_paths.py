@@ -3,7 +3,6 @@ the project and output folders."""
 
 from __future__ import annotations
 
-import importlib
 import os
 import re
 import shutil
@@ -25,20 +24,6 @@ TRAVERSAL_TITLES = ["../../etc/passwd", "..", ".", "/etc/passwd", "~/.ssh/id_rsa
                     "index.html", "static", "../_site/index.html"]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def fast_templates():
-    """Memoise the template digest (a pure function of theme files no test here changes)."""
-    build_module = importlib.import_module("sitegen.build")   # `sitegen.build` is the function
-    real, memo = build_module.templates_digest, {}
-
-    def digest(env, name):
-        key = (tuple(env.loader.searchpath), name)
-        if key not in memo:
-            memo[key] = real(env, name)
-        return memo[key]
-    build_module.templates_digest = digest
-    yield
-    build_module.templates_digest = real
 
 
 @pytest.fixture(scope="module")
