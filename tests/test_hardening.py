@@ -597,15 +597,30 @@ def test_every_page_has_a_strict_csp(tmp_path, offline):
 
 
 # --- 5. size: huge dumps are refused fast, in bounded memory ---------------------
+_HWM = ("import atexit, sys\n"
+        "def _hwm():\n"
+        "    with open('/proc/self/status') as f:\n"
+        "        kb = [l.split()[1] for l in f if l.startswith('VmHWM:')][0]\n"
+        "    sys.stderr.write(f'\\nVmHWM-KB {kb}\\n')\n"
+        "atexit.register(_hwm)\n"
+        "sys.argv = ['sitegen'] + sys.argv[1:]\n"
+        "from sitegen.cli import main\n"
+        "main()\n")
+
+
 def run_measured(args: list[str], cwd: Path) -> tuple[int, str, float, int]:
-    """Run a child; (exit code, stderr, seconds, peak RSS in MB of that child alone)."""
+    """Run ``sitegen ARGS`` in a child; (exit code, stderr, seconds, peak RSS in MB).
+
+    The peak is the child's own VmHWM, read at exit: ``ru_maxrss`` would report the
+    *parent's* size for a child forked from a big pytest process.
+    """
     t = time.perf_counter()
-    proc = subprocess.Popen(args, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            env={**os.environ, "PYTHONPATH": str(REPO)})
-    err = proc.stderr.read().decode()
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return proc.returncode, err, time.perf_counter() - t, usage.ru_maxrss // 1024
+    proc = subprocess.run([sys.executable, "-c", _HWM, *args], cwd=cwd, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE, env={**os.environ, "PYTHONPATH": str(REPO)})
+    seconds = time.perf_counter() - t
+    err = proc.stderr.decode()
+    err, _, hwm = err.rpartition("\nVmHWM-KB ")
+    return proc.returncode, err, seconds, int(hwm.split()[0]) // 1024
 
 
 def write_sparse(path: Path, size: int) -> None:
@@ -629,7 +644,7 @@ def test_huge_dump_is_refused_fast_in_bounded_memory(case, tmp_path):
     site = copy_site(SITES / "good" / "sample", tmp_path / "s")
     big = site / "content" / "dumps" / "big.txt"
     write(big)
-    code, err, seconds, rss_mb = run_measured([sys.executable, "-m", "sitegen.cli", "ingest"], site)
+    code, err, seconds, rss_mb = run_measured(["ingest"], site)
     big.unlink()
     assert code == 1, err
     assert "big.txt" in err and expected in err and "Traceback" not in err, err
