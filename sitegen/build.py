@@ -307,7 +307,7 @@ def _build_pages(config: Config, content, report: BuildReport, search_job: _Back
         lap("render")
         for rel, path in static_files(config).items():
             tree.add(rel, path.read_bytes())
-        feeds = _memo(cache / f"feeds-{manifest_path.stem.split('-', 1)[1]}.pickle",
+        feeds = _memo(manifest_path.with_name(manifest_path.name.replace("manifest-", "feeds-")),
                       (config, [(p.slug, p.title, p.abstract, p.days, p.first_seen) for p in model.papers.values()],
                        [(d.date, d.title, d.papers) for d in model.days], model.build_date,
                        [p.path for p in model.pages], (_HERE / "feeds.py").read_bytes()),

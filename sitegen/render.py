@@ -15,11 +15,12 @@ import re
 import traceback
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 from urllib.parse import quote_plus
 
 import jinja2
 from markdown_it import MarkdownIt
+from markupsafe import Markup
 from markdown_it.rules_core import text_join
 
 from .config import Config, format_date
@@ -252,6 +253,7 @@ class Renderer:
         self.env = make_env(self.config, cache_dir)
         self._templates: dict[str, jinja2.Template] = {}
         self._links: dict[str, dict[str, str]] = {}
+        self._letters: list | None = None
 
     def template(self, name: str) -> jinja2.Template:
         t = self._templates.get(name)
@@ -269,20 +271,20 @@ class Renderer:
         links = self._links.get(folder)
         if links is None:
             links = self._links[folder] = {k: url(v) for k, v in BASE_LINKS.items()}
-        canonical = page_dir(page.path) if page.path.endswith("index.html") else page.path
+        canonical = folder if page.path.endswith("index.html") else page.path
+        if page.kind == "papers" and self._letters is None:
+            self._letters = letter_pages(m)
         return {
             "site": cfg, "model": m, "page": page, "obj": page.obj, "url": url, "links": links,
             "abs_url": cfg.abs_url, "canonical": cfg.abs_url(canonical), "base": base_prefix(cfg, page.path),
             "offline": cfg.offline, "paper_html": self.paper_html, "day_html": self.day_html,
-            "letters": letter_pages(m) if page.kind == "papers" else [],
+            "letters": self._letters if page.kind == "papers" else [],
         }
 
-    def paper_html(self, paper) -> str:
-        from markupsafe import Markup
+    def paper_html(self, paper) -> Markup:
         return Markup(body_html(paper.body, paper.abstract))
 
-    def day_html(self, day) -> str:
-        from markupsafe import Markup
+    def day_html(self, day) -> Markup | str:
         return Markup(markdown_html(day.body)) if day.body else ""
 
     def render(self, page: Page) -> bytes:
@@ -292,6 +294,3 @@ class Renderer:
             raise
         except Exception as e:
             raise template_error(e) from None
-
-    def render_many(self, pages: Iterable[Page]) -> list[tuple[str, bytes]]:
-        return [(p.path, self.render(p)) for p in pages]
