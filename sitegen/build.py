@@ -40,7 +40,8 @@ from .output import OutputTree, atomic_write
 from .render import Renderer, templates_digest
 from .site import build_model
 
-PARALLEL_MIN_PAGES = 400
+PARALLEL_MIN_PAGES = 400     # fewer stale pages render in-process (a pool costs ~0.1 s)
+PARALLEL_MIN_SEARCH = 150    # papers from which the search index is built in a parallel process
 CHUNK = 250
 
 
@@ -249,7 +250,7 @@ def build(config: Config, *, allow_small: bool = False, log: Callable[[str], Non
     content = load_content(config.content_dir, cache / "content.pickle")
     lap("load")
     # The search index needs only the papers: build it on another core meanwhile.
-    parallel = len(content.papers) >= PARALLEL_MIN_PAGES and (os.cpu_count() or 1) > 1 and sys.platform != "win32"
+    parallel = len(content.papers) >= PARALLEL_MIN_SEARCH and (os.cpu_count() or 1) > 1 and sys.platform != "win32"
     search_job = _Background(parallel, search_files, config, content.papers)
     try:
         _build_pages(config, content, report, search_job, manifest_path, pages_cache,
