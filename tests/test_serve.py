@@ -26,7 +26,8 @@ import pytest
 from sitegen.config import load_config
 from sitegen.errors import SitegenError
 from sitegen.render import CSP
-from sitegen.serve import PreviewServer, resolve
+from sitegen.preview_http import resolve
+from sitegen.serve import PreviewServer
 
 REPO = Path(__file__).resolve().parent.parent
 DAY = "2025-08-07"                       # the day of content/dumps/004_*.txt
