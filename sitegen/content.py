@@ -19,6 +19,7 @@ from typing import Any
 
 from . import frontmatter
 from .errors import ContentError, MultiError, SitegenError
+from .markdown import markdown_text
 from .text import escape_markdown
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -65,7 +66,6 @@ def plain_text(body: str) -> str:
     unescaped = _UNESCAPE.sub(r"\1", body)
     if "\n" not in body and escape_markdown(unescaped) == body:
         return unescaped
-    from .render import markdown_text   # hand-written Markdown: render and strip tags
     return markdown_text(body)
 
 

@@ -21,7 +21,7 @@ from hypothesis import given, settings, strategies as st
 
 from sitegen.content import load_content
 from sitegen.dumps import clean_text
-from sitegen.render import markdown_html, markdown_text, plain_html
+from sitegen.markdown import markdown_html, markdown_text, plain_html
 from sitegen.text import escape_markdown
 from siteutil import REPO, SITES, copy_site, run, tree_digest
 
