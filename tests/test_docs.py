@@ -9,7 +9,7 @@ import click
 
 from sitegen.cli import main
 from sitegen.config import SCHEMA, load_config, schema_keys
-from siteutil import REPO
+from helpers import REPO
 
 README = (REPO / "README.md").read_text()
 

