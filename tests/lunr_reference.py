@@ -13,6 +13,7 @@ import re
 from typing import Iterable, Sequence
 
 from sitegen.lunrfast import Analyzer, BuiltIndex
+from sitegen.stemmer import STOP_WORDS, stem, trim
 
 
 def analyze(docs: Iterable[Sequence[str]], analyzer: Analyzer | None = None) -> list[list[dict]]:
@@ -54,7 +55,6 @@ def lunr_py_builder(fields: Sequence[tuple[str, float]]):
     """A lunr.py Builder with lunr.js's pipeline (the reference implementation)."""
     from lunr.builder import Builder
 
-    from sitegen.stemmer import lunr_pipeline
 
     index_fns, search_fns = lunr_pipeline()
     builder = Builder()
@@ -71,7 +71,6 @@ def load_lunr_index(serialized: dict):
     from lunr.index import Index
     from lunr.pipeline import Pipeline
 
-    from sitegen.stemmer import lunr_pipeline
 
     index = Index.load(serialized)
     index.pipeline = Pipeline()
@@ -89,8 +88,6 @@ def browser_clauses(index, query_string: str):
     lose leading punctuation; a leading ``*`` raises ValueError.  Raises
     lunr's QueryParseError on a syntax error."""
     from lunr.query_parser import QueryParser
-
-    from sitegen.stemmer import STOP_WORDS, trim
 
     query = index.create_query()
     QueryParser(query_string, query).parse()
@@ -117,3 +114,35 @@ def browser_search(index, query_string: str) -> list[tuple[int, float]]:
     if not query.clauses:
         return []
     return [(int(r["ref"]), r["score"]) for r in index.query(query)]
+
+
+# --- lunr.py pipeline functions ---------------------------------------------
+# Labelled like lunr.js's ("trimmer", "stopWordFilter", "stemmer"), so an index built with
+# them serialises its search pipeline as ["stemmer"], which lunr.js resolves to its own
+# stemmer.  Not registered globally: lunr.py's own functions keep their registrations.
+
+def trimmer(token, i=None, tokens=None):
+    """lunr.py pipeline function equivalent to lunr.js's trimmer (drops "")."""
+    token.string = trim(token.string)
+    return token if token.string else None
+
+
+def stop_word_filter(token, i=None, tokens=None):
+    if str(token) not in STOP_WORDS:
+        return token
+    return None
+
+
+def stemmer(token, i=None, tokens=None):
+    token.string = stem(token.string)
+    return token
+
+
+trimmer.label = "trimmer"
+stop_word_filter.label = "stopWordFilter"
+stemmer.label = "stemmer"
+
+
+def lunr_pipeline():
+    """(indexing functions, search functions) for a lunr.py Builder."""
+    return (trimmer, stop_word_filter, stemmer), (stemmer,)
