@@ -156,6 +156,11 @@ def _memo(path: Path, key_parts: tuple, compute: Callable[[], object]):
     return value
 
 
+def _package_code() -> bytes:
+    """Every module of sitegen, for memos whose work spans modules (no list to keep up to date)."""
+    return b"".join(p.name.encode() + b"\0" + p.read_bytes() for p in sorted(_HERE.glob("*.py")))
+
+
 def compute_related(config: Config, model_papers) -> dict[str, list[str]]:
     if config.related_count <= 0:
         return {}
@@ -313,10 +318,12 @@ def _build_pages(config: Config, content, report: BuildReport, search_job: _Back
         for rel, path in static_files(config).items():
             tree.add(rel, path.read_bytes())
         feeds = feed_files(model)   # bounded by the feeds' size: computed every build, never stale
-        machine = _memo(manifest_path.with_name(manifest_path.name.replace("manifest-", "feeds-")),
+        # Sitemap and API read the config, every paper and day, and the page list; the key
+        # holds all of them and the whole package's code (URLs come from config.py, order from site.py).
+        machine = _memo(manifest_path.with_name(manifest_path.name.replace("manifest-", "api-")),
                         (config, [(p.slug, p.title, p.abstract, p.days, p.first_seen) for p in model.papers.values()],
-                         [(d.date, d.title, d.papers) for d in model.days], model.build_date,
-                         [p.path for p in model.pages], (_HERE / "feeds.py").read_bytes()),
+                         [(d.date, d.title, d.papers) for d in model.days],
+                         [p.path for p in model.pages], _package_code()),
                         lambda: api_and_sitemap(model, [p.path for p in model.pages]))
         for rel, data in (feeds | machine).items():
             tree.add(rel, data)

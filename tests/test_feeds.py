@@ -424,3 +424,18 @@ def test_incremental_feeds_follow_the_data_and_equal_a_cold_build(tmp_path):
     label = dt.date.fromisoformat(added["date"]).strftime("%Y/%m/%d")
     assert f"Digest of {label}".encode() in (site / "_site" / "feed.xml").read_bytes()
     assert tree_digest(site / "_site") == tree_digest(cold_copy(site, tmp_path / "cold3") / "_site")
+
+
+def test_sitemap_and_api_memo_key_holds_every_module(tmp_path, monkeypatch):
+    """The sitemap/API memo's code part is the whole package: editing any module (config.py's
+    URLs, site.py's order) invalidates it, with no list of files to keep up to date."""
+    from sitegen import build as build_mod
+    pkg = tmp_path / "pkg"
+    shutil.copytree(Path(build_mod.__file__).parent, pkg, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(build_mod, "_HERE", pkg)
+    before = build_mod._package_code()
+    for module in sorted(pkg.glob("*.py")):
+        module.write_text(module.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
+        after = build_mod._package_code()
+        assert after != before, module.name
+        before = after
