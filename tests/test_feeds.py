@@ -429,7 +429,8 @@ def test_incremental_feeds_follow_the_data_and_equal_a_cold_build(tmp_path):
 def test_sitemap_and_api_memo_key_holds_every_module(tmp_path, monkeypatch):
     """The sitemap/API memo's code part is the whole package: editing any module (config.py's
     URLs, site.py's order) invalidates it, with no list of files to keep up to date."""
-    from sitegen import build as build_mod
+    import importlib
+    build_mod = importlib.import_module("sitegen.build")
     pkg = tmp_path / "pkg"
     shutil.copytree(Path(build_mod.__file__).parent, pkg, ignore=shutil.ignore_patterns("__pycache__"))
     monkeypatch.setattr(build_mod, "_HERE", pkg)
