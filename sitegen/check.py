@@ -1,8 +1,8 @@
 """``sitegen check``: prove a built site is whole before anyone sees it.
 
 Checks every internal link and asset reference (``href``, ``src``, ``action``,
-fragments included) in every HTML file, the Atom feed's required elements,
-the JSON Feed, the sitemap (well-formed, every URL exists), ``robots.txt``,
+fragments included) in every HTML file, every feed of :data:`~sitegen.site.FEEDS`
+(Atom and JSON Feed required elements; all of them or, without a full base_url, none), the sitemap (well-formed, every URL exists), ``robots.txt``,
 that every ``.json`` parses, and that the search index loads.  Links are
 found with a regular expression over our own, machine-written HTML, which is
 fast enough for 50,000 pages; it reads nothing outside the site folder.
@@ -18,6 +18,8 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
+
+from .site import FEEDS
 
 ATTR = re.compile(rb'\s(href|src|action)="([^"]*)"')
 ID = re.compile(rb'\sid="([^"]*)"')
@@ -134,33 +136,66 @@ def _xml(site: _Site, rel: str, report: CheckReport) -> ET.Element | None:
         return None
 
 
-def _check_feeds(site: _Site, report: CheckReport) -> None:
-    feed = _xml(site, "feed.xml", report)
-    if feed is not None:
-        if feed.tag != ATOM + "feed":
-            report.problems.append("feed.xml: root element is not an Atom <feed>")
+def _check_atom(site: _Site, rel: str, report: CheckReport) -> None:
+    feed = _xml(site, rel, report)
+    if feed is None:
+        return
+    if feed.tag != ATOM + "feed":
+        report.problems.append(f"{rel}: root element is not an Atom <feed>")
+    for req in ("id", "title", "updated"):
+        if feed.find(ATOM + req) is None:
+            report.problems.append(f"{rel}: feed has no <{req}>")
+    has_author = feed.find(ATOM + "author") is not None
+    for i, entry in enumerate(feed.findall(ATOM + "entry")):
         for req in ("id", "title", "updated"):
-            if feed.find(ATOM + req) is None:
-                report.problems.append(f"feed.xml: feed has no <{req}>")
-        has_author = feed.find(ATOM + "author") is not None
-        for i, entry in enumerate(feed.findall(ATOM + "entry")):
-            for req in ("id", "title", "updated"):
-                if entry.find(ATOM + req) is None:
-                    report.problems.append(f"feed.xml: entry {i + 1} has no <{req}>")
-            if not has_author and entry.find(ATOM + "author") is None:
-                report.problems.append(f"feed.xml: entry {i + 1} has no <author> and the feed has none")
-            if entry.find(ATOM + "link") is None and entry.find(ATOM + "content") is None:
-                report.problems.append(f"feed.xml: entry {i + 1} has neither <link> nor <content>")
-    if "feed.json" in site.files:
-        try:
-            jf = json.loads((site.root / "feed.json").read_bytes())
-            if not str(jf.get("version", "")).startswith("https://jsonfeed.org/version/1"):
-                report.problems.append("feed.json: missing JSON Feed version")
-            for i, item in enumerate(jf.get("items", [])):
-                if "id" not in item:
-                    report.problems.append(f"feed.json: item {i + 1} has no id")
-        except (ValueError, AttributeError) as e:
-            report.problems.append(f"feed.json: not a JSON Feed: {e}")
+            if entry.find(ATOM + req) is None:
+                report.problems.append(f"{rel}: entry {i + 1} has no <{req}>")
+        if not has_author and entry.find(ATOM + "author") is None:
+            report.problems.append(f"{rel}: entry {i + 1} has no <author> and the feed has none")
+        if entry.find(ATOM + "link") is None and entry.find(ATOM + "content") is None:
+            report.problems.append(f"{rel}: entry {i + 1} has neither <link> nor <content>")
+        for link in entry.iter(ATOM + "link"):
+            _check_feed_link(site, rel, f"entry {i + 1}", link.get("href") or "", report)
+
+
+def _check_feed_link(site: _Site, rel: str, where: str, url: str, report: CheckReport) -> None:
+    target = site.resolve(rel, url, html=False)
+    if target is not None and (target is False or target not in site.files):
+        report.problems.append(f"{rel}: {where} links to {url!r}, which is not in the site")
+
+
+def _check_json_feed(site: _Site, rel: str, report: CheckReport) -> None:
+    try:
+        jf = json.loads((site.root / rel).read_bytes())
+        if not str(jf.get("version", "")).startswith("https://jsonfeed.org/version/1"):
+            report.problems.append(f"{rel}: missing JSON Feed version")
+        if not jf.get("title"):
+            report.problems.append(f"{rel}: feed has no title")
+        for i, item in enumerate(jf.get("items", [])):
+            if "id" not in item:
+                report.problems.append(f"{rel}: item {i + 1} has no id")
+            if "content_html" not in item and "content_text" not in item:
+                report.problems.append(f"{rel}: item {i + 1} has neither content_html nor content_text")
+            if "url" in item:
+                _check_feed_link(site, rel, f"item {i + 1}", str(item["url"]), report)
+    except (ValueError, AttributeError) as e:
+        report.problems.append(f"{rel}: not a JSON Feed: {e}")
+
+
+def _check_feeds(site: _Site, report: CheckReport) -> None:
+    # A site publishes every feed of the registry or none (none: built without a full base_url).
+    present = [f for f in FEEDS if f.path in site.files]
+    for f in FEEDS:
+        if f not in present:
+            if present:
+                report.problems.append(f"{f.path}: missing (the site publishes {present[0].path})")
+        elif f.format == "atom":
+            _check_atom(site, f.path, report)
+        else:
+            _check_json_feed(site, f.path, report)
+
+
+def _check_sitemap(site: _Site, report: CheckReport) -> None:
     smap = _xml(site, "sitemap.xml", report)
     sitemaps = [smap] if smap is not None and smap.tag == SITEMAP + "urlset" else []
     if smap is not None and smap.tag == SITEMAP + "sitemapindex":
@@ -208,6 +243,7 @@ def check(site_dir: Path) -> CheckReport:
     site = _Site(site_dir)
     _check_links(site, report)
     _check_feeds(site, report)
+    _check_sitemap(site, report)
     _check_json(site, report)
     _check_search(site, report)
     return report

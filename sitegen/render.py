@@ -66,10 +66,18 @@ def base_prefix(config: Config, current: str) -> str:
 
 
 # Links every page carries (header, footer, assets), computed once per folder depth.
-BASE_LINKS = {"home": "", "archive": "archive/", "papers": "papers/", "search": "search/", "feed": "feed.xml",
+BASE_LINKS = {"home": "", "archive": "archive/", "papers": "papers/", "search": "search/", "feeds": "feeds/",
+              "feed": "feed.xml",
               "feed_json": "feed.json", "api": "api/papers.json", "archive_csv": "api/archive.csv",
               "favicon": "favicon.svg", "style": "static/style.css", "search_css": "static/search.css",
               "site_js": "static/site.js", "lunr": "static/vendor/lunr.min.js", "search_js": "static/search.js"}
+
+
+def feed_links(m: SiteModel, url: Callable[[str], str]) -> list[dict[str, str]]:
+    """The published feeds (``model.feeds``) as template values: head links and the /feeds/ page."""
+    cfg = m.config
+    return [{"path": f.path, "href": url(f.path), "url": cfg.abs_url(f.path), "label": f.label(cfg),
+             "media_type": f.media_type, "format": f.format_name, "holds": f.holds(cfg)} for f in m.feeds]
 
 
 def outbound_links(title: str) -> list[tuple[str, str]]:
@@ -164,6 +172,7 @@ class Renderer:
         self.env = make_env(self.config, cache_dir)
         self._templates: dict[str, jinja2.Template] = {}
         self._links: dict[str, dict[str, str]] = {}
+        self._feeds: dict[str, list[dict[str, str]]] = {}
         self._letters: list | None = None
 
     def template(self, name: str) -> jinja2.Template:
@@ -182,6 +191,9 @@ class Renderer:
         links = self._links.get(folder)
         if links is None:
             links = self._links[folder] = {k: url(v) for k, v in BASE_LINKS.items()}
+        feeds = self._feeds.get(folder)
+        if feeds is None:
+            feeds = self._feeds[folder] = feed_links(m, url)
         canonical = folder if page.path.endswith("index.html") else page.path
         if page.kind == "papers" and self._letters is None:
             self._letters = letter_pages(m)
@@ -189,7 +201,7 @@ class Renderer:
             "site": cfg, "model": m, "page": page, "obj": page.obj, "url": url, "links": links,
             "abs_url": cfg.abs_url, "canonical": cfg.abs_url(canonical), "base": base_prefix(cfg, page.path),
             "offline": cfg.offline, "paper_html": self.paper_html, "day_html": self.day_html,
-            "letters": self._letters if page.kind == "papers" else [],
+            "letters": self._letters if page.kind == "papers" else [], "feeds": feeds,
         }
 
     def paper_html(self, paper) -> Markup:
