@@ -14,7 +14,6 @@ import datetime as dt
 import html
 import json
 import shutil
-import sys
 import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
 from pathlib import Path
@@ -23,13 +22,8 @@ import pytest
 import yaml
 from markupsafe import escape
 
-try:
-    from tests.bench import synth
-except ImportError:  # pytest run without the repo root on sys.path
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from tests.bench import synth
-
-from siteutil import REPO, SITES, THEME, copy_site, run, tree_digest
+from helpers import SITES, THEME, copy_project, make_project, run_cli, tree_digest
+from tests.bench import synth
 
 from sitegen.build import build
 from sitegen.config import from_mapping, load_config
@@ -138,8 +132,8 @@ def build_site(root: Path):
 
 @pytest.fixture(scope="module")
 def shipped(tmp_path_factory) -> Path:
-    site = copy_site(REPO, tmp_path_factory.mktemp("shipped") / "p")
-    r = run("build", "--config", str(site / "site.yml"), "--base-url", SITE_URL)
+    site = make_project(tmp_path_factory.mktemp("shipped") / "p")
+    r = run_cli("build", "--config", str(site / "site.yml"), "--base-url", SITE_URL)
     assert r.exit_code == 0, r.output
     return site
 
@@ -257,8 +251,8 @@ def test_daily_feed_days_is_configurable(manydays):
 
 def test_feed_html_is_escaped_text(tmp_path):
     """Hostile titles reach the HTML content of both feed kinds as text, never as markup."""
-    site = copy_site(SITES / "good" / "hostile", tmp_path / "h", base_url=SITE_URL)
-    assert run("build", "--config", str(site / "site.yml")).exit_code == 0
+    site = make_project(tmp_path / "h", site=SITES / "good" / "hostile", config={"base_url": SITE_URL})
+    assert run_cli("build", "--config", str(site / "site.yml")).exit_code == 0
     titles = {front_matter(p)["title"] for p in (site / "content" / "papers").glob("*.md")}
     assert any("<script>" in t for t in titles)
     out = site / "_site"
@@ -308,32 +302,32 @@ def test_feeds_page_without_feeds_says_why(shipped):
 
 
 def test_build_summary_counts_the_registry_and_quiet_is_silent(tmp_path):
-    site = copy_site(SITES / "good" / "sample", tmp_path / "s")
-    r = run("build", "--config", str(site / "site.yml"))
+    site = make_project(tmp_path / "s", site=SITES / "good" / "sample")
+    r = run_cli("build", "--config", str(site / "site.yml"))
     assert r.exit_code == 0 and f", {len(FEEDS)} feeds, 1 sitemap," in r.stdout, r.output
-    r = run("build", "--config", str(site / "site.yml"), "--force", "--quiet")
+    r = run_cli("build", "--config", str(site / "site.yml"), "--force", "--quiet")
     assert r.exit_code == 0 and r.output == ""
-    r = run("build", "--config", str(site / "site.yml"), "-q")                   # up to date: silent too
+    r = run_cli("build", "--config", str(site / "site.yml"), "-q")                   # up to date: silent too
     assert r.exit_code == 0 and r.output == ""
 
 
-def test_quiet_still_prints_warnings_and_errors(make_project, cli):
-    root = make_project(dumps=[Path(__file__).parent / "fixtures" / "dumps" / "good" / "unknown_header.txt"],
+def test_quiet_still_prints_warnings_and_errors(tmp_project):
+    root = tmp_project(dumps=[Path(__file__).parent / "fixtures" / "dumps" / "good" / "unknown_header.txt"],
                         site_yml=f"year: 2025\ntheme: {THEME}\n")
-    r = cli(root, "build", "--quiet", "--allow-small")
+    r = run_cli("build", "--quiet", "--allow-small", cwd=root)
     assert r.exit_code == 0 and r.stdout == ""
     assert r.stderr.startswith("warning: ") and "unknown header line" in r.stderr
     (root / "site.yml").write_text("feed_days: many\n", encoding="utf-8")
-    r = cli(root, "build", "-q")
+    r = run_cli("build", "-q", cwd=root)
     assert r.exit_code == 1 and r.stdout == "" and "'feed_days': expected int" in r.stderr
 
 
 @pytest.mark.parametrize("feed", FEED_FILES)
 def test_check_checks_every_registry_feed(tmp_path, feed):
-    site = copy_site(SITES / "good" / "sample", tmp_path / "s")
-    assert run("build", "--config", str(site / "site.yml")).exit_code == 0
+    site = make_project(tmp_path / "s", site=SITES / "good" / "sample")
+    assert run_cli("build", "--config", str(site / "site.yml")).exit_code == 0
     out = site / "_site"
-    assert run("check", str(out)).exit_code == 0
+    assert run_cli("check", str(out)).exit_code == 0
     original = (out / feed).read_bytes()
     if feed.endswith(".xml"):
         ET.register_namespace("", ATOM.strip("{}"))
@@ -346,21 +340,21 @@ def test_check_checks_every_registry_feed(tmp_path, feed):
         del jf["items"][0]["id"]
         broken, message = json.dumps(jf).encode(), f"{feed}: item 1 has no id"
     (out / feed).write_bytes(broken)
-    r = run("check", str(out))
+    r = run_cli("check", str(out))
     assert r.exit_code == 1 and message in r.output, r.output
     (out / feed).unlink()
-    r = run("check", str(out))
+    r = run_cli("check", str(out))
     assert r.exit_code == 1 and f"{feed}: missing" in r.output
 
 
 def test_check_reports_a_feed_entry_linking_to_a_missing_page(tmp_path):
-    site = copy_site(SITES / "good" / "sample", tmp_path / "s")
-    assert run("build", "--config", str(site / "site.yml")).exit_code == 0
+    site = make_project(tmp_path / "s", site=SITES / "good" / "sample")
+    assert run_cli("build", "--config", str(site / "site.yml")).exit_code == 0
     out = site / "_site"
     entry = atom_entries(out / "feeds" / "daily.xml")[0]
     day = alt_link(entry).removeprefix("https://example.org/digest/")
     shutil.rmtree(out / day)
-    r = run("check", str(out))
+    r = run_cli("check", str(out))
     assert r.exit_code == 1
     assert f"feeds/daily.xml: entry 1 links to 'https://example.org/digest/{day}', which is not in the site" in r.output
 
@@ -382,7 +376,8 @@ def feed_bytes(out: Path) -> dict[str, bytes]:
 
 
 def cold_copy(site: Path, dst: Path) -> Path:
-    shutil.copytree(site, dst, ignore=shutil.ignore_patterns("_site", ".sitegen-cache"))
+    copy_project(site, dst, cache=False)
+    shutil.rmtree(dst / "_site", ignore_errors=True)
     build_site(dst)
     return dst
 
