@@ -16,6 +16,7 @@ import json
 from typing import Iterable
 from xml.sax.saxutils import escape
 
+from .config import format_date
 from .site import SiteModel
 
 SITEMAP_LIMIT = 50_000   # URLs per sitemap file (sitemaps.org)
@@ -137,8 +138,9 @@ def api(m: SiteModel) -> dict[str, bytes]:
     out["api/papers.json"] = dump_json({"count": len(papers),
                                         "papers": [_paper_record(m, p, False) for p in papers]})
     for d in m.days:
+        # "date" is data (ISO); "title" is for display, in site.yml's date_format like every page.
         out[f"api/days/{d.date.isoformat()}.json"] = dump_json({
-            "date": d.date.isoformat(), "title": d.title, "url": m.config.abs_url(f"days/{d.date.isoformat()}/"),
+            "date": d.date.isoformat(), "title": format_date(d.date, m.config.date_format), "url": m.config.abs_url(f"days/{d.date.isoformat()}/"),
             "papers": [_paper_record(m, m.papers[s], True) for s in d.papers]})
     out["api/archive.json"] = dump_json({
         "title": m.config.title, "days": [{"date": d.date.isoformat(), "papers": list(d.papers)} for d in m.days],
