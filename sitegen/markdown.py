@@ -48,6 +48,8 @@ def markdown() -> MarkdownIt:
 
 def _tex_rule(state) -> None:
     """Text tokens outside links: TeX accents decoded, math as (sanitised) MathML."""
+    if state.env.get("raw_tex"):
+        return
     for block in state.tokens:
         if block.type != "inline" or not block.children:
             continue
@@ -81,7 +83,7 @@ def rebase(href: str, url) -> str:
 def _rebased(attr: str):
     def render(self, tokens, idx, options, env):
         tok = tokens[idx]
-        url = env.get("url") if env else None
+        url = env.get("url")
         if url is not None and isinstance(tok.attrGet(attr), str):
             tok.attrSet(attr, rebase(tok.attrGet(attr), url))
         if tok.type == "image":
@@ -92,12 +94,12 @@ def _rebased(attr: str):
 
 def markdown_html(body: str, url=None) -> str:
     """Markdown as HTML; ``url`` (``render.make_url`` for the page) rebases root-relative links."""
-    return markdown().render(body, {"url": url} if url is not None else None)
+    return markdown().render(body, {"url": url})
 
 
 def markdown_text(body: str) -> str:
-    """Text content of rendered Markdown (tags stripped, entities decoded)."""
-    return html.unescape(re.sub(r"<[^>]*>", "", markdown_html(body))).strip()
+    """Text content of rendered Markdown (tags stripped, entities decoded), TeX left as written."""
+    return html.unescape(re.sub(r"<[^>]*>", "", markdown().render(body, {"raw_tex": True}))).strip()
 
 
 def plain_html(text: str) -> str:

@@ -157,18 +157,27 @@ def parse_url_key(value: str) -> str:
 
 
 def links_for(arxiv: str | None, url: str | None, abstract: str) -> PaperLinks | None:
-    """Front-matter keys (already validated) win; else what the abstract holds."""
-    if arxiv or url:
-        doi = None
-        if url and not arxiv:
-            arxiv = arxiv_id(url)
-            m = _DOI_URL.fullmatch(url)
-            if m and not arxiv:
-                a = _ARXIV_DOI.match(_doi(m))
-                arxiv, doi = (_canonical(a), None) if a and _valid(a) else (None, _doi(m))
-        keep_url = url if url and not arxiv_id(url) and not _DOI_URL.fullmatch(url) else None
-        return PaperLinks(arxiv=arxiv, doi=doi, url=keep_url, source="front matter")
-    return find_links(abstract)
+    """Front-matter keys (already validated) win; else what the abstract holds.
+
+    A ``url:`` on arxiv.org or doi.org gives the ID / DOI (an arXiv DOI, ``10.48550/arXiv.…``,
+    gives the ID); any other URL is kept as the paper's page.
+    """
+    if not (arxiv or url):
+        return find_links(abstract)
+    doi = page = None
+    if url:
+        doi_match = _DOI_URL.fullmatch(url)
+        if arxiv_id(url):
+            arxiv = arxiv or arxiv_id(url)
+        elif doi_match:
+            a = _ARXIV_DOI.match(_doi(doi_match))
+            if a and _valid(a):
+                arxiv = arxiv or _canonical(a)
+            else:
+                doi = _doi(doi_match)
+        else:
+            page = url
+    return PaperLinks(arxiv=arxiv, doi=doi, url=page, source="front matter")
 
 
 _BIB_SPECIAL = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "%": r"\%", "&": r"\&", "#": r"\#",
