@@ -43,6 +43,17 @@ _BARE_ID = re.compile(rf"{_BEFORE}{_ID}{_AFTER}")
 _DOI_URL = re.compile(r"https?://(?:dx\.)?doi\.org/(?P<doi>10\.\d{4,9}/[^\s\"<>]+)", re.I)
 _ARXIV_DOI = re.compile(rf"^10\.48550/arxiv\.{_ID}$", re.I)
 _TRAILING = ".,;:!?)]}'\""
+# Cheap gates (a C-speed scan each): the full patterns run only on abstracts that pass one.
+_GATE_NEW = re.compile(r"\.\d{4}")
+_GATE_OLD = re.compile(r"/\d{7}")
+
+
+def _maybe_bare(text: str) -> bool:
+    """Could ``text`` hold a bare ID?  ``dddd.dddd`` or ``/ddddddd`` somewhere."""
+    for m in _GATE_NEW.finditer(text):
+        if m.start() >= 4 and text[m.start() - 4:m.start()].isdigit():
+            return True
+    return "/" in text and _GATE_OLD.search(text) is not None
 
 
 @dataclass(frozen=True)
@@ -117,13 +128,17 @@ def find_links(abstract: str) -> PaperLinks | None:
     """The first arXiv ID (URL, ``arXiv:``-prefixed or bare) or doi.org URL in an abstract."""
     if not abstract:
         return None
+    low = abstract.lower()
     found: list[tuple[int, str, str]] = []
-    for rx in (_URL_ID, _PREFIXED_ID, _BARE_ID):
+    patterns = (_URL_ID, _PREFIXED_ID) if "arxiv" in low else ()
+    if _maybe_bare(abstract):
+        patterns += (_BARE_ID,)
+    for rx in patterns:
         for m in rx.finditer(abstract):
             if _valid(m):
                 found.append((m.start(), "arxiv", _canonical(m)))
                 break
-    for m in _DOI_URL.finditer(abstract):
+    for m in _DOI_URL.finditer(abstract) if "doi.org/" in low else ():
         doi = _doi(m)
         a = _ARXIV_DOI.match(doi)
         found.append((m.start(), "arxiv", _canonical(a)) if a and _valid(a) else (m.start(), "doi", doi))

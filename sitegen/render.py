@@ -73,9 +73,9 @@ BASE_LINKS = {"home": "", "archive": "archive/", "papers": "papers/", "search": 
               "site_js": "static/site.js", "lunr": "static/vendor/lunr.min.js", "search_js": "static/search.js"}
 
 
-def paper_bibtex(paper) -> str | None:
+def paper_bibtex(paper, links=None) -> str | None:
     """The BibTeX entry to copy for a paper with a known arXiv ID (plain text; autoescaped)."""
-    links = paper.links
+    links = links or paper.links
     return paperlinks.bibtex(paper.slug, tex.decode(paper.title), links) if links else None
 
 

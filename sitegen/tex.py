@@ -44,8 +44,10 @@ _LETTERS = {"ss": "ß", "o": "ø", "O": "Ø", "aa": "å", "AA": "Å", "ae": "æ"
 _ESCAPES = {"%": "%", "&": "&", "#": "#", "_": "_", "$": "$"}
 
 _BASE = r"(?:[A-Za-z]|\\i(?![A-Za-z]))"
+# Every match starts at "\\" or "{\\" (decode_text relies on it to skip ahead with str.find).
 _ACCENT = re.compile(
-    r"\{\\(?P<s1>[\"'`^~=.])\s*(?P<b1>" + _BASE + r")\}"                  # {\"u}
+    r"(?<=[A-Za-z0-9])\\'(?P<poss>s)(?![A-Za-z])"                        # MLLM\'s: an apostrophe
+    r"|\{\\(?P<s1>[\"'`^~=.])\s*(?P<b1>" + _BASE + r")\}"                  # {\"u}
     r"|\\(?P<s2>[\"'`^~=.])\s*\{(?P<b2>" + _BASE + r")\}"                 # \"{u}
     r"|\\(?P<s3>[\"'`^~=.])(?P<b3>" + _BASE + r")"                        # \"u
     r"|\{\\(?P<w1>[cvuHkr])\s*\{?(?P<b4>" + _BASE + r")\}?\}"             # {\v s} {\v{s}}
@@ -53,16 +55,18 @@ _ACCENT = re.compile(
     r"|\{\\(?P<l1>ss|aa|AA|ae|AE|oe|OE|o|O|l|L)\}"                        # {\ss}
     r"|\\(?P<l2>ss|aa|AA|ae|AE|oe|OE|o|O|l|L)(?![A-Za-z])(?:\{\})?"            # \ss, \ss{}
     r"|\\(?P<e>[%&#_$])")
-_POSSESSIVE = re.compile(r"(?<=[A-Za-z0-9])\\'(?=s(?![A-Za-z]))")
-# Math spans.  `\$` is an escaped dollar, never a delimiter.
+# Math spans, tried only where a delimiter starts ("$", "\\("); _math_spans() checks that the
+# delimiter is not escaped (\$) and that an inline "$" is not the second half of "$$".
 _MATH = re.compile(
-    r"(?<!\\)\$\$(?P<d>[^$]{1,%d}?)\$\$"
-    r"|(?<![\\$])\$(?P<i>[^\s$](?:[^$]{0,%d}[^\s\\$])?)\$(?![\d$])"
+    r"\$\$(?P<d>[^$]{1,%d}?)\$\$"
+    r"|\$(?P<i>[^\s$](?:[^$]{0,%d}[^\s\\$])?)\$(?![\d$])"
     r"|\\\((?P<p>.{1,%d}?)\\\)" % (MAX_MATH, MAX_MATH - 2, MAX_MATH), re.S)
 
 
 def _accent(m: re.Match) -> str:
     g = m.groupdict()
+    if g["poss"]:
+        return "'s"
     if g["e"]:
         return _ESCAPES[g["e"]]
     letter = g["l1"] or g["l2"]
@@ -77,9 +81,21 @@ def _accent(m: re.Match) -> str:
 
 def decode_text(text: str) -> str:
     """Accent commands and escapes in ordinary (non-math) text, decoded."""
-    if "\\" not in text:
+    i = text.find("\\")
+    if i == -1:
         return text
-    return _ACCENT.sub(_accent, _POSSESSIVE.sub("'", text))
+    out, pos = [], 0
+    while i != -1:          # re.sub(_ACCENT, ...), but only trying where a backslash is
+        m = _ACCENT.match(text, i - 1) if i > pos and text[i - 1] == "{" else None
+        m = m or _ACCENT.match(text, i)
+        if m:
+            out += [text[pos:m.start()], _accent(m)]
+            pos = m.end()
+            i = text.find("\\", pos)
+        else:
+            i = text.find("\\", i + 1)
+    out.append(text[pos:])
+    return "".join(out)
 
 
 # --- MathML -------------------------------------------------------------------------------
@@ -173,6 +189,27 @@ def has_tex(text: str) -> bool:
     return "\\" in text or "$" in text
 
 
+def _next_delim(text: str, start: int) -> int:
+    d, p = text.find("$", start), text.find("\\(", start)
+    return p if d == -1 else d if p == -1 else min(d, p)
+
+
+def _math_spans(text: str):
+    """The math spans with their MathML, left to right (like ``finditer``, at delimiters only)."""
+    i = _next_delim(text, 0)
+    while i != -1:
+        m = _MATH.match(text, i)
+        ok = m is not None and not (i and text[i - 1] == "\\") and not (m["i"] is not None and i and text[i - 1] == "$")
+        if ok:
+            src = m["d"] if m["d"] is not None else m["i"] if m["i"] is not None else m["p"]
+            markup = mathml(src, display=m["d"] is not None)
+            if markup is not None:
+                yield m, markup
+                i = _next_delim(text, m.end())
+                continue
+        i = _next_delim(text, i + 1)
+
+
 @lru_cache(maxsize=8192)
 def segments(text: str) -> tuple[tuple[str, str], ...]:
     """``text`` as (``"text"``, decoded text) and (``"math"``, MathML markup) pieces."""
@@ -180,11 +217,7 @@ def segments(text: str) -> tuple[tuple[str, str], ...]:
         return (("text", text),)
     out: list[tuple[str, str]] = []
     pos = 0
-    for m in _MATH.finditer(text):
-        src = m["d"] if m["d"] is not None else m["i"] if m["i"] is not None else m["p"]
-        markup = mathml(src, display=m["d"] is not None)
-        if markup is None:
-            continue
+    for m, markup in _math_spans(text):
         if m.start() > pos:
             out.append(("text", decode_text(text[pos:m.start()])))
         out.append(("math", markup))
@@ -200,10 +233,7 @@ def decode(text: str) -> str:
     if not has_tex(text):
         return text
     out, pos = [], 0
-    for m in _MATH.finditer(text):
-        src = m["d"] if m["d"] is not None else m["i"] if m["i"] is not None else m["p"]
-        if mathml(src, display=m["d"] is not None) is None:
-            continue
+    for m, _ in _math_spans(text):
         out += [decode_text(text[pos:m.start()]), m.group()]
         pos = m.end()
     out.append(decode_text(text[pos:]))
