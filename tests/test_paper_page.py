@@ -169,3 +169,9 @@ def test_hand_keys_survive_reingest(tmp_path):
     assert r.exit_code == 0 and "1 updated" in r.output, r.output
     text = f.read_text()
     assert "arxiv: '2401.12345'\n" in text and "url: https://example.org/x\n" in text and "0.7 points" in text
+
+
+def test_titles_in_lists_render_tex(built):
+    for rel in ("days/2025-03-12/index.html", "months/2025-03/index.html", "papers/index.html", "index.html"):
+        html = page(built, rel)
+        assert "Tülu 3: Pushing Frontiers" in html and 'T\\"ulu' not in html and "T\\&#34;ulu" not in html, rel
