@@ -33,8 +33,6 @@ import unicodedata
 from functools import lru_cache
 from xml.etree.ElementTree import Element
 
-from latex2mathml.converter import convert_to_element
-
 MAX_MATH = 400
 _COMBINING = {'"': "\u0308", "'": "\u0301", "`": "\u0300", "^": "\u0302", "~": "\u0303", "=": "\u0304",
               ".": "\u0307", "c": "\u0327", "v": "\u030c", "u": "\u0306", "H": "\u030b", "k": "\u0328",
@@ -171,6 +169,8 @@ def mathml(tex: str, display: bool = False) -> str | None:
     tex = tex.strip()
     if not tex or len(tex) > MAX_MATH or not _balanced(tex) or re.search(r"[A-Za-z0-9\\]", tex) is None:
         return None
+    # Imported on the first formula: it costs ~45 ms, which archives without math never pay.
+    from latex2mathml.converter import convert_to_element
     try:
         root = convert_to_element(tex, display="block" if display else "inline")
     except Exception:       # latex2mathml's verdict on malformed TeX: keep the source as text
