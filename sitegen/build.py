@@ -27,12 +27,13 @@ import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from functools import lru_cache
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Callable
 
 from . import __version__
-from .config import Config
+from .config import Config, format_date
 from .content import load_content
 from .feeds import api_and_sitemap, feed_files
 from .ingest import IngestResult, ingest
@@ -196,7 +197,8 @@ def static_files(config: Config) -> dict[str, Path]:
 
 def search_files(config: Config, papers) -> dict[str, bytes]:
     from .search import SearchDoc, build_search_index
-    docs = [SearchDoc(i, p.title, p.abstract, f"papers/{p.slug}/", p.first_seen.isoformat())
+    shown = lru_cache(maxsize=None)(lambda d: format_date(d, config.date_format))
+    docs = [SearchDoc(i, p.title, p.abstract, f"papers/{p.slug}/", p.first_seen.isoformat(), shown(p.first_seen))
             for i, p in enumerate(papers.values())]
     opts = {"title_boost": config.search.title_boost, "shard_kb": config.search.shard_kb,
             "emit_js": config.offline}   # the .js twins are for file:// only
@@ -322,7 +324,7 @@ def _build_pages(config: Config, content, report: BuildReport, search_job: _Back
         # holds all of them and the whole package's code (URLs come from config.py, order from site.py).
         machine = _memo(manifest_path.with_name(manifest_path.name.replace("manifest-", "api-")),
                         (config, [(p.slug, p.title, p.abstract, p.days, p.first_seen) for p in model.papers.values()],
-                         [(d.date, d.title, d.papers) for d in model.days],
+                         [(d.date, d.papers) for d in model.days],
                          [p.path for p in model.pages], _package_code()),
                         lambda: api_and_sitemap(model, [p.path for p in model.pages]))
         for rel, data in (feeds | machine).items():

@@ -110,7 +110,7 @@ def day_entries(m: SiteModel) -> list[Entry]:
             items.append(f'<li><a href="{html_escape(cfg.abs_url(f"papers/{s}/"))}">{html_escape(p.title)}</a>{seen}</li>')
         count = f"{len(day.papers)} paper{'' if len(day.papers) == 1 else 's'}, {new} new"
         body = "\n".join([f"<p>{count}.</p>", "<ol>", *items, "</ol>"])
-        out.append(Entry(id=f"urn:sitegen:day:{day.date.isoformat()}", title=f"{day.title}: {count}",
+        out.append(Entry(id=f"urn:sitegen:day:{day.date.isoformat()}", title=f"{f['day_label']}: {count}",
                          url=f["day_url"], text="", html=body, **f))
     return out
 
@@ -244,8 +244,9 @@ def api(m: SiteModel) -> dict[str, bytes]:
     out["api/papers.json"] = dump_json({"count": len(papers),
                                         "papers": [_paper_record(m, p, False) for p in papers]})
     for d in m.days:
+        # "date" is data (ISO); "title" is for display, in site.yml's date_format like every page.
         out[f"api/days/{d.date.isoformat()}.json"] = dump_json({
-            "date": d.date.isoformat(), "title": d.title, "url": m.config.abs_url(f"days/{d.date.isoformat()}/"),
+            "date": d.date.isoformat(), "title": format_date(d.date, m.config.date_format), "url": m.config.abs_url(f"days/{d.date.isoformat()}/"),
             "papers": [_paper_record(m, m.papers[s], True) for s in d.papers]})
     out["api/archive.json"] = dump_json({
         "title": m.config.title, "days": [{"date": d.date.isoformat(), "papers": list(d.papers)} for d in m.days],

@@ -18,8 +18,9 @@ from typing import Any, Callable
 from urllib.parse import quote_plus
 
 import jinja2
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
+from . import paperlinks, tex
 from .config import Config, format_date
 from .errors import ThemeError
 from .markdown import body_html, markdown_html
@@ -80,6 +81,12 @@ def feed_links(m: SiteModel, url: Callable[[str], str]) -> list[dict[str, str]]:
              "media_type": f.media_type, "format": f.format_name, "holds": f.holds(cfg)} for f in m.feeds]
 
 
+def paper_bibtex(paper, links=None) -> str | None:
+    """The BibTeX entry to copy for a paper with a known arXiv ID (plain text; autoescaped)."""
+    links = links or paper.links
+    return paperlinks.bibtex(paper.slug, tex.decode(paper.title), links) if links else None
+
+
 def outbound_links(title: str) -> list[tuple[str, str]]:
     q = quote_plus(title)
     return [("arXiv", f"https://arxiv.org/search/?query={q}&searchtype=all"),
@@ -113,7 +120,10 @@ def make_env(config: Config, cache_dir: Path | None = None) -> jinja2.Environmen
     fmt = lru_cache(maxsize=None)(lambda d: format_date(d, config.date_format))   # ~1 day per 25 papers
     env.filters["date"] = lambda d: fmt(d) if d else ""
     env.filters["excerpt"] = lambda s, n=config.excerpt_length: excerpt(s, n)
-    env.globals.update(outbound_links=outbound_links, csp=CSP)
+    # TeX in titles: `tex` renders accents and math (MathML), `tex_text` only decodes accents (<title>, meta).
+    env.filters["tex"] = lambda s: Markup(tex.to_html(s, lambda t: str(escape(t))))
+    env.filters["tex_text"] = tex.decode
+    env.globals.update(outbound_links=outbound_links, csp=CSP, bibtex=paper_bibtex)
     return env
 
 
@@ -200,15 +210,20 @@ class Renderer:
         return {
             "site": cfg, "model": m, "page": page, "obj": page.obj, "url": url, "links": links,
             "abs_url": cfg.abs_url, "canonical": cfg.abs_url(canonical), "base": base_prefix(cfg, page.path),
-            "offline": cfg.offline, "paper_html": self.paper_html, "day_html": self.day_html,
+            "offline": cfg.offline, "paper_html": lambda p: self.paper_html(p, url),
+            "day_html": lambda d: self.day_html(d, url), "note_html": lambda p: self.note_html(p, url),
             "letters": self._letters if page.kind == "papers" else [], "feeds": feeds,
         }
 
-    def paper_html(self, paper) -> Markup:
-        return Markup(body_html(paper.body, paper.abstract))
+    # Hand-written Markdown gets the page's `url`, so `/archive/` links work under any base_url.
+    def paper_html(self, paper, url=None) -> Markup:
+        return Markup(body_html(paper.body, paper.abstract, url))
 
-    def day_html(self, day) -> Markup | str:
-        return Markup(markdown_html(day.body)) if day.body else ""
+    def day_html(self, day, url=None) -> Markup | str:
+        return Markup(markdown_html(day.body, url)) if day.body else ""
+
+    def note_html(self, paper, url=None) -> Markup | str:
+        return Markup(markdown_html(paper.note, url)) if paper.note else ""
 
     def render(self, page: Page) -> bytes:
         try:

@@ -199,7 +199,7 @@ def plan_pages(m: SiteModel) -> list[Page]:
     for d in m.days:
         prev, nxt = m.prev_day(d.date), m.next_day(d.date)
         pages.append(Page(f"days/{d.date.isoformat()}/index.html", "day.html", "day", d, _digest(
-            d.date, d.title, d.body, d.extra,
+            d.date, d.body, d.extra,
             [(P[s].slug, P[s].title, P[s].abstract, P[s].days) for s in d.papers],
             prev.date if prev else None, nxt.date if nxt else None)))
     for p in P.values():

@@ -15,7 +15,7 @@ def test_ingest_seeds_the_content_cache_with_what_parsing_gives(tmp_path):
     papers = site / "content" / "papers"
     papers.mkdir(parents=True)
     (papers / "hand-made.md").write_text("---\ntitle: Hand made\nslug: hand-made\ndays:\n- '2025-03-12'\n"
-                                         "note: 2025-01-01\n---\n\nA *real* Markdown body.\n")
+                                         "reviewed: 2025-01-01\n---\n\nA *real* Markdown body.\n")
     cfg = load_config(site / "site.yml")
     ingest(cfg)
     cache = StatCache.open(cfg.cache_dir / "content.pickle")

@@ -297,7 +297,7 @@ def test_day_papers_not_a_list(small):
     meta, body, _ = frontmatter.parse(d.read_text(encoding="utf-8"), d)
     d.write_text(frontmatter.dumps({**meta, "papers": "foo"}, body), encoding="utf-8")
     out = user_error(run_cli("ingest", cwd=small))
-    assert re.search(at(small, d, 4) + re.escape("'papers': expected a list of strings, got str ('foo')"), out)
+    assert re.search(at(small, d, 3) + re.escape("'papers': expected a list of strings, got str ('foo')"), out)
     assert "quoting the items: papers: ['foo']" in out
 
 

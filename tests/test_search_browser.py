@@ -25,10 +25,12 @@ EVIL_TITLE = "Zebrafish <img src=x onerror=alert(1)> and <script>alert(2)</scrip
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    docs = list(sb.load_dump_docs())
+    # `shown` is the date as the build formats it (date_format); results must show it verbatim.
+    docs = [SearchDoc(d.ref, d.title, d.abstract, d.url, d.date, "on " + d.date.replace("-", "/"))
+            for d in sb.load_dump_docs()]
     d = docs[7]
     docs[7] = SearchDoc(d.ref, EVIL_TITLE, "Zebrafish <b onmouseover=alert(3)>x</b>. " + d.abstract,
-                        d.url, d.date)
+                        d.url, d.date, d.shown)
     root = tmp_path_factory.mktemp("search-site")
     # many small shards, so the "only needed shards" check means something
     files = build_search_index(docs, shard_raw_bytes=20000)
@@ -82,6 +84,8 @@ def test_dropdown_finds_paper_and_enter_opens_it(site):
     assert box.get_attribute("aria-expanded") == "true"
     first = options(drv)[0]
     assert first.find_element("css selector", ".search-option-title").text == "A Survey on Mixture of Experts"
+    survey = next(d for d in sb.load_dump_docs() if d.title == "A Survey on Mixture of Experts")
+    assert first.find_element("css selector", ".search-option-meta").text == "on " + survey.date.replace("-", "/")
     marks = [m.text.lower() for m in first.find_elements("css selector", "mark")]
     assert "mixture" in marks and "experts" in marks
     assert len(options(drv)) <= 8
@@ -212,6 +216,8 @@ def test_offline_file_pages_load_data_with_script_tags_under_csp(site):
     page_wait(lambda: options(drv), "the dropdown's options")
     first = options(drv)[0]
     assert first.find_element("css selector", ".search-option-title").text == "A Survey on Mixture of Experts"
+    survey = next(d for d in sb.load_dump_docs() if d.title == "A Survey on Mixture of Experts")
+    assert first.find_element("css selector", ".search-option-meta").text == "on " + survey.date.replace("-", "/")
     assert first.get_attribute("href").startswith("file://")
     assert first.get_attribute("href").endswith("/index.html")
     assert drv.execute_script("return window.__inline") is None
