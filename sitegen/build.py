@@ -54,6 +54,7 @@ class BuildReport:
     written: int = 0
     seconds: float = 0.0
     up_to_date: bool = False
+    feeds: bool = False          # feeds and sitemap written (base_url has a host)
     ingest: IngestResult | None = None
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -61,7 +62,8 @@ class BuildReport:
         where = os.path.relpath(self.out) if not os.path.relpath(self.out).startswith("..") else str(self.out)
         if self.up_to_date:
             return f"nothing changed: {where}/ is up to date ({self.seconds:.2f} s)"
-        return (f"rendered {self.rendered} of {self.pages} pages, 1 feed, 1 sitemap, search index; "
+        feeds = "1 feed, 1 sitemap, " if self.feeds else ""
+        return (f"rendered {self.rendered} of {self.pages} pages, {feeds}search index; "
                 f"{self.files} files ({self.written} written) in {self.seconds:.1f} s -> {where}/")
 
 
@@ -227,7 +229,9 @@ def build(config: Config, *, allow_small: bool = False, log: Callable[[str], Non
     """
     t0 = time.perf_counter()
     say = log or (lambda msg: None)
-    report = BuildReport(out=config.output_dir)
+    report = BuildReport(out=config.output_dir, feeds=config.absolute)
+    if config.host_warning:
+        say(f"warning: {config.host_warning}")
     cache = config.cache_dir
     tag = hashlib.sha1(str(config.output_dir).encode()).hexdigest()[:10]   # one set per output folder
     fp_path = cache / f"fingerprint-{tag}"
@@ -248,6 +252,8 @@ def build(config: Config, *, allow_small: bool = False, log: Callable[[str], Non
         say(f"ingest: {report.ingest.summary()}")
     lap("ingest")
     content = load_content(config.content_dir, cache / "content.pickle")
+    for w in content.warnings:
+        say(f"warning: {w}")
     lap("load")
     # The search index needs only the papers: build it on another core meanwhile.
     parallel = len(content.papers) >= PARALLEL_MIN_SEARCH and (os.cpu_count() or 1) > 1 and sys.platform != "win32"

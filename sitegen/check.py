@@ -135,7 +135,9 @@ def _xml(site: _Site, rel: str, report: CheckReport) -> ET.Element | None:
 
 
 def _check_feeds(site: _Site, report: CheckReport) -> None:
-    feed = _xml(site, "feed.xml", report)
+    # Feeds and the sitemap exist only when base_url has a host (they need absolute URLs); pages
+    # that link to a missing feed fail the link check, a robots.txt naming a missing sitemap below.
+    feed = _xml(site, "feed.xml", report) if "feed.xml" in site.files else None
     if feed is not None:
         if feed.tag != ATOM + "feed":
             report.problems.append("feed.xml: root element is not an Atom <feed>")
@@ -161,7 +163,7 @@ def _check_feeds(site: _Site, report: CheckReport) -> None:
                     report.problems.append(f"feed.json: item {i + 1} has no id")
         except (ValueError, AttributeError) as e:
             report.problems.append(f"feed.json: not a JSON Feed: {e}")
-    smap = _xml(site, "sitemap.xml", report)
+    smap = _xml(site, "sitemap.xml", report) if "sitemap.xml" in site.files or site.origin else None
     sitemaps = [smap] if smap is not None and smap.tag == SITEMAP + "urlset" else []
     if smap is not None and smap.tag == SITEMAP + "sitemapindex":
         for loc in smap.iter(SITEMAP + "loc"):
@@ -177,8 +179,10 @@ def _check_feeds(site: _Site, report: CheckReport) -> None:
             target = site.resolve("sitemap.xml", (loc.text or "").strip(), html=False)
             if target is None or target is False or target not in site.files:
                 report.problems.append(f"sitemap.xml: URL {loc.text!r} has no page")
-    if "robots.txt" not in site.files or b"Sitemap:" not in (site.root / "robots.txt").read_bytes():
-        report.problems.append("robots.txt: missing, or does not point to the sitemap")
+    if "robots.txt" not in site.files:
+        report.problems.append("robots.txt: missing")
+    elif "sitemap.xml" in site.files and b"Sitemap:" not in (site.root / "robots.txt").read_bytes():
+        report.problems.append("robots.txt: does not point to the sitemap")
 
 
 def _check_json(site: _Site, report: CheckReport) -> None:

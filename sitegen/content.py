@@ -23,7 +23,7 @@ from .markdown import markdown_text
 from .text import escape_markdown
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-CACHE_VERSION = 3
+CACHE_VERSION = 4
 _UNESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
 
 PAPER_KEYS = ("title", "slug", "days", "first_seen")
@@ -40,6 +40,7 @@ class Paper:
     first_seen: dt.date
     extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
     path: str = ""
+    warnings: tuple[str, ...] = field(default=(), compare=False, hash=False)   # what reading cleaned
 
 
 @dataclass(frozen=True)
@@ -51,12 +52,14 @@ class Day:
     body: str = ""
     extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
     path: str = ""
+    warnings: tuple[str, ...] = field(default=(), compare=False, hash=False)
 
 
 @dataclass
 class Content:
     papers: dict[str, Paper]          # by slug, sorted
     days: dict[dt.date, Day]          # by date, ascending
+    warnings: list[str] = field(default_factory=list)   # ``file:line: ...`` for every cleaned text
 
 
 def plain_text(body: str) -> str:
@@ -70,7 +73,8 @@ def plain_text(body: str) -> str:
 
 
 def parse_paper(path: Path) -> Paper:
-    meta, body, lines = frontmatter.read(path)
+    warnings: list[str] = []
+    meta, body, lines = frontmatter.read(path, warnings)
     f = frontmatter.Fields(meta, path, lines)
     slug = f.str("slug")
     if slug != path.stem:
@@ -79,30 +83,31 @@ def parse_paper(path: Path) -> Paper:
     if not SLUG_RE.match(slug):
         raise ContentError(f"'slug': {slug!r} is not a slug (lowercase a-z, 0-9 and single '-').",
                            path, lines.get("slug"))
-    title = f.str("title").strip()
+    title = " ".join(f.str("title").split())     # one line, like a dump's title
     if not title:
         raise ContentError("'title' is empty.", path, lines.get("title"))
     days = tuple(sorted(set(f.date_list("days"))))
     first_seen = f.date("first_seen") if "first_seen" in meta else days[0]
     extra = {k: v for k, v in meta.items() if k not in PAPER_KEYS}
-    return Paper(slug, title, plain_text(body), body, days, first_seen, extra, str(path))
+    return Paper(slug, title, plain_text(body), body, days, first_seen, extra, str(path), tuple(warnings))
 
 
 def parse_day(path: Path) -> Day:
-    meta, body, lines = frontmatter.read(path)
+    warnings: list[str] = []
+    meta, body, lines = frontmatter.read(path, warnings)
     f = frontmatter.Fields(meta, path, lines)
     date = f.date("date")
     if date.isoformat() != path.stem:
         raise ContentError(f"'date': {date.isoformat()} does not match the file name {path.name!r}.",
                            path, lines.get("date"))
-    title = f.str("title", required=False) or date.isoformat()
+    title = " ".join((f.str("title", required=False) or "").split()) or date.isoformat()
     papers = f.str_list("papers")
     for slug in papers:
         if not SLUG_RE.match(slug):
             raise ContentError(f"'papers': {slug!r} is not a paper slug.", path, lines.get("papers"))
     sources = f.str_list("sources")
     extra = {k: v for k, v in meta.items() if k not in DAY_KEYS}
-    return Day(date, title, tuple(papers), tuple(sources), body, extra, str(path))
+    return Day(date, title, tuple(papers), tuple(sources), body, extra, str(path), tuple(warnings))
 
 
 def _scan(folder: Path) -> list[os.DirEntry]:
@@ -193,7 +198,8 @@ def load_content(content_dir: Path, cache_path: Path | None = None, check: bool 
     if errors:
         raise errors[0] if len(errors) == 1 else MultiError(errors[:20])
     cache.save(live)
-    return Content(dict(sorted(papers.items())), dict(sorted(days.items())))
+    warnings = [w for recs in (papers, days) for k in sorted(recs) for w in recs[k].warnings]
+    return Content(dict(sorted(papers.items())), dict(sorted(days.items())), warnings)
 
 
 def _cross_check(papers: dict[str, Paper], days: dict[dt.date, Day]) -> list[SitegenError]:

@@ -5,6 +5,11 @@ sitemap, JSON-encoded (with ``<``, ``>``, ``&`` as ``\\u`` escapes, so a JSON
 file opened as HTML runs nothing) in JSON, and in CSV a cell that a
 spreadsheet would read as a formula (``= + - @``, tab, CR) is prefixed with
 ``'``.  Feed IDs are ``urn:sitegen:paper:<slug>``: stable when the site moves.
+
+The feeds and the sitemap need absolute URLs, so they exist only when ``base_url`` has a host
+(:attr:`Config.feeds`, :attr:`Config.absolute`); robots.txt then names the sitemap.  Every XML
+file is parsed back before it is returned: a writer bug is an internal error, never a
+malformed file on disk.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import csv
 import datetime as dt
 import io
 import json
+import xml.etree.ElementTree as ET
 from typing import Iterable
 from xml.sax.saxutils import escape
 
@@ -21,8 +27,21 @@ from .site import SiteModel
 SITEMAP_LIMIT = 50_000   # URLs per sitemap file (sitemaps.org)
 
 
+class MalformedOutput(RuntimeError):
+    """A writer here produced a file that does not parse: a bug in sitegen, reported, never written."""
+
+
 def xml(s: str) -> str:
     return escape(s, {'"': "&quot;", "'": "&apos;"})
+
+
+def well_formed(name: str, data: bytes) -> bytes:
+    """``data`` if it parses as XML; else :class:`MalformedOutput` (the build stops, nothing is written)."""
+    try:
+        ET.fromstring(data)
+    except ET.ParseError as e:
+        raise MalformedOutput(f"{name}: sitegen wrote XML that does not parse ({e}); nothing was written") from None
+    return data
 
 
 def rfc3339(d: dt.date) -> str:
@@ -59,7 +78,7 @@ def atom(m: SiteModel) -> bytes:
                 f"    <summary type=\"text\">{xml(p.abstract)}</summary>",
                 "  </entry>"]
     out.append("</feed>")
-    return ("\n".join(out) + "\n").encode("utf-8")
+    return well_formed("feed.xml", ("\n".join(out) + "\n").encode("utf-8"))
 
 
 def json_feed(m: SiteModel) -> bytes:
@@ -100,8 +119,11 @@ def sitemap(m: SiteModel, html_paths: Iterable[str]) -> dict[str, bytes]:
         lines.append("</urlset>")
         return ("\n".join(lines) + "\n").encode("utf-8")
 
+    def checked(files: dict[str, bytes]) -> dict[str, bytes]:
+        return {name: well_formed(name, data) for name, data in files.items()}
+
     if len(urls) <= SITEMAP_LIMIT:
-        return {"sitemap.xml": urlset(urls)}
+        return checked({"sitemap.xml": urlset(urls)})
     out = {}
     index = ['<?xml version="1.0" encoding="utf-8"?>',
              '<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">']
@@ -111,15 +133,19 @@ def sitemap(m: SiteModel, html_paths: Iterable[str]) -> dict[str, bytes]:
         index.append(f"  <sitemap><loc>{xml(cfg.abs_url(name))}</loc></sitemap>")
     index.append("</sitemapindex>")
     out["sitemap.xml"] = ("\n".join(index) + "\n").encode("utf-8")
-    return out
+    return checked(out)
 
 
 def robots(m: SiteModel) -> bytes:
-    return f"User-agent: *\nAllow: /\n\nSitemap: {m.config.abs_url('sitemap.xml')}\n".encode("utf-8")
+    """Allow everything; name the sitemap when there is one (it needs a host)."""
+    text = "User-agent: *\nAllow: /\n"
+    if m.config.absolute:
+        text += f"\nSitemap: {m.config.abs_url('sitemap.xml')}\n"
+    return text.encode("utf-8")
 
 
 def _paper_record(m: SiteModel, p, full: bool) -> dict:
-    rec = {"slug": p.slug, "title": p.title, "url": m.config.abs_url(f"papers/{p.slug}/"),
+    rec = {"slug": p.slug, "title": p.title, "url": m.config.site_url(f"papers/{p.slug}/"),
            "first_seen": p.first_seen.isoformat(), "days": [d.isoformat() for d in p.days]}
     if full:
         rec["abstract"] = p.abstract
@@ -138,7 +164,7 @@ def api(m: SiteModel) -> dict[str, bytes]:
                                         "papers": [_paper_record(m, p, False) for p in papers]})
     for d in m.days:
         out[f"api/days/{d.date.isoformat()}.json"] = dump_json({
-            "date": d.date.isoformat(), "title": d.title, "url": m.config.abs_url(f"days/{d.date.isoformat()}/"),
+            "date": d.date.isoformat(), "title": d.title, "url": m.config.site_url(f"days/{d.date.isoformat()}/"),
             "papers": [_paper_record(m, m.papers[s], True) for s in d.papers]})
     out["api/archive.json"] = dump_json({
         "title": m.config.title, "days": [{"date": d.date.isoformat(), "papers": list(d.papers)} for d in m.days],
@@ -148,13 +174,20 @@ def api(m: SiteModel) -> dict[str, bytes]:
     w.writerow(["slug", "title", "first_seen", "days", "url", "abstract"])
     for p in papers:
         w.writerow([p.slug, csv_cell(p.title), p.first_seen.isoformat(), " ".join(d.isoformat() for d in p.days),
-                    m.config.abs_url(f"papers/{p.slug}/"), csv_cell(p.abstract)])
+                    m.config.site_url(f"papers/{p.slug}/"), csv_cell(p.abstract)])
     out["api/archive.csv"] = buf.getvalue().encode("utf-8")
     return out
 
 
+WRITERS = {"feed.xml": atom, "feed.json": json_feed}    # every path Config.feeds can name
+
+
 def all_feeds(m: SiteModel, html_paths: Iterable[str]) -> dict[str, bytes]:
-    out = {"feed.xml": atom(m), "feed.json": json_feed(m), "robots.txt": robots(m)}
-    out.update(sitemap(m, html_paths))
+    """Every machine-readable file: the feeds ``Config.feeds`` names (none without a host), the
+    sitemap (only with a host), robots.txt and the API."""
+    out = {path: WRITERS[path](m) for path in m.config.feeds.values()}
+    out["robots.txt"] = robots(m)
+    if m.config.absolute:
+        out.update(sitemap(m, html_paths))
     out.update(api(m))
     return out

@@ -65,9 +65,10 @@ def base_prefix(config: Config, current: str) -> str:
     return "../" * depth or "./"
 
 
-# Links every page carries (header, footer, assets), computed once per folder depth.
-BASE_LINKS = {"home": "", "archive": "archive/", "papers": "papers/", "search": "search/", "feed": "feed.xml",
-              "feed_json": "feed.json", "api": "api/papers.json", "archive_csv": "api/archive.csv",
+# Links every page carries (header, footer, assets), computed once per folder depth; plus
+# ``feed`` / ``feed_json`` exactly when the build writes those feeds (Config.feeds).
+BASE_LINKS = {"home": "", "archive": "archive/", "papers": "papers/", "search": "search/",
+              "api": "api/papers.json", "archive_csv": "api/archive.csv",
               "favicon": "favicon.svg", "style": "static/style.css", "search_css": "static/search.css",
               "site_js": "static/site.js", "lunr": "static/vendor/lunr.min.js", "search_js": "static/search.js"}
 
@@ -181,13 +182,14 @@ class Renderer:
         folder = page_dir(page.path)
         links = self._links.get(folder)
         if links is None:
-            links = self._links[folder] = {k: url(v) for k, v in BASE_LINKS.items()}
+            links = self._links[folder] = {k: url(v) for k, v in {**BASE_LINKS, **cfg.feeds}.items()}
         canonical = folder if page.path.endswith("index.html") else page.path
         if page.kind == "papers" and self._letters is None:
             self._letters = letter_pages(m)
         return {
             "site": cfg, "model": m, "page": page, "obj": page.obj, "url": url, "links": links,
-            "abs_url": cfg.abs_url, "canonical": cfg.abs_url(canonical), "base": base_prefix(cfg, page.path),
+            "abs_url": cfg.abs_url, "canonical": cfg.abs_url(canonical) if cfg.absolute else None,
+            "base": base_prefix(cfg, page.path),
             "offline": cfg.offline, "paper_html": self.paper_html, "day_html": self.day_html,
             "letters": self._letters if page.kind == "papers" else [],
         }

@@ -47,7 +47,7 @@ def served(tmp_path_factory):
     body = "".join(f"{t}\n\n{ABSTRACT}\n\n" for t in TITLES)
     (root / "content" / "dumps" / "d.txt").write_text(
         "new\n\nMar 12\n\n" + body + "A Benign Paper\n\nA benign abstract about zanzibar.\n", encoding="utf-8")
-    (root / "site.yml").write_text(f"year: 2025\ntheme: {THEME}\n")
+    (root / "site.yml").write_text(f"year: 2025\ntheme: {THEME}\nbase_url: https://example.org/\n")  # feeds need a host
     r = run("build", "-q", cwd=root)
     assert r.exit_code == 0, r.output
     slugs = {}
