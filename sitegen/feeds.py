@@ -35,8 +35,18 @@ def xml(s: str) -> str:
     return escape(s, {'"': "&quot;", "'": "&apos;"})
 
 
-def well_formed(name: str, data: bytes) -> bytes:
-    """``data`` if it parses as XML; else :class:`MalformedOutput` (the build stops, nothing is written)."""
+def encoded(name: str, text: str) -> bytes:
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError as e:    # a lone surrogate: not text, so no file can hold it
+        raise MalformedOutput(f"{name}: sitegen wrote a lone surrogate (U+{ord(e.object[e.start]):04X}), "
+                              "which UTF-8 cannot encode; nothing was written") from None
+
+
+def well_formed(name: str, text: str) -> bytes:
+    """``text`` as UTF-8 if it parses as XML; else :class:`MalformedOutput` (the build stops, nothing
+    is written)."""
+    data = encoded(name, text)
     try:
         ET.fromstring(data)
     except ET.ParseError as e:
@@ -48,10 +58,10 @@ def rfc3339(d: dt.date) -> str:
     return f"{d.isoformat()}T00:00:00Z"
 
 
-def dump_json(obj, indent: int | None = None) -> bytes:
+def dump_json(obj, indent: int | None = None, name: str = "a JSON file") -> bytes:
     text = json.dumps(obj, ensure_ascii=False, indent=indent, separators=None if indent else (",", ":"))
     text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-    return (text + "\n").encode("utf-8")
+    return encoded(name, text + "\n")
 
 
 def atom(m: SiteModel) -> bytes:
@@ -78,7 +88,7 @@ def atom(m: SiteModel) -> bytes:
                 f"    <summary type=\"text\">{xml(p.abstract)}</summary>",
                 "  </entry>"]
     out.append("</feed>")
-    return well_formed("feed.xml", ("\n".join(out) + "\n").encode("utf-8"))
+    return well_formed("feed.xml", "\n".join(out) + "\n")
 
 
 def json_feed(m: SiteModel) -> bytes:
@@ -99,7 +109,7 @@ def json_feed(m: SiteModel) -> bytes:
             "date_published": rfc3339(p.first_seen),
         } for p in m.latest_papers(cfg.feed_size)],
     }
-    return dump_json(feed, indent=1)
+    return dump_json(feed, indent=1, name="feed.json")
 
 
 def page_url(path: str) -> str:
@@ -112,19 +122,19 @@ def sitemap(m: SiteModel, html_paths: Iterable[str]) -> dict[str, bytes]:
     cfg = m.config
     urls = sorted(page_url(p) for p in html_paths if p != "404.html")
 
-    def urlset(chunk: list[str]) -> bytes:
+    def urlset(chunk: list[str]) -> str:
         lines = ['<?xml version="1.0" encoding="utf-8"?>',
                  '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">']
         lines += [f"  <url><loc>{xml(cfg.abs_url(u))}</loc></url>" for u in chunk]
         lines.append("</urlset>")
-        return ("\n".join(lines) + "\n").encode("utf-8")
+        return "\n".join(lines) + "\n"
 
-    def checked(files: dict[str, bytes]) -> dict[str, bytes]:
-        return {name: well_formed(name, data) for name, data in files.items()}
+    def checked(files: dict[str, str]) -> dict[str, bytes]:
+        return {name: well_formed(name, text) for name, text in files.items()}
 
     if len(urls) <= SITEMAP_LIMIT:
         return checked({"sitemap.xml": urlset(urls)})
-    out = {}
+    out: dict[str, str] = {}
     index = ['<?xml version="1.0" encoding="utf-8"?>',
              '<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">']
     for i in range(0, len(urls), SITEMAP_LIMIT):
@@ -132,7 +142,7 @@ def sitemap(m: SiteModel, html_paths: Iterable[str]) -> dict[str, bytes]:
         out[name] = urlset(urls[i:i + SITEMAP_LIMIT])
         index.append(f"  <sitemap><loc>{xml(cfg.abs_url(name))}</loc></sitemap>")
     index.append("</sitemapindex>")
-    out["sitemap.xml"] = ("\n".join(index) + "\n").encode("utf-8")
+    out["sitemap.xml"] = "\n".join(index) + "\n"
     return checked(out)
 
 
