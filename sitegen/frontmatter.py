@@ -26,6 +26,7 @@ except AttributeError:  # pragma: no cover - PyYAML without libyaml
 
 
 MAX_DEPTH = 50               # nesting levels in hand-written YAML (front matter, site.yml)
+MAX_FRONT_MATTER_CHARS = 1 << 20   # a paper's is < 2,000; a day listing 10,000 papers ~850,000
 _C_LOADER_MAX_OPENERS = 5_000    # libyaml recurses in C: far deeper nesting crashes the process
 TOO_DEEP = f"nested more than {MAX_DEPTH} levels deep: expected at most {MAX_DEPTH} levels of lists and mappings"
 
@@ -185,6 +186,9 @@ def parse(text: str, path: Path,
             raise ContentError("front matter is not closed. Did you forget the closing `---` line?", path, 1)
     head = text[4:end + 1]
     raw_body = text[end + 5:]
+    if len(head) > MAX_FRONT_MATTER_CHARS:    # bounds the time the YAML parsers can take
+        raise ContentError(f"front matter is {len(head):,} characters long; expected at most "
+                           f"{MAX_FRONT_MATTER_CHARS:,} (a paper's is under 2,000).", path, 2)
     try:
         meta = load_yaml(head)
     except YAMLProblem as e:

@@ -239,6 +239,8 @@ BAD_FRONT_MATTER = {
                      ":2: front matter is nested more than 50 levels deep: expected at most 50 levels"),
     "deep nesting, few brackets": (lambda t: t.replace("---\n", "---\nx: " + "[" * 60 + "]" * 60 + "\n", 1),
                                    ":2: front matter is nested more than 50 levels deep"),
+    "huge front matter": (lambda t: t.replace("---\n", "---\nx: '" + "a" * (1 << 20) + "'\n", 1),
+                          "characters long; expected at most 1,048,576"),
     "alias bomb": (lambda t: t.replace("---\n", "---\na: &a [x,x,x,x,x,x,x,x,x]\n" + "".join(
         f"{c}: &{c} [{', '.join(['*' + p] * 9)}]\n" for p, c in zip("abcdefgh", "bcdefghi")), 1), None),
     "not UTF-8": (lambda t: t.encode("utf-8").replace(b"title: ", b"title: \xff", 1), "is not UTF-8 text"),

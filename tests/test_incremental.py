@@ -117,7 +117,7 @@ def chain(tmp_path_factory) -> Chain:
     synth.generate(N_PAPERS, dumps, seed=SEED)
     shutil.copytree(THEME, root / "theme")
     raw = yaml.safe_load((REPO / "site.yml").read_text(encoding="utf-8"))
-    raw.update(theme="theme", output_dir="_site")
+    raw.update(theme="theme", output_dir="_site", base_url="https://example.org/")   # with feeds and sitemap
     (root / "site.yml").write_text(yaml.safe_dump(raw, allow_unicode=True, sort_keys=False), encoding="utf-8")
     c = Chain(root)
     first = c.build()

@@ -40,7 +40,9 @@ def copy_project(root: Path) -> Path:
     (root / "content").mkdir(parents=True)
     shutil.copytree(REPO / "content" / "dumps", root / "content" / "dumps")
     shutil.copytree(REPO / "themes", root / "themes")
-    shutil.copy(REPO / "site.yml", root / "site.yml")
+    # With a host, so that the feeds and the sitemap exist (base_url: / omits them).
+    (root / "site.yml").write_text((REPO / "site.yml").read_text(encoding="utf-8").replace(
+        "base_url: /\n", "base_url: https://example.org/\n"), encoding="utf-8")
     return root
 
 
@@ -394,7 +396,7 @@ def test_site_yml_reload_and_base_path(site):
         assert err["file"] == "site.yml" and "YAML" in err["message"]
         assert c.get("/")[0] == 200                                               # last good site
 
-        cfg.write_text(original.replace("base_url: /", "base_url: /repo/"), encoding="utf-8")
+        cfg.write_text(original.replace("base_url: https://example.org/", "base_url: /repo/"), encoding="utf-8")
         events.wait_for("reload", 30)
         status, headers, _ = c.get("/")
         assert status == 302 and headers["Location"] == "/repo/"
