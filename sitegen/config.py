@@ -27,7 +27,7 @@ from .text import CONTROL
 DEFAULT_CONFIG_NAME = "site.yml"
 # Feeds a site with a host publishes: link name (``links.feed`` in templates) -> output path.
 FEEDS = {"feed": "feed.xml", "feed_json": "feed.json"}
-_HAS_HOST = re.compile(r"^https?://[^/\s]+", re.I)
+_HAS_HOST = re.compile(r"^https?://[^/\s]+")   # what _check_url accepts as a URL
 
 
 class NoHostError(ValueError):

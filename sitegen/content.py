@@ -4,7 +4,9 @@
 source of truth for the build (ingest writes them; people may edit them).
 Parsed records are cached in ``.sitegen-cache/content.pickle`` keyed by each
 file's (mtime_ns, size), so a rebuild of a 50,000-paper archive reads only
-the files that changed.
+the files that changed.  Text is cleaned on reading like a dump's (control
+characters and what XML cannot carry, see :data:`sitegen.text.CONTROL`); each
+record keeps the warnings that produced, and :class:`Content` lists them all.
 """
 
 from __future__ import annotations
