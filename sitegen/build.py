@@ -57,6 +57,7 @@ class BuildReport:
     written: int = 0
     seconds: float = 0.0
     up_to_date: bool = False
+    feeds: bool = False          # feeds and sitemap written (base_url has a host)
     ingest: IngestResult | None = None
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -64,9 +65,10 @@ class BuildReport:
         where = os.path.relpath(self.out) if not os.path.relpath(self.out).startswith("..") else str(self.out)
         if self.up_to_date:
             return f"nothing changed: {where}/ is up to date ({self.seconds:.2f} s)"
-        feeds = f"{self.feeds} feed{'' if self.feeds == 1 else 's'}" if self.feeds else "no feeds"
-        sitemaps = f"{self.sitemaps} sitemap{'' if self.sitemaps == 1 else 's'}"
-        return (f"rendered {self.rendered} of {self.pages} pages, {feeds}, {sitemaps}, search index; "
+        # Feeds and sitemaps exist only with a host in base_url (the build's one warning says so).
+        made = "".join(f"{n} {what}{'' if n == 1 else 's'}, " for n, what in
+                       ((self.feeds, "feed"), (self.sitemaps, "sitemap")) if n)
+        return (f"rendered {self.rendered} of {self.pages} pages, {made}search index; "
                 f"{self.files} files ({self.written} written) in {self.seconds:.1f} s -> {where}/")
 
 
@@ -238,7 +240,9 @@ def build(config: Config, *, allow_small: bool = False, log: Callable[[str], Non
     """
     t0 = time.perf_counter()
     say = log or (lambda msg: None)
-    report = BuildReport(out=config.output_dir)
+    report = BuildReport(out=config.output_dir, feeds=config.absolute)
+    if config.host_warning:
+        say(f"warning: {config.host_warning}")
     cache = config.cache_dir
     tag = hashlib.sha1(str(config.output_dir).encode()).hexdigest()[:10]   # one set per output folder
     fp_path = cache / f"fingerprint-{tag}"
@@ -259,6 +263,8 @@ def build(config: Config, *, allow_small: bool = False, log: Callable[[str], Non
         say(f"ingest: {report.ingest.summary()}")
     lap("ingest")
     content = load_content(config.content_dir, cache / "content.pickle")
+    for w in content.warnings:
+        say(f"warning: {w}")
     lap("load")
     # The search index needs only the papers: build it on another core meanwhile.
     parallel = len(content.papers) >= PARALLEL_MIN_SEARCH and (os.cpu_count() or 1) > 1 and sys.platform != "win32"

@@ -22,8 +22,14 @@ from typing import Any
 
 from .errors import ConfigError
 from .frontmatter import as_date
+from .text import CONTROL
 
 DEFAULT_CONFIG_NAME = "site.yml"
+_HAS_HOST = re.compile(r"^https?://[^/\s]+")   # what _check_url accepts as a URL
+
+
+class NoHostError(ValueError):
+    """An absolute URL was asked for on a site whose ``base_url`` has no host (a bug, not bad input)."""
 
 # key -> (type, default, description).  Nested sections are dicts of the same.
 # Types: "str", "int", "float", "bool", "date-map", "path", "url".
@@ -111,16 +117,39 @@ class Config:
 
     @property
     def absolute(self) -> bool:
-        return "://" in self.base_url
+        """Whether ``base_url`` names a host (``https://host/...``): only then can sitegen write the
+        absolute URLs that canonical links, ``og:url``, the sitemap and the feeds require."""
+        return _HAS_HOST.match(self.base_url) is not None
 
     @cached_property
     def _abs_base(self) -> str:
-        base = self.base_url if self.absolute else self.base_path
-        return base if base.endswith("/") else base + "/"
+        return self.base_url if self.base_url.endswith("/") else self.base_url + "/"
 
     def abs_url(self, rel: str) -> str:
-        """Absolute (or, without a host in ``base_url``, root-relative) URL of an output path."""
+        """The absolute URL of an output path (``papers/x/`` -> ``https://host/repo/papers/x/``).
+
+        Only a site with a host has one: without it the outputs that need absolute URLs are not
+        built at all, so a call is a bug (in sitegen or a template that does not test
+        ``site.absolute``) and raises :class:`NoHostError`, never returns a relative URL.
+        """
+        if not self.absolute:
+            raise NoHostError(f"abs_url({rel!r}) needs a base_url with a host (https://host/...), but "
+                              f"base_url is {self.base_url!r}; test `site.absolute` before calling it")
         return self._abs_base + rel.lstrip("/")
+
+    def site_url(self, rel: str) -> str:
+        """Where an output path is published, for the JSON/CSV API's ``url`` fields: absolute with a
+        host, else root-relative (``/repo/papers/x/``), which is valid there."""
+        return self.abs_url(rel) if self.absolute else self.base_path + rel.lstrip("/")
+
+    @property
+    def host_warning(self) -> str | None:
+        """The one warning a build without a host prints: what is left out, and how to get it."""
+        if self.absolute:
+            return None
+        return (f'base_url "{self.base_url}" has no host, so canonical links, og:url, the sitemap and the '
+                "feeds are omitted; set base_url to the full URL, e.g. https://example.org/, "
+                "or pass --base-url")
 
     def with_overrides(self, **changes: Any) -> "Config":
         changes = {k: v for k, v in changes.items() if v is not None}
@@ -165,8 +194,9 @@ def _check_url(key: str, v: Any, problems: list[str]) -> str:
 
 
 MAX_INT = 10**9                  # larger ints overflow numpy/date arithmetic downstream
-# Characters XML 1.0 cannot carry (titles end up in feed.xml) and terminal controls.
-_BAD_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
+# Characters XML 1.0 cannot carry (titles end up in feed.xml) and terminal controls: the same set
+# that dumps and content files are cleaned of (text.CONTROL); in site.yml they are an error.
+_BAD_CHARS = CONTROL
 
 
 def _check(key: str, kind: str, v: Any, problems: list[str]) -> Any:
@@ -311,7 +341,8 @@ def load_config(path: str | Path | None = None) -> Config:
         raise ConfigError(cfg_path, [f"cannot be read: {e.strerror}"]) from None
     except YAMLProblem as e:
         line = f" at line {e.line + 1}" if e.line is not None else ""
-        raise ConfigError(cfg_path, [f"not valid YAML{line}: {e.problem}"]) from None
+        what = f"YAML{line} is {e.problem}" if e.too_deep else f"not valid YAML{line}: {e.problem}"
+        raise ConfigError(cfg_path, [what]) from None
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):

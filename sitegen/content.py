@@ -4,7 +4,9 @@
 source of truth for the build (ingest writes them; people may edit them).
 Parsed records are cached in ``.sitegen-cache/content.pickle`` keyed by each
 file's (mtime_ns, size), so a rebuild of a 50,000-paper archive reads only
-the files that changed.
+the files that changed.  Text is cleaned on reading like a dump's (control
+characters and what XML cannot carry, see :data:`sitegen.text.CONTROL`); each
+record keeps the warnings that produced, and :class:`Content` lists them all.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ class Paper:
     first_seen: dt.date
     extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
     path: str = ""
+    warnings: tuple[str, ...] = field(default=(), compare=False, hash=False)   # what reading cleaned
 
     @property
     def links(self) -> paperlinks.PaperLinks | None:
@@ -67,12 +70,14 @@ class Day:
     body: str = ""
     extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
     path: str = ""
+    warnings: tuple[str, ...] = field(default=(), compare=False, hash=False)
 
 
 @dataclass
 class Content:
     papers: dict[str, Paper]          # by slug, sorted
     days: dict[dt.date, Day]          # by date, ascending
+    warnings: list[str] = field(default_factory=list)   # ``file:line: ...`` for every cleaned text
 
 
 def plain_text(body: str) -> str:
@@ -86,7 +91,8 @@ def plain_text(body: str) -> str:
 
 
 def parse_paper(path: Path) -> Paper:
-    meta, body, lines = frontmatter.read(path)
+    warnings: list[str] = []
+    meta, body, lines = frontmatter.read(path, warnings)
     f = frontmatter.Fields(meta, path, lines)
     slug = f.str("slug")
     if slug != path.stem:
@@ -95,7 +101,7 @@ def parse_paper(path: Path) -> Paper:
     if not SLUG_RE.match(slug):
         raise ContentError(f"'slug': {slug!r} is not a slug (lowercase a-z, 0-9 and single '-').",
                            path, lines.get("slug"))
-    title = f.str("title").strip()
+    title = " ".join(f.str("title").split())     # one line, like a dump's title
     if not title:
         raise ContentError("'title' is empty.", path, lines.get("title"))
     days = tuple(sorted(set(f.date_list("days"))))
@@ -107,11 +113,12 @@ def parse_paper(path: Path) -> Paper:
             except ValueError as e:
                 raise ContentError(f"'{key}': {e}.", path, lines.get(key)) from None
     extra = {k: v for k, v in meta.items() if k not in PAPER_KEYS}
-    return Paper(slug, title, plain_text(body), body, days, first_seen, extra, str(path))
+    return Paper(slug, title, plain_text(body), body, days, first_seen, extra, str(path), tuple(warnings))
 
 
 def parse_day(path: Path) -> Day:
-    meta, body, lines = frontmatter.read(path)
+    warnings: list[str] = []
+    meta, body, lines = frontmatter.read(path, warnings)
     f = frontmatter.Fields(meta, path, lines)
     date = f.date("date")
     if date.isoformat() != path.stem:
@@ -123,7 +130,7 @@ def parse_day(path: Path) -> Day:
             raise ContentError(f"'papers': {slug!r} is not a paper slug.", path, lines.get("papers"))
     sources = f.str_list("sources")
     extra = {k: v for k, v in meta.items() if k not in DAY_KEYS}
-    return Day(date, tuple(papers), tuple(sources), body, extra, str(path))
+    return Day(date, tuple(papers), tuple(sources), body, extra, str(path), tuple(warnings))
 
 
 def _scan(folder: Path) -> list[os.DirEntry]:
@@ -214,7 +221,8 @@ def load_content(content_dir: Path, cache_path: Path | None = None, check: bool 
     if errors:
         raise errors[0] if len(errors) == 1 else MultiError(errors[:20])
     cache.save(live)
-    return Content(dict(sorted(papers.items())), dict(sorted(days.items())))
+    warnings = [w for recs in (papers, days) for k in sorted(recs) for w in recs[k].warnings]
+    return Content(dict(sorted(papers.items())), dict(sorted(days.items())), warnings)
 
 
 def _cross_check(papers: dict[str, Paper], days: dict[dt.date, Day]) -> list[SitegenError]:

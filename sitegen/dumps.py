@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import DumpError
+from .text import clean_text
 
 KNOWN_HEADER_LINES = frozenset({
     "new", "get trending papers in your email inbox!", "subscribe", "daily papers",
@@ -42,8 +43,6 @@ MIN_YEAR, MAX_YEAR = 1000, 9999        # four-digit years (URLs and month keys a
 
 _DATE_LIKE = re.compile(r"^(?P<month>[A-Za-z]{3,9})\.? +(?P<day>\d{1,2})(?:(?:, *| +)(?P<year>\d{4}))?$")
 _ISO = re.compile(r"^(?P<year>\d{4})-(?P<month>\d{2})-(?P<day>\d{2})$")
-# C0/C1 controls (but tab), and code points XML 1.0 cannot carry.
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
 _SPACE = re.compile(r"\s+")
 
 
@@ -101,12 +100,6 @@ def _year(year: int) -> int:
     if not MIN_YEAR <= year <= MAX_YEAR:
         raise ValueError(f"year {year} is out of range {MIN_YEAR}-{MAX_YEAR}")
     return year
-
-
-def clean_text(s: str) -> tuple[str, bool]:
-    """Collapse whitespace and drop control characters; says whether any were dropped."""
-    cleaned = _CONTROL.sub("", s) if _CONTROL.search(s) else s
-    return " ".join(cleaned.split()), cleaned != s   # str.split() is re's \s, faster
 
 
 def _blocks(text: str, path: Path) -> list[tuple[int, list[str]]]:

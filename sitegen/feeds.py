@@ -14,6 +14,11 @@ file opened as HTML runs nothing) in JSON, and in CSV a cell that a
 spreadsheet would read as a formula (``= + - @``, tab, CR) is prefixed with
 ``'``.  Entry IDs are ``urn:sitegen:paper:<slug>`` and ``urn:sitegen:day:<YYYY-MM-DD>``: stable when
 the site moves.
+
+The feeds and the sitemap need absolute URLs, so they exist only when ``base_url`` has a host
+(``SiteModel.feeds`` is empty otherwise; :attr:`Config.absolute`); robots.txt then names the
+sitemap.  Every XML file is parsed back before it is returned: a writer bug is an internal error,
+never a malformed file on disk.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import io
 import json
 from dataclasses import dataclass
 from html import escape as html_escape
+import xml.etree.ElementTree as ET
 from typing import Iterable
 from xml.sax.saxutils import escape
 
@@ -33,18 +39,41 @@ from .site import Feed, SiteModel
 SITEMAP_LIMIT = 50_000   # URLs per sitemap file (sitemaps.org)
 
 
+class MalformedOutput(RuntimeError):
+    """A writer here produced a file that does not parse: a bug in sitegen, reported, never written."""
+
+
 def xml(s: str) -> str:
     return escape(s, {'"': "&quot;", "'": "&apos;"})
+
+
+def encoded(name: str, text: str) -> bytes:
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError as e:    # a lone surrogate: not text, so no file can hold it
+        raise MalformedOutput(f"{name}: sitegen wrote a lone surrogate (U+{ord(e.object[e.start]):04X}), "
+                              "which UTF-8 cannot encode; nothing was written") from None
+
+
+def well_formed(name: str, text: str) -> bytes:
+    """``text`` as UTF-8 if it parses as XML; else :class:`MalformedOutput` (the build stops, nothing
+    is written)."""
+    data = encoded(name, text)
+    try:
+        ET.fromstring(data)
+    except ET.ParseError as e:
+        raise MalformedOutput(f"{name}: sitegen wrote XML that does not parse ({e}); nothing was written") from None
+    return data
 
 
 def rfc3339(d: dt.date) -> str:
     return f"{d.isoformat()}T00:00:00Z"
 
 
-def dump_json(obj, indent: int | None = None) -> bytes:
+def dump_json(obj, indent: int | None = None, name: str = "a JSON file") -> bytes:
     text = json.dumps(obj, ensure_ascii=False, indent=indent, separators=None if indent else (",", ":"))
     text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-    return (text + "\n").encode("utf-8")
+    return encoded(name, text + "\n")
 
 
 @dataclass(frozen=True)
@@ -65,6 +94,7 @@ class Entry:
 class FeedView:
     """Everything one feed file shows; :func:`write_feed` is a pure function of it."""
 
+    path: str           # the output file, e.g. "feed.xml" (named in errors)
     format: str
     id: str
     title: str
@@ -123,7 +153,7 @@ def feed_view(m: SiteModel, feed: Feed) -> FeedView:
     # The paper feed keeps its original id so existing subscriptions stay the same feed.
     fid = f"urn:sitegen:feed:{cfg.abs_url('')}" if feed.stream == "papers" else \
         f"urn:sitegen:feed:{feed.stream}:{cfg.abs_url('')}"
-    return FeedView(format=feed.format, id=fid, title=feed.name(cfg), subtitle=cfg.description,
+    return FeedView(path=feed.path, format=feed.format, id=fid, title=feed.name(cfg), subtitle=cfg.description,
                     language=cfg.language, author=cfg.author,
                     updated=rfc3339(m.build_date) if m.build_date else "1970-01-01T00:00:00Z",
                     self_url=cfg.abs_url(feed.path), home_url=cfg.abs_url(""),
@@ -156,7 +186,7 @@ def write_atom(v: FeedView) -> bytes:
             out.append(f'    <summary type="text">{xml(e.text)}</summary>')
         out += [f'    <content type="html">{xml(e.html)}</content>', "  </entry>"]
     out.append("</feed>")
-    return ("\n".join(out) + "\n").encode("utf-8")
+    return well_formed(v.path, "\n".join(out) + "\n")
 
 
 def write_json_feed(v: FeedView) -> bytes:
@@ -170,7 +200,7 @@ def write_json_feed(v: FeedView) -> bytes:
         items.append(item)
     return dump_json({"version": "https://jsonfeed.org/version/1.1", "title": v.title, "home_page_url": v.home_url,
                       "feed_url": v.self_url, "description": v.subtitle, "language": v.language,
-                      "authors": [{"name": v.author}], "items": items}, indent=1)
+                      "authors": [{"name": v.author}], "items": items}, indent=1, name=v.path)
 
 
 WRITERS = {"atom": write_atom, "json": write_json_feed}
@@ -200,16 +230,19 @@ def sitemap(m: SiteModel, html_paths: Iterable[str]) -> dict[str, bytes]:
     cfg = m.config
     urls = sorted(page_url(p) for p in html_paths if p != "404.html")
 
-    def urlset(chunk: list[str]) -> bytes:
+    def urlset(chunk: list[str]) -> str:
         lines = ['<?xml version="1.0" encoding="utf-8"?>',
                  '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">']
         lines += [f"  <url><loc>{xml(cfg.abs_url(u))}</loc></url>" for u in chunk]
         lines.append("</urlset>")
-        return ("\n".join(lines) + "\n").encode("utf-8")
+        return "\n".join(lines) + "\n"
+
+    def checked(files: dict[str, str]) -> dict[str, bytes]:
+        return {name: well_formed(name, text) for name, text in files.items()}
 
     if len(urls) <= SITEMAP_LIMIT:
-        return {"sitemap.xml": urlset(urls)}
-    out = {}
+        return checked({"sitemap.xml": urlset(urls)})
+    out: dict[str, str] = {}
     index = ['<?xml version="1.0" encoding="utf-8"?>',
              '<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">']
     for i in range(0, len(urls), SITEMAP_LIMIT):
@@ -217,16 +250,20 @@ def sitemap(m: SiteModel, html_paths: Iterable[str]) -> dict[str, bytes]:
         out[name] = urlset(urls[i:i + SITEMAP_LIMIT])
         index.append(f"  <sitemap><loc>{xml(cfg.abs_url(name))}</loc></sitemap>")
     index.append("</sitemapindex>")
-    out["sitemap.xml"] = ("\n".join(index) + "\n").encode("utf-8")
-    return out
+    out["sitemap.xml"] = "\n".join(index) + "\n"
+    return checked(out)
 
 
 def robots(m: SiteModel) -> bytes:
-    return f"User-agent: *\nAllow: /\n\nSitemap: {m.config.abs_url('sitemap.xml')}\n".encode("utf-8")
+    """Allow everything; name the sitemap when there is one (it needs a host)."""
+    text = "User-agent: *\nAllow: /\n"
+    if m.config.absolute:
+        text += f"\nSitemap: {m.config.abs_url('sitemap.xml')}\n"
+    return text.encode("utf-8")
 
 
 def _paper_record(m: SiteModel, p, full: bool) -> dict:
-    rec = {"slug": p.slug, "title": p.title, "url": m.config.abs_url(f"papers/{p.slug}/"),
+    rec = {"slug": p.slug, "title": p.title, "url": m.config.site_url(f"papers/{p.slug}/"),
            "first_seen": p.first_seen.isoformat(), "days": [d.isoformat() for d in p.days]}
     if full:
         rec["abstract"] = p.abstract
@@ -246,7 +283,7 @@ def api(m: SiteModel) -> dict[str, bytes]:
     for d in m.days:
         # "date" is data (ISO); "title" is for display, in site.yml's date_format like every page.
         out[f"api/days/{d.date.isoformat()}.json"] = dump_json({
-            "date": d.date.isoformat(), "title": format_date(d.date, m.config.date_format), "url": m.config.abs_url(f"days/{d.date.isoformat()}/"),
+            "date": d.date.isoformat(), "title": format_date(d.date, m.config.date_format), "url": m.config.site_url(f"days/{d.date.isoformat()}/"),
             "papers": [_paper_record(m, m.papers[s], True) for s in d.papers]})
     out["api/archive.json"] = dump_json({
         "title": m.config.title, "days": [{"date": d.date.isoformat(), "papers": list(d.papers)} for d in m.days],
@@ -256,7 +293,7 @@ def api(m: SiteModel) -> dict[str, bytes]:
     w.writerow(["slug", "title", "first_seen", "days", "url", "abstract"])
     for p in papers:
         w.writerow([p.slug, csv_cell(p.title), p.first_seen.isoformat(), " ".join(d.isoformat() for d in p.days),
-                    m.config.abs_url(f"papers/{p.slug}/"), csv_cell(p.abstract)])
+                    m.config.site_url(f"papers/{p.slug}/"), csv_cell(p.abstract)])
     out["api/archive.csv"] = buf.getvalue().encode("utf-8")
     return out
 
@@ -264,6 +301,7 @@ def api(m: SiteModel) -> dict[str, bytes]:
 def api_and_sitemap(m: SiteModel, html_paths: Iterable[str]) -> dict[str, bytes]:
     """Sitemap, robots.txt and the API (the feeds are :func:`feed_files`)."""
     out = {"robots.txt": robots(m)}
-    out.update(sitemap(m, html_paths))
+    if m.config.absolute:            # the sitemap protocol requires absolute URLs
+        out.update(sitemap(m, html_paths))
     out.update(api(m))
     return out

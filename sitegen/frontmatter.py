@@ -16,24 +16,54 @@ from typing import Any
 import yaml
 
 from .errors import ContentError
+from .text import strip_controls
 
 try:  # libyaml is ~10x faster; identical results for the safe subset we write
-    _Loader: Any = yaml.CSafeLoader
+    _CLoader: Any = yaml.CSafeLoader
     _Dumper: Any = yaml.CSafeDumper
 except AttributeError:  # pragma: no cover - PyYAML without libyaml
-    _Loader, _Dumper = yaml.SafeLoader, yaml.SafeDumper
+    _CLoader, _Dumper = None, yaml.SafeDumper
 
 
 MAX_DEPTH = 50               # nesting levels in hand-written YAML (front matter, site.yml)
+MAX_FRONT_MATTER_CHARS = 1 << 20   # a paper's is < 2,000; a day listing 10,000 papers ~850,000
 _C_LOADER_MAX_OPENERS = 5_000    # libyaml recurses in C: far deeper nesting crashes the process
+TOO_DEEP = f"nested more than {MAX_DEPTH} levels deep: expected at most {MAX_DEPTH} levels of lists and mappings"
 
 
 class YAMLProblem(Exception):
-    """Hand-written YAML that cannot be read: ``problem`` and the 0-based ``line`` if known."""
+    """Hand-written YAML that cannot be read: ``problem`` (our wording where we have one),
+    the 0-based ``line`` if known, and ``too_deep`` when it is our nesting limit."""
 
-    def __init__(self, problem: str, line: int | None = None):
+    def __init__(self, problem: str, line: int | None = None, too_deep: bool = False):
         super().__init__(problem)
-        self.problem, self.line = problem, line
+        self.problem, self.line, self.too_deep = problem, line, too_deep
+
+
+def _short_tag(tag: str) -> str:
+    return "!!" + tag[len("tag:yaml.org,2002:"):] if tag.startswith("tag:yaml.org,2002:") else tag
+
+
+def _undefined(loader, node):
+    raise yaml.constructor.ConstructorError(
+        None, None, f"the tag {_short_tag(node.tag)!r} is not allowed: expected plain values (strings, "
+        "numbers, dates, lists, mappings)", node.start_mark)
+
+
+def _timestamp(loader, node):
+    try:
+        return yaml.constructor.SafeConstructor.construct_yaml_timestamp(loader, node)
+    except (ValueError, OverflowError):
+        raise yaml.constructor.ConstructorError(
+            None, None, f"{node.value!r} is not a real date: expected YYYY-MM-DD with a month from 01 to 12 "
+            "and a day that month has", node.start_mark) from None
+
+
+def _with_our_messages(loader: type) -> type:
+    """Constructors whose failures are worded by us, not by PyYAML or datetime."""
+    loader.add_constructor(None, _undefined)
+    loader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp)
+    return loader
 
 
 class _CappedLoader(yaml.SafeLoader):
@@ -41,8 +71,7 @@ class _CappedLoader(yaml.SafeLoader):
     flow nesting makes its scanner quadratic (5,000 ``[`` took 4 s) and its composer recurse."""
 
     def _too_deep(self):
-        return yaml.scanner.ScannerError(None, None, f"nested more than {MAX_DEPTH} levels deep",
-                                         self.get_mark())
+        return yaml.scanner.ScannerError(None, None, TOO_DEEP, self.get_mark())
 
     def fetch_flow_collection_start(self, TokenClass):
         if self.flow_level >= MAX_DEPTH:
@@ -55,20 +84,17 @@ class _CappedLoader(yaml.SafeLoader):
         return super().add_indent(column)
 
 
-def load_yaml(text: str, fast: bool = True) -> Any:
-    """Parse untrusted YAML (safe subset); every failure is a :class:`YAMLProblem`, never a crash.
+_with_our_messages(_CappedLoader)
+_FastLoader: Any = _with_our_messages(type("_FastLoader", (_CLoader,), {})) if _CLoader else None
 
-    ``fast`` uses libyaml, unless the text could nest very deeply (many ``[``, ``{``, ``-``,
-    ``?``, ``:``): libyaml's composer recurses in C and crashes the process (segfault) at
-    ~100,000 levels.  Otherwise the pure-Python loader, capped at MAX_DEPTH levels.
-    """
-    openers = sum(text.count(c) for c in "[{-?:")
-    loader = _Loader if fast and openers < _C_LOADER_MAX_OPENERS else _CappedLoader
+
+def _load(text: str, loader: Any) -> Any:
     try:
-        value = yaml.load(text, Loader=loader)
+        return yaml.load(text, Loader=loader)
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
-        raise YAMLProblem(str(e.problem or e.context or "syntax error"), mark.line if mark else None) from None
+        problem = str(e.problem or e.context or "syntax error")
+        raise YAMLProblem(problem, mark.line if mark else None, too_deep=problem == TOO_DEEP) from None
     except yaml.reader.ReaderError as e:
         ch = e.character if isinstance(e.character, int) else ord(e.character or "\0")
         raise YAMLProblem(f"character #x{ch:04x} is not allowed ({e.reason})",
@@ -76,11 +102,31 @@ def load_yaml(text: str, fast: bool = True) -> Any:
     except yaml.YAMLError as e:
         raise YAMLProblem(str(e).replace("\n", " ")) from None
     except RecursionError:
-        raise YAMLProblem(f"nested more than {MAX_DEPTH} levels deep") from None
+        raise YAMLProblem(TOO_DEEP, too_deep=True) from None
     except (ValueError, TypeError, KeyError, OverflowError) as e:
-        # The constructors' own errors: `2025-02-30`, `!!int abc`, `!!bool maybe`.
+        # The constructors' own errors: `!!int abc`, `!!bool maybe`.
         raise YAMLProblem(f"a value cannot be read ({type(e).__name__}: {e})") from None
-    _check_depth(value)
+
+
+def load_yaml(text: str, fast: bool = True) -> Any:
+    """Parse untrusted YAML (safe subset); every failure is a :class:`YAMLProblem`, never a crash.
+
+    ``fast`` uses libyaml, unless the text could nest very deeply (many ``[``, ``{``, ``-``,
+    ``?``, ``:``): libyaml's composer recurses in C and crashes the process (segfault) at
+    ~100,000 levels.  Otherwise, and whenever libyaml refuses the text, the pure-Python loader,
+    capped at MAX_DEPTH levels: so the problem reported is worded by us where it is ours (our
+    nesting limit, tags, dates), whatever limits and wording the installed libyaml has.
+    """
+    if not (fast and _FastLoader is not None and sum(text.count(c) for c in "[{-?:") < _C_LOADER_MAX_OPENERS):
+        value = _load(text, _CappedLoader)
+        _check_depth(value)
+        return value
+    try:
+        value = _load(text, _FastLoader)
+        _check_depth(value)
+    except YAMLProblem:
+        value = _load(text, _CappedLoader)    # raises the first problem, in our words, with its line
+        _check_depth(value)                   # (aliases, or lists in mappings past MAX_DEPTH: no line)
     return value
 
 
@@ -98,10 +144,10 @@ def _check_depth(value: Any) -> None:
         h = heights.get(id(v))
         if h is None:
             if depth >= MAX_DEPTH:
-                raise YAMLProblem(f"nested more than {MAX_DEPTH} levels deep")
+                raise YAMLProblem(TOO_DEEP, too_deep=True)
             h = heights[id(v)] = 1 + max((height(c, depth + 1) for c in children), default=0)
         if depth + h > MAX_DEPTH:
-            raise YAMLProblem(f"nested more than {MAX_DEPTH} levels deep")
+            raise YAMLProblem(TOO_DEEP, too_deep=True)
         return h
 
     height(value, 0)
@@ -116,11 +162,20 @@ def dumps(meta: dict[str, Any], body: str) -> str:
     return text + (f"\n{body}\n" if body else "")
 
 
-def parse(text: str, path: Path) -> tuple[dict[str, Any], str, dict[str, int]]:
-    """Split and parse a content file: (meta, body, {key: line number})."""
+def parse(text: str, path: Path,
+          warnings: list[str] | None = None) -> tuple[dict[str, Any], str, dict[str, int]]:
+    """Split and parse a content file: (meta, body, {key: line number}).
+
+    Text is cleaned like a dump's: control characters and what XML cannot carry
+    (:data:`~sitegen.text.CONTROL`) are removed from every string value and from the body,
+    each removal reported in ``warnings`` as ``file:line: ...``; a NUL byte is an error.
+    """
     if text.startswith("\ufeff"):
         text = text[1:]
     text = text.replace("\r\n", "\n")
+    if "\x00" in text:
+        raise ContentError("contains a NUL byte: expected UTF-8 text. Is this a binary file?",
+                           path, text[:text.index("\x00")].count("\n") + 1)
     if not text.startswith("---\n"):
         raise ContentError("couldn't find front matter. Did you forget the opening `---` line?", path, 1)
     end = text.find("\n---\n", 3)
@@ -130,11 +185,15 @@ def parse(text: str, path: Path) -> tuple[dict[str, Any], str, dict[str, int]]:
         else:
             raise ContentError("front matter is not closed. Did you forget the closing `---` line?", path, 1)
     head = text[4:end + 1]
-    body = text[end + 5:]
+    raw_body = text[end + 5:]
+    if len(head) > MAX_FRONT_MATTER_CHARS:    # bounds the time the YAML parsers can take
+        raise ContentError(f"front matter is {len(head):,} characters long; expected at most "
+                           f"{MAX_FRONT_MATTER_CHARS:,} (a paper's is under 2,000).", path, 2)
     try:
         meta = load_yaml(head)
     except YAMLProblem as e:
-        raise ContentError(f"front matter is not valid YAML: {e.problem}.", path,
+        what = "is " if e.too_deep else "is not valid YAML: "
+        raise ContentError(f"front matter {what}{e.problem}.", path,
                            e.line + 2 if e.line is not None else None) from None
     if meta is None:
         meta = {}
@@ -146,10 +205,49 @@ def parse(text: str, path: Path) -> tuple[dict[str, Any], str, dict[str, int]]:
         key = line.split(":", 1)[0]
         if key and not key.startswith((" ", "-", "#")) and key in meta:
             lines.setdefault(key, no)
-    return meta, body.strip("\n"), lines
+    body = raw_body.strip("\n")
+    memo: dict[int, Any] = {}
+    cleaned: dict[str, Any] = {}
+    for key, value in meta.items():
+        new_key, new_value = _clean(key, memo), _clean(value, memo)
+        if (new_key is not key or new_value is not value) and warnings is not None:
+            warnings.append(f"{path}:{lines.get(key, 2)}: removed control characters from {_name(new_key)!r}")
+        cleaned[new_key] = new_value
+    clean_body, first = strip_controls(body)
+    if first >= 0 and warnings is not None:
+        body_line = text[:end + 5].count("\n") + 1 + len(raw_body) - len(raw_body.lstrip("\n"))
+        warnings.append(f"{path}:{body_line + body[:first].count(chr(10))}: removed control characters "
+                        "from the body")
+    return cleaned, clean_body, {_clean(k, memo): no for k, no in lines.items()}
 
 
-def read(path: Path) -> tuple[dict[str, Any], str, dict[str, int]]:
+def _clean(v: Any, memo: dict[int, Any]) -> Any:
+    """``v`` with :data:`~sitegen.text.CONTROL` characters removed from every string in it: ``v``
+    itself when there were none.  Linear in the number of distinct nodes (aliases are shared)."""
+    if isinstance(v, str):
+        return strip_controls(v)[0]
+    if not isinstance(v, (list, dict, set)):
+        return v
+    if id(v) in memo:
+        return memo[id(v)]
+    memo[id(v)] = v      # (cycles cannot reach here: load_yaml refuses them)
+    if isinstance(v, dict):
+        items = [(_clean(k, memo), _clean(x, memo)) for k, x in v.items()]
+        same = all(k2 is k and x2 is x for (k2, x2), (k, x) in zip(items, v.items()))
+        out: Any = v if same else dict(items)
+    else:
+        new = [_clean(x, memo) for x in v]
+        same = all(a is b for a, b in zip(new, v))
+        out = v if same else (new if isinstance(v, list) else set(new))
+    memo[id(v)] = out
+    return out
+
+
+def _name(key: Any) -> str:
+    return key if isinstance(key, str) else repr(key)
+
+
+def read(path: Path, warnings: list[str] | None = None) -> tuple[dict[str, Any], str, dict[str, int]]:
     try:
         data = path.read_bytes()
     except OSError as e:
@@ -159,7 +257,7 @@ def read(path: Path) -> tuple[dict[str, Any], str, dict[str, int]]:
     except UnicodeDecodeError as e:
         raise ContentError(f"is not UTF-8 text (byte offset {e.start}).", path,
                            data[:e.start].count(b"\n") + 1) from None
-    return parse(text, path)
+    return parse(text, path, warnings)
 
 
 def as_date(v: Any) -> dt.date | None:

@@ -68,8 +68,7 @@ def base_prefix(config: Config, current: str) -> str:
 
 # Links every page carries (header, footer, assets), computed once per folder depth.
 BASE_LINKS = {"home": "", "archive": "archive/", "papers": "papers/", "search": "search/", "feeds": "feeds/",
-              "feed": "feed.xml",
-              "feed_json": "feed.json", "api": "api/papers.json", "archive_csv": "api/archive.csv",
+              "api": "api/papers.json", "archive_csv": "api/archive.csv",
               "favicon": "favicon.svg", "style": "static/style.css", "search_css": "static/search.css",
               "site_js": "static/site.js", "lunr": "static/vendor/lunr.min.js", "search_js": "static/search.js"}
 
@@ -209,7 +208,7 @@ class Renderer:
             self._letters = letter_pages(m)
         return {
             "site": cfg, "model": m, "page": page, "obj": page.obj, "url": url, "links": links,
-            "abs_url": cfg.abs_url, "canonical": cfg.abs_url(canonical), "base": base_prefix(cfg, page.path),
+            "abs_url": cfg.abs_url, "canonical": cfg.abs_url(canonical) if cfg.absolute else None, "base": base_prefix(cfg, page.path),
             "offline": cfg.offline, "paper_html": lambda p: self.paper_html(p, url),
             "day_html": lambda d: self.day_html(d, url), "note_html": lambda p: self.note_html(p, url),
             "letters": self._letters if page.kind == "papers" else [], "feeds": feeds,

@@ -96,7 +96,8 @@ class SiteModel:
     build_date: dt.date | None
     day_index: dict[dt.date, int] = field(default_factory=dict)
     pages: list[Page] = field(default_factory=list)
-    feeds: tuple[Feed, ...] = FEEDS              # the feeds this build publishes (all of FEEDS, or none)
+    feeds: tuple[Feed, ...] = FEEDS              # the feeds this build publishes: all of FEEDS, or none
+                                                 # without a host (build_model; feeds need absolute URLs)
 
     def day(self, d: dt.date) -> Day:
         return self.days[self.day_index[d]]
@@ -178,7 +179,8 @@ def build_model(config: Config, content: Content, related: dict[str, list[str]] 
         config=config, papers=content.papers, days=days, months=months, related=related or {},
         papers_az=sorted(content.papers.values(), key=sort_title),
         newest=days[-1].date if days else None, build_date=build_date(days),
-        day_index={d.date: i for i, d in enumerate(days)})
+        day_index={d.date: i for i, d in enumerate(days)},
+        feeds=FEEDS if config.absolute else ())
     model.pages = plan_pages(model)
     return model
 

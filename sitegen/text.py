@@ -1,4 +1,4 @@
-"""Pure text helpers: paper identity, slugs, Markdown escaping, excerpts.
+"""Pure text helpers: control characters, paper identity, slugs, Markdown escaping, excerpts.
 
 Nothing here touches the file system; everything is deterministic.
 """
@@ -10,6 +10,26 @@ import re
 import unicodedata
 
 SLUG_MAX = 80
+
+# C0/C1 controls (but tab, LF and CR), lone surrogates and the non-characters U+FFFE/U+FFFF:
+# everything XML 1.0 cannot carry, plus terminal controls.  One policy for all text that reaches
+# the site: dumps and content files (front matter values and bodies) are cleaned of these, with a
+# warning naming the file and line; in site.yml they are an error.
+CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+
+
+def strip_controls(s: str) -> tuple[str, int]:
+    """``s`` without :data:`CONTROL` characters, and the index of the first one removed (-1: none)."""
+    m = CONTROL.search(s)
+    if m is None:
+        return s, -1
+    return CONTROL.sub("", s), m.start()
+
+
+def clean_text(s: str) -> tuple[str, bool]:
+    """One line of text: drop control characters, collapse whitespace; says whether any were dropped."""
+    cleaned, first = strip_controls(s)
+    return " ".join(cleaned.split()), first >= 0   # str.split() is re's \s, faster
 
 # Letters NFKD does not decompose into ASCII.
 _TRANSLIT = str.maketrans({
@@ -73,7 +93,7 @@ def escape_markdown(text: str) -> str:
     """Plain text -> Markdown whose rendered text content is exactly ``text``.
 
     The abstract is data, not Markdown.  ``text`` is one paragraph: whitespace
-    runs are expected to be collapsed already (see ``dumps.clean_text``).
+    runs are expected to be collapsed already (see :func:`clean_text`).
     """
     out = text.translate(_INLINE)
     if "&" in out:

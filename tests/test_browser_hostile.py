@@ -43,7 +43,7 @@ class _Quiet(SimpleHTTPRequestHandler):
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     root = tmp_path_factory.mktemp("hostile-browser") / "p"
-    make_project(root, dumps=[], site_yml=f"year: 2025\ntheme: {THEME}\n")
+    make_project(root, dumps=[], site_yml=f"year: 2025\ntheme: {THEME}\nbase_url: https://example.org/\n")  # feeds need a host
     body = "".join(f"{t}\n\n{ABSTRACT}\n\n" for t in TITLES)
     (root / "content" / "dumps" / "d.txt").write_text(
         "new\n\nMar 12\n\n" + body + "A Benign Paper\n\nA benign abstract about zanzibar.\n", encoding="utf-8")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sitegen import frontmatter
+from sitegen.text import CONTROL
 from sitegen.content import parse_day, parse_paper
 from sitegen.errors import ContentError
 
@@ -69,15 +71,24 @@ def test_strings_round_trip_as_strings(tmp_path, value):
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.dictionaries(st.sampled_from(["title", "slug", "days", "tags", "note", "x_y", "ñame"]),
                        st.one_of(st.text(), st.lists(st.text(), max_size=3)), max_size=5),
-       st.text().map(lambda s: s.replace("\r", "")))
+       st.text().map(lambda s: s.replace("\r", "").replace("\x00", "")))
 def test_dumps_parse_round_trip_property(meta, body):
-    # Any string value comes back as the same string; the body comes back without outer
-    # newlines (a "\r" in the body is not kept: CRLF files are read as LF).
+    # Any string value comes back as the same string and the body without outer newlines (a "\r"
+    # in the body is not kept: CRLF files are read as LF; a NUL byte is an error), both cleaned of
+    # control characters like a dump's text, with one warning per cleaned key or body.
     text = frontmatter.dumps(meta, body)
-    got, got_body, lines = frontmatter.parse(text, Path("x.md"))
-    assert got == meta
-    assert got_body == body.strip("\n")
+    warnings: list[str] = []
+    got, got_body, lines = frontmatter.parse(text, Path("x.md"), warnings)
+    assert got == {k: cleaned(v) for k, v in meta.items()}
+    assert got_body == CONTROL.sub("", body.strip("\n"))
     assert set(lines) == set(meta)
+    dirty = [k for k, v in meta.items() if cleaned(v) != v] + (["the body"] if CONTROL.search(body) else [])
+    assert len(warnings) == len(dirty)
+    assert all(re.fullmatch(r"x\.md:\d+: removed control characters from .+", w) for w in warnings)
+
+
+def cleaned(v):
+    return [CONTROL.sub("", x) for x in v] if isinstance(v, list) else CONTROL.sub("", v)
 
 
 def test_dumps_layout():

@@ -108,7 +108,7 @@ class Chain:
 @pytest.fixture(scope="module")
 def chain(tmp_path_factory) -> Chain:
     root = tmp_path_factory.mktemp("incremental") / "project"
-    make_project(root, dumps=[], theme="copy", config={"output_dir": "_site"})
+    make_project(root, dumps=[], theme="copy", config={"output_dir": "_site", "base_url": "https://example.org/"})
     synth.generate(N_PAPERS, root / "content" / "dumps", seed=SEED)
     c = Chain(root)
     first = c.build()

@@ -109,7 +109,9 @@ def script_attr(body: bytes, name: str) -> str | None:
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    root = make_project(tmp_path_factory.mktemp("serve") / "proj", theme="copy")
+    # With a host, so that the feeds and the sitemap exist (base_url: / omits them).
+    root = make_project(tmp_path_factory.mktemp("serve") / "proj", theme="copy",
+                        config={"base_url": "https://example.org/"})
     logs: list[str] = []
     server = PreviewServer(load_config(root / "site.yml"), port=0, log=logs.append, error_log=logs.append,
                            heartbeat=0.3)
@@ -374,7 +376,7 @@ def test_site_yml_reload_and_base_path(site):
         assert err["file"] == "site.yml" and "YAML" in err["message"]
         assert c.get("/")[0] == 200                                               # last good site
 
-        cfg.write_text(original.replace("base_url: /", "base_url: /repo/"), encoding="utf-8")
+        cfg.write_text(original.replace("base_url: https://example.org/", "base_url: /repo/"), encoding="utf-8")
         events.wait_for("reload", 30)
         status, headers, _ = c.get("/")
         assert status == 302 and headers["Location"] == "/repo/"
