@@ -31,7 +31,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings, strategies as st
 
 from sitegen.dumps import MAX_DUMP_BYTES, MAX_LINE_CHARS, MAX_LINES, clean_text
-from helpers import (REPO, SITES, THEME, cli_env, copy_project, make_project, run_cli, run_cli_process,
+from helpers import (SITES, THEME, cli_env, copy_project, make_project, run_cli, run_cli_process,
                      tree_digest)
 
 HEADER = "new\n\nGet trending papers in your email inbox!\n\nSubscribe\n\nbyAK and the research community\n\n"
