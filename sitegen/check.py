@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .checkfeeds import check_feeds, check_json
+from .checkfeeds import check_data, check_feeds
 from .checkpages import check_pages
 from .checksite import BuiltSite
 from .searchcheck import verify_index
@@ -56,5 +56,5 @@ def check(site_dir: Path) -> CheckReport:
     report.pages, report.links = check_pages(site, report.problems)
     report.problems += verify_index(site.files, site.read, twins=site.offline)
     check_feeds(site, report.problems)
-    check_json(site, report.problems)
+    check_data(site, report.problems)
     return report

@@ -1,11 +1,15 @@
-"""``sitegen check``, machine-readable files: Atom, JSON Feed, sitemap, robots.txt, the API, every JSON file.
+"""``sitegen check``, machine-readable files: feeds, sitemap, robots.txt, the API, every JSON and XML file.
 
-The feeds, the sitemap and robots.txt's ``Sitemap:`` line are omitted when
-``base_url`` has no host (their formats need absolute URLs); when present,
-every URL in them must be absolute, every Atom ``<id>`` an absolute IRI
-(``urn:`` counts), and every sitemap entry must be a page of this site.  The
-API's index, ``api/archive.json``, names one ``api/days/<date>.json`` per day:
-each must exist, and no other day file may.
+Feeds are recognised by what they are, not by name: every ``.xml`` file whose
+root is an Atom ``<feed>`` is checked as Atom, every ``.json`` file whose
+``version`` is a JSON Feed version as a JSON Feed (so a new feed is checked
+without telling check).  Feeds, the sitemap and robots.txt's ``Sitemap:``
+line are omitted when ``base_url`` has no host (their formats need absolute
+URLs); when present, every URL in them must be absolute -- each Atom ``<id>`` an
+absolute IRI (``urn:`` counts) -- and every one that points into the site
+must name a file it has; every sitemap entry must be a page.  The API's
+index, ``api/archive.json``, names one ``api/days/<date>.json`` per day: each
+must exist, and no other day file may.
 """
 
 from __future__ import annotations
@@ -18,23 +22,30 @@ from .checksite import ROBOTS_SITEMAP, BuiltSite, is_absolute_url
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 SITEMAP = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
+JSON_FEED = "https://jsonfeed.org/version/1"
 IRI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:\S+$")
 DAY_FILE = re.compile(r"^api/days/([^/]+)\.json$")
 API_FILES = ("api/papers.json", "api/archive.json", "api/archive.csv")
 
 
 def check_feeds(site: BuiltSite, problems: list[str]) -> None:
-    _check_atom(site, problems)
-    _check_json_feed(site, problems)
+    """The sitemap, robots.txt and the API (feeds are found by :func:`check_data`)."""
     _check_sitemaps(site, problems)
     _check_robots(site, problems)
     _check_api(site, problems)
 
 
-def check_json(site: BuiltSite, problems: list[str]) -> None:
-    """Every ``.json`` file no other check has read parses."""
-    for rel in sorted(f for f in site.files if f.endswith(".json") and f not in site.read_once):
-        _json(site, rel, problems)
+def check_data(site: BuiltSite, problems: list[str]) -> None:
+    """Every ``.json`` and ``.xml`` file no other check has read parses; feeds among them are checked."""
+    for rel in sorted(f for f in site.files if f.endswith((".json", ".xml")) and f not in site.read_once):
+        if rel.endswith(".json"):
+            doc = _json(site, rel, problems)
+            if isinstance(doc, dict) and str(doc.get("version", "")).startswith(JSON_FEED):
+                _check_json_feed(site, rel, doc, problems)
+        else:
+            root = _xml(site, rel, problems)
+            if root is not None and root.tag == ATOM + "feed":
+                _check_atom(site, rel, root, problems)
 
 
 def _json(site: BuiltSite, rel: str, problems: list[str]):
@@ -59,63 +70,58 @@ def _xml(site: BuiltSite, rel: str, problems: list[str]) -> ET.Element | None:
         return None
 
 
-def _absolute(rel: str, what: str, url, problems: list[str]) -> None:
+def _absolute(site: BuiltSite, rel: str, what: str, url, problems: list[str]) -> None:
+    """``url`` (in feed/sitemap/robots file ``rel``) must be absolute, and name a file if it is ours."""
     if not isinstance(url, str) or not is_absolute_url(url):
         problems.append(f"{rel}: {what} {url!r} is not an absolute URL (it needs a scheme and host)")
+        return
+    target = site.resolve(rel, url, html=False)
+    if isinstance(target, str) and target not in site.files:
+        problems.append(f"{rel}: {what} {url!r} points to {target}, which the site does not have")
 
 
-def _check_atom(site: BuiltSite, problems: list[str]) -> None:
-    if "feed.xml" not in site.files:
-        return      # omitted when base_url has no host
-    feed = _xml(site, "feed.xml", problems)
-    if feed is None:
-        return
-    if feed.tag != ATOM + "feed":
-        problems.append("feed.xml: root element is not an Atom <feed>")
-        return
+def _check_atom(site: BuiltSite, rel: str, feed: ET.Element, problems: list[str]) -> None:
     for req in ("id", "title", "updated"):
         if feed.find(ATOM + req) is None:
-            problems.append(f"feed.xml: feed has no <{req}>")
+            problems.append(f"{rel}: feed has no <{req}>")
     has_author = feed.find(ATOM + "author") is not None
     for where, elem in [("feed", feed)] + [(f"entry {i + 1}", e) for i, e in enumerate(feed.findall(ATOM + "entry"))]:
         ident = elem.find(ATOM + "id")
         if ident is not None and not IRI.match((ident.text or "").strip()):
-            problems.append(f"feed.xml: {where}'s <id> {ident.text!r} is not an absolute IRI "
+            problems.append(f"{rel}: {where}'s <id> {ident.text!r} is not an absolute IRI "
                             "(e.g. urn:sitegen:paper:<slug> or https://...)")
         for link in elem.findall(ATOM + "link"):
-            _absolute("feed.xml", f"{where}'s <link> href", link.get("href"), problems)
+            _absolute(site, rel, f"{where}'s <link> href", link.get("href"), problems)
         if elem is feed:
             continue
         for req in ("id", "title", "updated"):
             if elem.find(ATOM + req) is None:
-                problems.append(f"feed.xml: {where} has no <{req}>")
+                problems.append(f"{rel}: {where} has no <{req}>")
         if not has_author and elem.find(ATOM + "author") is None:
-            problems.append(f"feed.xml: {where} has no <author> and the feed has none")
+            problems.append(f"{rel}: {where} has no <author> and the feed has none")
         if elem.find(ATOM + "link") is None and elem.find(ATOM + "content") is None:
-            problems.append(f"feed.xml: {where} has neither <link> nor <content>")
+            problems.append(f"{rel}: {where} has neither <link> nor <content>")
 
 
-def _check_json_feed(site: BuiltSite, problems: list[str]) -> None:
-    if "feed.json" not in site.files:
-        return      # omitted when base_url has no host
-    jf = _json(site, "feed.json", problems)
-    if jf is None:
-        return
-    if not isinstance(jf, dict) or not isinstance(jf.get("items"), list):
-        problems.append("feed.json: not a JSON Feed (an object with an \"items\" list)")
-        return
-    if not str(jf.get("version", "")).startswith("https://jsonfeed.org/version/1"):
-        problems.append("feed.json: missing JSON Feed version")
+def _check_json_feed(site: BuiltSite, rel: str, jf: dict, problems: list[str]) -> None:
+    if not jf.get("title"):
+        problems.append(f"{rel}: feed has no title")
     for key in ("home_page_url", "feed_url"):
         if key in jf:
-            _absolute("feed.json", key, jf[key], problems)
-    for i, item in enumerate(jf["items"]):
+            _absolute(site, rel, key, jf[key], problems)
+    items = jf.get("items")
+    if not isinstance(items, list):
+        problems.append(f'{rel}: a JSON Feed needs an "items" list')
+        return
+    for i, item in enumerate(items):
         if not isinstance(item, dict) or "id" not in item:
-            problems.append(f"feed.json: item {i + 1} has no id")
+            problems.append(f"{rel}: item {i + 1} has no id")
             continue
+        if "content_html" not in item and "content_text" not in item:
+            problems.append(f"{rel}: item {i + 1} has neither content_html nor content_text")
         for key in ("url", "external_url"):
             if key in item:
-                _absolute("feed.json", f"item {i + 1}'s {key}", item[key], problems)
+                _absolute(site, rel, f"item {i + 1}'s {key}", item[key], problems)
 
 
 def _check_sitemaps(site: BuiltSite, problems: list[str]) -> None:
@@ -128,7 +134,7 @@ def _check_sitemaps(site: BuiltSite, problems: list[str]) -> None:
     if smap.tag == SITEMAP + "sitemapindex":
         for loc in smap.iter(SITEMAP + "loc"):
             url = (loc.text or "").strip()
-            _absolute("sitemap.xml", "<loc>", url, problems)
+            _absolute(site, "sitemap.xml", "<loc>", url, problems)
             target = site.resolve("sitemap.xml", url, html=False)
             if not target or target not in site.files:
                 problems.append(f"sitemap.xml: lists missing sitemap {url!r}")
@@ -141,7 +147,8 @@ def _check_sitemaps(site: BuiltSite, problems: list[str]) -> None:
     for rel, sm in sitemaps:
         for loc in sm.iter(SITEMAP + "loc"):
             url = (loc.text or "").strip()
-            _absolute(rel, "<loc>", url, problems)
+            if not is_absolute_url(url):
+                problems.append(f"{rel}: <loc> {url!r} is not an absolute URL (it needs a scheme and host)")
             target = site.resolve(rel, url, html=False)
             if target is None or target is False or target not in site.files:
                 problems.append(f"{rel}: URL {url!r} has no page")
@@ -150,12 +157,13 @@ def _check_sitemaps(site: BuiltSite, problems: list[str]) -> None:
 def _check_robots(site: BuiltSite, problems: list[str]) -> None:
     data = site.read("robots.txt") if "robots.txt" in site.files else None
     if data is None:
+        problems.append("robots.txt: missing (every build writes one)")
         return
-    for url in ROBOTS_SITEMAP.findall(data.decode("utf-8", "replace")):
-        _absolute("robots.txt", "Sitemap:", url, problems)
-        target = site.resolve("robots.txt", url, html=False)
-        if isinstance(target, str) and target not in site.files:
-            problems.append(f"robots.txt: Sitemap: {url!r} names a file the site does not have ({target})")
+    urls = ROBOTS_SITEMAP.findall(data.decode("utf-8", "replace"))
+    if "sitemap.xml" in site.files and not urls:
+        problems.append("robots.txt: has no Sitemap: line, but the site has sitemap.xml")
+    for url in urls:
+        _absolute(site, "robots.txt", "Sitemap:", url, problems)
 
 
 def _check_api(site: BuiltSite, problems: list[str]) -> None:
