@@ -36,16 +36,29 @@ def check_feeds(site: BuiltSite, problems: list[str]) -> None:
 
 
 def check_data(site: BuiltSite, problems: list[str]) -> None:
-    """Every ``.json`` and ``.xml`` file no other check has read parses; feeds among them are checked."""
+    """Every ``.json`` and ``.xml`` file no other check has read parses; feeds among them are
+    checked, and every feed the home page advertises exists and is one."""
+    for rel in sorted(f for f in site.feeds if f not in site.files):
+        problems.append(f"{rel}: missing (the home page advertises it as a feed)")
     for rel in sorted(f for f in site.files if f.endswith((".json", ".xml")) and f not in site.read_once):
         if rel.endswith(".json"):
             doc = _json(site, rel, problems)
-            if isinstance(doc, dict) and str(doc.get("version", "")).startswith(JSON_FEED):
+            if doc is None:
+                continue
+            found = "json" if isinstance(doc, dict) and str(doc.get("version", "")).startswith(JSON_FEED) else None
+            if found:
                 _check_json_feed(site, rel, doc, problems)
         else:
             root = _xml(site, rel, problems)
-            if root is not None and root.tag == ATOM + "feed":
+            if root is None:
+                continue
+            found = "atom" if root.tag == ATOM + "feed" else None
+            if found:
                 _check_atom(site, rel, root, problems)
+        advertised = site.feeds.get(rel)
+        if advertised and found != advertised:
+            kind = "an Atom feed" if advertised == "atom" else "a JSON Feed"
+            problems.append(f"{rel}: the home page advertises it as {kind}, but it is not one")
 
 
 def _json(site: BuiltSite, rel: str, problems: list[str]):
@@ -70,14 +83,16 @@ def _xml(site: BuiltSite, rel: str, problems: list[str]) -> ET.Element | None:
         return None
 
 
-def _absolute(site: BuiltSite, rel: str, what: str, url, problems: list[str]) -> None:
-    """``url`` (in feed/sitemap/robots file ``rel``) must be absolute, and name a file if it is ours."""
+def _absolute(site: BuiltSite, rel: str, where: str, what: str, url, problems: list[str]) -> None:
+    """``url``, the ``what`` of ``where`` (an entry, an item, or "") in file ``rel``, must be absolute,
+    and name a file of the site if it points into it."""
     if not isinstance(url, str) or not is_absolute_url(url):
-        problems.append(f"{rel}: {what} {url!r} is not an absolute URL (it needs a scheme and host)")
+        owner = f"{where}'s " if where else ""
+        problems.append(f"{rel}: {owner}{what} {url!r} is not an absolute URL (it needs a scheme and host)")
         return
     target = site.resolve(rel, url, html=False)
     if isinstance(target, str) and target not in site.files:
-        problems.append(f"{rel}: {what} {url!r} points to {target}, which the site does not have")
+        problems.append(f"{rel}: {where or what} links to {url!r}, which is not in the site")
 
 
 def _check_atom(site: BuiltSite, rel: str, feed: ET.Element, problems: list[str]) -> None:
@@ -91,7 +106,7 @@ def _check_atom(site: BuiltSite, rel: str, feed: ET.Element, problems: list[str]
             problems.append(f"{rel}: {where}'s <id> {ident.text!r} is not an absolute IRI "
                             "(e.g. urn:sitegen:paper:<slug> or https://...)")
         for link in elem.findall(ATOM + "link"):
-            _absolute(site, rel, f"{where}'s <link> href", link.get("href"), problems)
+            _absolute(site, rel, where, "<link> href", link.get("href"), problems)
         if elem is feed:
             continue
         for req in ("id", "title", "updated"):
@@ -108,7 +123,7 @@ def _check_json_feed(site: BuiltSite, rel: str, jf: dict, problems: list[str]) -
         problems.append(f"{rel}: feed has no title")
     for key in ("home_page_url", "feed_url"):
         if key in jf:
-            _absolute(site, rel, key, jf[key], problems)
+            _absolute(site, rel, "", key, jf[key], problems)
     items = jf.get("items")
     if not isinstance(items, list):
         problems.append(f'{rel}: a JSON Feed needs an "items" list')
@@ -121,7 +136,7 @@ def _check_json_feed(site: BuiltSite, rel: str, jf: dict, problems: list[str]) -
             problems.append(f"{rel}: item {i + 1} has neither content_html nor content_text")
         for key in ("url", "external_url"):
             if key in item:
-                _absolute(site, rel, f"item {i + 1}'s {key}", item[key], problems)
+                _absolute(site, rel, f"item {i + 1}", key, item[key], problems)
 
 
 def _check_sitemaps(site: BuiltSite, problems: list[str]) -> None:
@@ -134,7 +149,7 @@ def _check_sitemaps(site: BuiltSite, problems: list[str]) -> None:
     if smap.tag == SITEMAP + "sitemapindex":
         for loc in smap.iter(SITEMAP + "loc"):
             url = (loc.text or "").strip()
-            _absolute(site, "sitemap.xml", "<loc>", url, problems)
+            _absolute(site, "sitemap.xml", "", "<loc>", url, problems)
             target = site.resolve("sitemap.xml", url, html=False)
             if not target or target not in site.files:
                 problems.append(f"sitemap.xml: lists missing sitemap {url!r}")
@@ -163,7 +178,7 @@ def _check_robots(site: BuiltSite, problems: list[str]) -> None:
     if "sitemap.xml" in site.files and not urls:
         problems.append("robots.txt: has no Sitemap: line, but the site has sitemap.xml")
     for url in urls:
-        _absolute(site, "robots.txt", "Sitemap:", url, problems)
+        _absolute(site, "robots.txt", "", "Sitemap:", url, problems)
 
 
 def _check_api(site: BuiltSite, problems: list[str]) -> None:

@@ -44,10 +44,11 @@ def check_pages(site: BuiltSite, problems: list[str]) -> tuple[int, int]:
         if data is None:
             continue
         pages += 1
-        own_ids = set(ID.findall(data))
+        own_ids: set[bytes] | None = set(ID.findall(data))
         whole = _whole(data)
-        if whole:
-            problems.append(f"{page}: {whole}")     # and links into it are not checked: reported once
+        if whole:   # reported once: fragments in or into a broken page are not checked
+            problems.append(f"{page}: {whole}")
+            own_ids = None
         else:
             ids[page] = own_ids
         _check_head(page, data, problems)
@@ -125,14 +126,14 @@ def _check_head(page: str, data: bytes, problems: list[str]) -> None:
                             "e.g. https://example.org/...)")
 
 
-def _check_links(site: BuiltSite, page: str, data: bytes, own_ids: set[bytes],
+def _check_links(site: BuiltSite, page: str, data: bytes, own_ids: set[bytes] | None,
                  later: list[tuple[str, str, str, str]], problems: list[str]) -> int:
     links = 0
     for _attr_name, raw in ATTR.findall(data):
         url = raw.decode("utf-8", "replace").replace("&amp;", "&")
         if url.startswith(("#", "mailto:")) and url != "#":
             frag = url[1:]
-            if url.startswith("#") and frag and frag.encode() not in own_ids:
+            if url.startswith("#") and frag and own_ids is not None and frag.encode() not in own_ids:
                 problems.append(f"{page}: link to missing fragment {url!r}")
             continue
         links += 1
@@ -150,7 +151,7 @@ def _check_links(site: BuiltSite, page: str, data: bytes, own_ids: set[bytes],
         frag = url.partition("#")[2]
         if frag and target.endswith(".html"):
             if target == page:
-                if frag.encode() not in own_ids:
+                if own_ids is not None and frag.encode() not in own_ids:
                     problems.append(f"{page}: link {url!r}: no id {frag!r} in {target}")
             else:
                 later.append((page, url, target, frag))

@@ -20,6 +20,9 @@ from urllib.parse import unquote, urlsplit
 HTML_ATTRS = re.compile(rb'<html[^>]*\sdata-base="([^"]*)"[^>]*\sdata-offline="([01])"')
 ROBOTS_SITEMAP = re.compile(r"^Sitemap:[ \t]*(\S*)[ \t\r]*$", re.M | re.I)
 CANONICAL = re.compile(rb'<link rel="canonical" href="([^"]*)"')
+HEAD_LINK = re.compile(rb"<link\s[^>]*>")
+TAG_ATTR = re.compile(rb'\s([a-zA-Z][\w:-]*)="([^"]*)"')
+FEED_TYPES = {"application/atom+xml": "atom", "application/feed+json": "json"}
 _NOFOLLOW = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
 
 
@@ -54,6 +57,14 @@ class BuiltSite:
         parts = urlsplit(site_url)
         self.origin = f"{parts.scheme}://{parts.netloc}" if parts.scheme else None
         self.base = parts.path or "/"
+        # The feeds the home page advertises (<link rel="alternate" type=...>): file -> "atom" | "json".
+        self.feeds: dict[str, str] = {}
+        for tag in HEAD_LINK.findall(home[:home.find(b"</head>")]):
+            attrs = {k.lower(): v.decode("utf-8", "replace").replace("&amp;", "&") for k, v in TAG_ATTR.findall(tag)}
+            kind = FEED_TYPES.get(attrs.get(b"type", ""))
+            target = self.resolve("index.html", attrs[b"href"], html=False) if kind and attrs.get(b"href") else None
+            if kind and isinstance(target, str):
+                self.feeds[target] = kind
 
     def _walk(self, folder: str, rel: str) -> None:
         try:

@@ -92,7 +92,8 @@ def damage(out: Path, spec: dict) -> None:
             p.unlink()
     for pattern, keep in spec.get("truncate", {}).items():
         for p in _matches(out, pattern):
-            p.write_bytes(p.read_bytes()[:keep])
+            data = p.read_bytes()
+            p.write_bytes(data[:keep if keep >= 0 else len(data) + keep])
     for rel, text in spec.get("write", {}).items():
         (out / rel).write_text(text, encoding="utf-8")
     for pattern, edits in spec.get("edit", {}).items():
