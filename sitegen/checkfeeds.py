@@ -9,7 +9,7 @@ URLs); when present, every URL in them must be absolute -- each Atom ``<id>`` an
 absolute IRI (``urn:`` counts) -- and every one that points into the site
 must name a file it has; every sitemap entry must be a page.  The API's
 index, ``api/archive.json``, names one ``api/days/<date>.json`` per day: each
-must exist, and no other day file may.
+must exist.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ ATOM = "{http://www.w3.org/2005/Atom}"
 SITEMAP = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
 JSON_FEED = "https://jsonfeed.org/version/1"
 IRI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:\S+$")
-DAY_FILE = re.compile(r"^api/days/([^/]+)\.json$")
 API_FILES = ("api/papers.json", "api/archive.json", "api/archive.csv")
 
 
@@ -196,5 +195,3 @@ def _check_api(site: BuiltSite, problems: list[str]) -> None:
     for rel in sorted(named):
         if rel not in site.files:
             problems.append(f"api/archive.json: names {rel}, which is missing")
-    for rel in sorted(f for f in site.files if DAY_FILE.match(f) and f not in named):
-        problems.append(f"{rel}: a day file that api/archive.json does not name (stale?)")

@@ -10,8 +10,10 @@
   are well formed: ascending refs, each a document of the index, each weight code
   pointing at a weight;
 * the store holds exactly ``docs`` rows and every row's URL is a page of the site;
-* every ``.js`` twin (offline builds, for file://) assigns exactly its ``.json`` file;
-* no shard, chunk or twin is left in ``search/`` that the manifest does not list.
+* every ``.js`` twin (offline builds, for file://) assigns exactly its ``.json`` file.
+
+Files in ``search/`` the manifest does not list are not problems: nothing loads them (an
+update that was killed before deleting the old shards leaves some; the next build removes them).
 
 It reads each file once, through the caller's ``read`` (which never follows links).
 """
@@ -26,7 +28,6 @@ from typing import AbstractSet, Callable
 from .search import DATA_GLOBAL, FIELDS, FORMAT, LUNR_VERSION
 
 MANIFEST = "search/manifest.json"
-INDEX_FILE = re.compile(r"^search/(?:manifest|(?:shard|docs)-\d+-[0-9a-f]+)\.(?:json|js)$")
 HASH = re.compile(r"^[0-9a-f]{8}$")
 
 Read = Callable[[str], "bytes | None"]
@@ -39,7 +40,6 @@ def verify_index(files: AbstractSet[str], read: Read, twins: bool) -> list[str]:
     problems: list[str] = []
     if MANIFEST not in files:
         return [f"{MANIFEST}: missing: the search page has no index (rebuild with `sitegen build`)"]
-    listed = {MANIFEST}
     raw = read(MANIFEST)
     manifest = _parse(MANIFEST, raw, problems)
     if manifest is None or not _manifest_ok(manifest, problems):
@@ -51,7 +51,6 @@ def verify_index(files: AbstractSet[str], read: Read, twins: bool) -> list[str]:
     firsts = sh["first"]
     for i, (first, h, size) in enumerate(zip(firsts, sh["hash"], sh["bytes"])):
         name = f"search/shard-{i}-{h}.json"
-        listed.add(name)
         data = _content(name, f"shard {i}", h, files, read, problems)
         if data is None:
             continue
@@ -65,7 +64,6 @@ def verify_index(files: AbstractSet[str], read: Read, twins: bool) -> list[str]:
     size = manifest["store"]["size"]
     for c, h in enumerate(manifest["store"]["hash"]):
         name = f"search/docs-{c}-{h}.json"
-        listed.add(name)
         data = _content(name, f"document-store chunk {c}", h, files, read, problems)
         if data is None:
             continue
@@ -73,9 +71,6 @@ def verify_index(files: AbstractSet[str], read: Read, twins: bool) -> list[str]:
         chunk = _parse(name, data, problems)
         if chunk is not None:
             _check_chunk(name, chunk, c * size, min(size, docs - c * size), files, problems)
-    listed |= {n[:-len(".json")] + ".js" for n in listed}
-    for rel in sorted(f for f in files if INDEX_FILE.match(f) and f not in listed):
-        problems.append(f"{rel}: not listed in {MANIFEST} (a stale index file)")
     return problems
 
 
@@ -181,22 +176,21 @@ def _check_shard(name: str, entries, first: str, upper: str | None, docs: int, n
         return
     terms = [e[0] for e in entries]
     bmp = max("".join(terms), default="") <= "\uffff"     # then Python's order is JavaScript's
+    ends = terms[:1] + terms[-1:]       # sorted: the range holds all terms if it holds these
     if not (bmp and terms == sorted(set(terms))):
-        for prev, term in zip(terms, terms[1:]):
-            if not _js_lt(prev, term):
-                problems.append(f"{name}: terms out of order: {term!r} after {prev!r}")
-                return
-    for term in terms[:1] + terms[-1:]:
-        if _js_lt(term, first) or (upper is not None and not _js_lt(term, upper)):
-            problems.append(f"{name}: term {term!r} lies outside the shard's range "
-                            f"[{first!r}, {'end' if upper is None else repr(upper)})")
-            return
+        bad = next(((a, b) for a, b in zip(terms, terms[1:]) if not _js_lt(a, b)), None)
+        if bad:     # one is enough: after it, the order of the rest says nothing new
+            problems.append(f"{name}: terms out of order: {bad[1]!r} after {bad[0]!r}")
+            ends = terms
+    outside = [t for t in ends if _js_lt(t, first) or (upper is not None and not _js_lt(t, upper))]
+    if outside:
+        problems.append(f"{name}: term {outside[0]!r} lies outside the shard's range "
+                        f"[{first!r}, {'end' if upper is None else repr(upper)})")
     for e in entries:
         for f in range(n_fields):
             why = _postings_problem(e[1 + f], docs)
             if why:
                 problems.append(f"{name}: term {e[0]!r}, field {f}: {why}")
-                return
 
 
 def _ints(values) -> bool:
@@ -233,8 +227,8 @@ def _check_chunk(name: str, chunk, start: int, expected: int, files: AbstractSet
     if len(chunk) != expected:
         problems.append(f"{name}: {len(chunk)} rows; documents {start}..{start + expected - 1} need {expected}")
     for k, row in enumerate(chunk):
-        if not (isinstance(row, list) and len(row) == 4 and all(isinstance(x, str) for x in row)):
-            problems.append(f"{name}: document {start + k} is not [title, url, date, snippet]")
+        if not (isinstance(row, list) and len(row) >= 4 and all(isinstance(x, str) for x in row)):
+            problems.append(f"{name}: document {start + k} is not [title, url, date, snippet, ...] (strings)")
             continue
         url = row[1]
         page = url + "index.html" if url == "" or url.endswith("/") else url

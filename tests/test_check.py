@@ -8,6 +8,7 @@ wholeness rules on their own, and no ``except ImportError`` guards our own code.
 
 from __future__ import annotations
 
+import builtins
 import collections
 import glob
 import hashlib
@@ -151,6 +152,12 @@ def test_check_reads_each_file_once_and_never_through_a_link(built, tmp_path, mo
     def forbidden(*_args, **_kwargs):
         raise AssertionError("check read a file other than through BuiltSite.read")
 
+    def open_fd_only(file, *args, **kwargs):
+        assert isinstance(file, int), f"check opened {file!r} by name, not through BuiltSite.read"
+        return real_builtin_open(file, *args, **kwargs)
+
+    real_builtin_open = builtins.open
+    monkeypatch.setattr(builtins, "open", open_fd_only)
     monkeypatch.setattr(os, "open", counting_open)
     monkeypatch.setattr(Path, "read_bytes", forbidden)
     monkeypatch.setattr(Path, "read_text", forbidden)
