@@ -13,12 +13,13 @@ what is wrong.  What it checks, by module:
 * :mod:`sitegen.searchcheck` -- the search index: manifest, content-addressed
   shards and store chunks, sorted in-range terms, postings, document URLs, ``.js`` twins.
 
-Every file is read at most once and the work is linear in the site's size
-(50,000 pages take seconds).  Nothing outside the site folder is read.
+Every file is read at most once and the work is linear in the site's size (about
+2 s of CPU per 5,000 pages).  Nothing outside the site folder is read.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,7 +49,7 @@ def check(site_dir: Path) -> CheckReport:
         report.problems.append(f"{site_dir}: is a symbolic link; check does not follow links. "
                                f"Pass the folder itself: `sitegen check {site_dir.resolve()}`.")
         return report
-    if not (site_dir / "index.html").is_file():
+    if not os.path.lexists(site_dir / "index.html"):     # lexists: a link is reported by the walk
         report.problems.append(f"{site_dir}: no index.html here. Build first (`sitegen build`), or pass the "
                                "output folder: `sitegen check --out DIR`.")
         return report

@@ -39,7 +39,7 @@ def check_data(site: BuiltSite, problems: list[str]) -> None:
     checked, and every feed the home page advertises exists and is one."""
     for rel in sorted(f for f in site.feeds if f not in site.files):
         problems.append(f"{rel}: missing (the home page advertises it as a feed)")
-    for rel in sorted(f for f in site.files if f.endswith((".json", ".xml")) and f not in site.read_once):
+    for rel in sorted(f for f in site.files if f.endswith((".json", ".xml")) and f not in site.already_read):
         if rel.endswith(".json"):
             doc = _json(site, rel, problems)
             if doc is None:

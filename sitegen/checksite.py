@@ -42,7 +42,7 @@ class BuiltSite:
         self._walk(str(root), "")
         self._peeked: dict[str, bytes] = {}
         self._resolved: dict[tuple, str | None | bool] = {}
-        self.read_once: set[str] = set()     # files some check has read (the JSON check skips them)
+        self.already_read: set[str] = set()     # files some check has read (check_data skips them)
         home = self.peek("index.html") or b""
         m = HTML_ATTRS.search(home[:4000])
         self.offline = bool(m and m.group(2) == b"1")
@@ -92,7 +92,7 @@ class BuiltSite:
         """The bytes of regular file ``rel`` (one of :attr:`files`), never through a link.
 
         None (and a problem) if it cannot be read, e.g. it became a link after the walk."""
-        self.read_once.add(rel)
+        self.already_read.add(rel)
         if rel in self._peeked:
             return self._peeked.pop(rel)
         try:
@@ -112,15 +112,16 @@ class BuiltSite:
             if data is None:
                 return None
             self._peeked[rel] = data
-            self.read_once.discard(rel)
+            self.already_read.discard(rel)
         return self._peeked[rel]
 
     def resolve(self, page: str, url: str, html: bool = True) -> str | None | bool:
         """Output file a URL points to; None if external; False if outside the site."""
-        if url[:1] in ("", "?", "#"):
-            return self._resolve(page, url, html)   # the page itself
-        # most links repeat on many pages: remember them by what the answer depends on
-        key = (url, html) if url[0] == "/" or "://" in url else (page.rpartition("/")[0], url, html)
+        if not (url.startswith("/") or "://" in url):
+            return self._resolve(page, url, html)   # relative: depends on the page
+        # a root-relative or absolute link repeats on many pages: resolve it once (memory: one
+        # entry per distinct URL, about one per page)
+        key = (url, html)
         target = self._resolved.get(key, self)
         if target is self:
             target = self._resolved[key] = self._resolve(page, url, html)
