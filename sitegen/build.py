@@ -27,14 +27,15 @@ import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from functools import lru_cache
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Callable
 
 from . import __version__
-from .config import Config
+from .config import Config, format_date
 from .content import load_content
-from .feeds import all_feeds
+from .feeds import api_and_sitemap, feed_files
 from .ingest import IngestResult, ingest
 from .output import OutputTree, atomic_write
 from .render import Renderer, templates_digest
@@ -50,6 +51,8 @@ class BuildReport:
     out: Path
     pages: int = 0
     rendered: int = 0
+    feeds: int = 0
+    sitemaps: int = 0
     files: int = 0
     written: int = 0
     seconds: float = 0.0
@@ -61,7 +64,9 @@ class BuildReport:
         where = os.path.relpath(self.out) if not os.path.relpath(self.out).startswith("..") else str(self.out)
         if self.up_to_date:
             return f"nothing changed: {where}/ is up to date ({self.seconds:.2f} s)"
-        return (f"rendered {self.rendered} of {self.pages} pages, 1 feed, 1 sitemap, search index; "
+        feeds = f"{self.feeds} feed{'' if self.feeds == 1 else 's'}" if self.feeds else "no feeds"
+        sitemaps = f"{self.sitemaps} sitemap{'' if self.sitemaps == 1 else 's'}"
+        return (f"rendered {self.rendered} of {self.pages} pages, {feeds}, {sitemaps}, search index; "
                 f"{self.files} files ({self.written} written) in {self.seconds:.1f} s -> {where}/")
 
 
@@ -152,6 +157,11 @@ def _memo(path: Path, key_parts: tuple, compute: Callable[[], object]):
     return value
 
 
+def _package_code() -> bytes:
+    """Every module of sitegen, for memos whose work spans modules (no list to keep up to date)."""
+    return b"".join(p.name.encode() + b"\0" + p.read_bytes() for p in sorted(_HERE.glob("*.py")))
+
+
 def compute_related(config: Config, model_papers) -> dict[str, list[str]]:
     if config.related_count <= 0:
         return {}
@@ -187,7 +197,8 @@ def static_files(config: Config) -> dict[str, Path]:
 
 def search_files(config: Config, papers) -> dict[str, bytes]:
     from .search import SearchDoc, build_search_index
-    docs = [SearchDoc(i, p.title, p.abstract, f"papers/{p.slug}/", p.first_seen.isoformat())
+    shown = lru_cache(maxsize=None)(lambda d: format_date(d, config.date_format))
+    docs = [SearchDoc(i, p.title, p.abstract, f"papers/{p.slug}/", p.first_seen.isoformat(), shown(p.first_seen))
             for i, p in enumerate(papers.values())]
     opts = {"title_boost": config.search.title_boost, "shard_kb": config.search.shard_kb,
             "emit_js": config.offline}   # the .js twins are for file:// only
@@ -308,13 +319,18 @@ def _build_pages(config: Config, content, report: BuildReport, search_job: _Back
         lap("render")
         for rel, path in static_files(config).items():
             tree.add(rel, path.read_bytes())
-        feeds = _memo(manifest_path.with_name(manifest_path.name.replace("manifest-", "feeds-")),
-                      (config, [(p.slug, p.title, p.abstract, p.days, p.first_seen) for p in model.papers.values()],
-                       [(d.date, d.title, d.papers) for d in model.days], model.build_date,
-                       [p.path for p in model.pages], (_HERE / "feeds.py").read_bytes()),
-                      lambda: all_feeds(model, [p.path for p in model.pages]))
-        for rel, data in feeds.items():
+        feeds = feed_files(model)   # bounded by the feeds' size: computed every build, never stale
+        # Sitemap and API read the config, every paper and day, and the page list; the key
+        # holds all of them and the whole package's code (URLs come from config.py, order from site.py).
+        machine = _memo(manifest_path.with_name(manifest_path.name.replace("manifest-", "api-")),
+                        (config, [(p.slug, p.title, p.abstract, p.days, p.first_seen) for p in model.papers.values()],
+                         [(d.date, d.papers) for d in model.days],
+                         [p.path for p in model.pages], _package_code()),
+                        lambda: api_and_sitemap(model, [p.path for p in model.pages]))
+        for rel, data in (feeds | machine).items():
             tree.add(rel, data)
+        report.feeds = len(feeds)
+        report.sitemaps = sum(1 for rel in machine if rel.startswith("sitemap-")) or int("sitemap.xml" in machine)
         lap("feeds")
         for rel, data in search_job.result().items():
             tree.add(rel, data)

@@ -1,15 +1,14 @@
 """``sitegen check``, machine-readable files: feeds, sitemap, robots.txt, the API, every JSON and XML file.
 
-Feeds are recognised by what they are, not by name: every ``.xml`` file whose
-root is an Atom ``<feed>`` is checked as Atom, every ``.json`` file whose
-``version`` is a JSON Feed version as a JSON Feed (so a new feed is checked
-without telling check).  Feeds, the sitemap and robots.txt's ``Sitemap:``
-line are omitted when ``base_url`` has no host (their formats need absolute
-URLs); when present, every URL in them must be absolute -- each Atom ``<id>`` an
-absolute IRI (``urn:`` counts) -- and every one that points into the site
-must name a file it has; every sitemap entry must be a page.  The API's
-index, ``api/archive.json``, names one ``api/days/<date>.json`` per day: each
-must exist.
+Which files are feeds: every feed of :data:`sitegen.site.FEEDS` (a site publishes all
+of them or none: none when ``base_url`` has no host), every feed the home page
+advertises (``<link rel="alternate" type=...>``), and any other ``.xml`` file whose
+root is an Atom ``<feed>`` or ``.json`` file whose ``version`` is a JSON Feed
+version.  Feeds, the sitemap and robots.txt's ``Sitemap:`` line need absolute
+URLs; when present, every URL in them must be absolute -- each Atom ``<id>`` an
+absolute IRI (``urn:`` counts) -- and every one that points into the site must
+name a file it has; every sitemap entry must be a page.  The API's index,
+``api/archive.json``, names one ``api/days/<date>.json`` per day: each must exist.
 """
 
 from __future__ import annotations
@@ -19,6 +18,7 @@ import re
 import xml.etree.ElementTree as ET
 
 from .checksite import ROBOTS_SITEMAP, BuiltSite, is_absolute_url
+from .site import FEEDS
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 SITEMAP = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
@@ -36,9 +36,15 @@ def check_feeds(site: BuiltSite, problems: list[str]) -> None:
 
 def check_data(site: BuiltSite, problems: list[str]) -> None:
     """Every ``.json`` and ``.xml`` file no other check has read parses; feeds among them are
-    checked, and every feed the home page advertises exists and is one."""
-    for rel in sorted(f for f in site.feeds if f not in site.files):
-        problems.append(f"{rel}: missing (the home page advertises it as a feed)")
+    checked, and every feed the site should have (see the module doc) exists and is one."""
+    expected = dict(site.feeds)      # path -> "atom" | "json": advertised by the home page ...
+    published = [f.path for f in FEEDS if f.path in site.files]
+    if published:                    # ... and all of the registry's once one of them is there
+        expected.update({f.path: f.format for f in FEEDS})
+    for rel in sorted(f for f in expected if f not in site.files):
+        why = ("the home page advertises it as a feed" if rel in site.feeds
+               else f"a site publishes all of its feeds or none, and this one has {published[0]}")
+        problems.append(f"{rel}: missing ({why})")
     for rel in sorted(f for f in site.files if f.endswith((".json", ".xml")) and f not in site.already_read):
         if rel.endswith(".json"):
             doc = _json(site, rel, problems)
@@ -54,10 +60,9 @@ def check_data(site: BuiltSite, problems: list[str]) -> None:
             found = "atom" if root.tag == ATOM + "feed" else None
             if found:
                 _check_atom(site, rel, root, problems)
-        advertised = site.feeds.get(rel)
-        if advertised and found != advertised:
-            kind = "an Atom feed" if advertised == "atom" else "a JSON Feed"
-            problems.append(f"{rel}: the home page advertises it as {kind}, but it is not one")
+        if rel in expected and found != expected[rel]:
+            kind = "an Atom feed" if expected[rel] == "atom" else "a JSON Feed"
+            problems.append(f"{rel}: should be {kind}, but it is not one")
 
 
 def _json(site: BuiltSite, rel: str, problems: list[str]):
@@ -90,7 +95,7 @@ def _absolute(site: BuiltSite, rel: str, where: str, what: str, url, problems: l
         problems.append(f"{rel}: {owner}{what} {url!r} is not an absolute URL (it needs a scheme and host)")
         return
     target = site.resolve(rel, url, html=False)
-    if isinstance(target, str) and target not in site.files:
+    if target is False or (isinstance(target, str) and target not in site.files):
         problems.append(f"{rel}: {where or what} links to {url!r}, which is not in the site")
 
 

@@ -71,6 +71,11 @@ def _log(msg: str) -> None:
     click.echo(printable(msg), err=msg.startswith("warning:"))
 
 
+def _warnings_only(msg: str) -> None:
+    if msg.startswith("warning:"):
+        _log(msg)
+
+
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="sitegen")
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors (for developers).")
@@ -112,7 +117,8 @@ def build_options(f):
         click.option("--offline", is_flag=True, default=None,
                      help="Links end in index.html so the output can be browsed from file://."),
         click.option("--allow-small", is_flag=True, help="Accept a new day far smaller than usual."),
-        click.option("--quiet", "-q", is_flag=True, help="Print only warnings and the summary."),
+        click.option("--quiet", "-q", is_flag=True,
+                     help="Print nothing on success; warnings and errors still go to stderr."),
         click.option("--force", is_flag=True, help="Ignore the build cache and render every page again."),
     ]):
         f = opt(f)
@@ -126,8 +132,10 @@ def build(config_path, out, base_url, offline, allow_small, quiet, force) -> Non
     from .build import build as run_build
     cfg = _config(config_path, output_dir=out, base_url=base_url, offline=offline)
     progress = False if quiet else (_progress_bar if sys.stderr.isatty() else True)
-    report = run_build(cfg, allow_small=allow_small, log=_log, progress=progress, force=force)
-    click.echo(report.summary())
+    report = run_build(cfg, allow_small=allow_small, log=_warnings_only if quiet else _log, progress=progress,
+                       force=force)
+    if not quiet:
+        click.echo(report.summary())
 
 
 def _progress_bar(done: int, total: int) -> None:

@@ -47,7 +47,12 @@ SCHEMA: dict[str, Any] = {
     "offline": ("bool", False, "Write links ending in `index.html` so the output works from file://."),
     "papers_per_page": ("int", 500, "Papers per page of the A-Z papers index."),
     "related_count": ("int", 5, "Related papers listed on a paper page (0 turns them off)."),
-    "feed_size": ("int", 50, "Entries in `feed.xml` / `feed.json` (latest by first-seen date)."),
+    "feed_days": ("int", 3, "The paper feeds (`feed.xml`, `feed.json`) hold every paper new in the latest "
+                  "this many digest days."),
+    "feed_size": ("int", 50, "At least this many papers in the paper feeds: whole earlier days are added "
+                  "until both `feed_days` and this hold."),
+    "daily_feed_days": ("int", 30, "Digest days in the daily feed (`feeds/daily.xml`, `feeds/daily.json`), "
+                        "one entry per day listing its papers."),
     "excerpt_length": ("int", 300, "Characters of abstract shown on day pages (cut at a word)."),
     "recent_days": ("int", 10, "Days listed on the home page."),
     "small_day_ratio": ("float", 0.2, "A new dump with fewer papers than this share of the median day "
@@ -88,7 +93,9 @@ class Config:
     offline: bool
     papers_per_page: int
     related_count: int
+    feed_days: int
     feed_size: int
+    daily_feed_days: int
     excerpt_length: int
     recent_days: int
     small_day_ratio: float
@@ -280,7 +287,8 @@ def from_mapping(raw: dict, root: Path, path: Path | None = None) -> Config:
         dumps_dir=p(v["dumps_dir"]), content_dir=p(v["content_dir"]), output_dir=p(v["output_dir"]),
         theme=p(v["theme"]), templates_dir=p(v["templates_dir"]), static_dir=p(v["static_dir"]),
         date_format=v["date_format"], offline=v["offline"], papers_per_page=v["papers_per_page"],
-        related_count=v["related_count"], feed_size=v["feed_size"], excerpt_length=v["excerpt_length"],
+        related_count=v["related_count"], feed_days=v["feed_days"], feed_size=v["feed_size"],
+        daily_feed_days=v["daily_feed_days"], excerpt_length=v["excerpt_length"],
         recent_days=v["recent_days"], small_day_ratio=v["small_day_ratio"],
         search=SearchConfig(**v["search"]),
     )

@@ -17,17 +17,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import frontmatter
+from . import frontmatter, paperlinks
 from .errors import ContentError, MultiError, SitegenError
 from .markdown import markdown_text
 from .text import escape_markdown
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-CACHE_VERSION = 3
+CACHE_VERSION = 4
 _UNESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
 
-PAPER_KEYS = ("title", "slug", "days", "first_seen")
-DAY_KEYS = ("date", "title", "papers", "sources")
+PAPER_KEYS = ("title", "slug", "days", "first_seen")    # what ingest owns; other keys are hand-added
+# A day's title is its date in site.yml's date_format, computed at build time.  Older ingests
+# wrote a frozen `title:`; it is read as an ordinary hand key (kept, not shown).
+DAY_KEYS = ("date", "papers", "sources")
+# Hand-added paper keys sitegen reads: (key, validator returning the canonical value or ValueError).
+PAPER_HAND_KEYS = (("arxiv", paperlinks.parse_arxiv_key), ("url", paperlinks.parse_url_key), ("note", str))
 
 
 @dataclass(frozen=True)
@@ -41,11 +45,23 @@ class Paper:
     extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
     path: str = ""
 
+    @property
+    def links(self) -> paperlinks.PaperLinks | None:
+        """Where to read it: front matter ``arxiv:`` / ``url:`` (validated on load), else the abstract."""
+        arxiv, url = self.extra.get("arxiv"), self.extra.get("url")
+        return paperlinks.links_for(paperlinks.arxiv_id(arxiv) if isinstance(arxiv, str) else None,
+                                    url.strip() if isinstance(url, str) else None, self.abstract)
+
+    @property
+    def note(self) -> str:
+        """The hand-written ``note:`` (Markdown), or ``""``."""
+        note = self.extra.get("note")
+        return note if isinstance(note, str) else ""
+
 
 @dataclass(frozen=True)
 class Day:
     date: dt.date
-    title: str
     papers: tuple[str, ...]
     sources: tuple[str, ...]
     body: str = ""
@@ -84,6 +100,12 @@ def parse_paper(path: Path) -> Paper:
         raise ContentError("'title' is empty.", path, lines.get("title"))
     days = tuple(sorted(set(f.date_list("days"))))
     first_seen = f.date("first_seen") if "first_seen" in meta else days[0]
+    for key, check in PAPER_HAND_KEYS:
+        if key in meta:
+            try:
+                check(f.str(key))
+            except ValueError as e:
+                raise ContentError(f"'{key}': {e}.", path, lines.get(key)) from None
     extra = {k: v for k, v in meta.items() if k not in PAPER_KEYS}
     return Paper(slug, title, plain_text(body), body, days, first_seen, extra, str(path))
 
@@ -95,14 +117,13 @@ def parse_day(path: Path) -> Day:
     if date.isoformat() != path.stem:
         raise ContentError(f"'date': {date.isoformat()} does not match the file name {path.name!r}.",
                            path, lines.get("date"))
-    title = f.str("title", required=False) or date.isoformat()
     papers = f.str_list("papers")
     for slug in papers:
         if not SLUG_RE.match(slug):
             raise ContentError(f"'papers': {slug!r} is not a paper slug.", path, lines.get("papers"))
     sources = f.str_list("sources")
     extra = {k: v for k, v in meta.items() if k not in DAY_KEYS}
-    return Day(date, title, tuple(papers), tuple(sources), body, extra, str(path))
+    return Day(date, tuple(papers), tuple(sources), body, extra, str(path))
 
 
 def _scan(folder: Path) -> list[os.DirEntry]:

@@ -1,10 +1,19 @@
 """Machine-readable outputs: Atom, JSON Feed 1.1, sitemap, robots.txt, JSON/CSV API.
 
+The feeds are the ones in :data:`sitegen.site.FEEDS`; each is a :class:`FeedView`
+(plain values computed from the model) written by a pure function of it.
+Paper entries carry their digest day four ways, for every kind of reader: as
+``published``/``updated`` (the date every reader shows), as the content's first
+line linking the day page (shown by every reader that shows content), as an
+Atom ``category`` / JSON Feed ``tags`` (for readers that filter), and as
+``_sitegen.day`` in JSON Feed (for scripts).
+
 Text from dumps is escaped for each format: XML-escaped in Atom and the
 sitemap, JSON-encoded (with ``<``, ``>``, ``&`` as ``\\u`` escapes, so a JSON
 file opened as HTML runs nothing) in JSON, and in CSV a cell that a
 spreadsheet would read as a formula (``= + - @``, tab, CR) is prefixed with
-``'``.  Feed IDs are ``urn:sitegen:paper:<slug>``: stable when the site moves.
+``'``.  Entry IDs are ``urn:sitegen:paper:<slug>`` and ``urn:sitegen:day:<YYYY-MM-DD>``: stable when
+the site moves.
 """
 
 from __future__ import annotations
@@ -13,10 +22,13 @@ import csv
 import datetime as dt
 import io
 import json
+from dataclasses import dataclass
+from html import escape as html_escape
 from typing import Iterable
 from xml.sax.saxutils import escape
 
-from .site import SiteModel
+from .config import format_date
+from .site import Feed, SiteModel
 
 SITEMAP_LIMIT = 50_000   # URLs per sitemap file (sitemaps.org)
 
@@ -35,52 +47,147 @@ def dump_json(obj, indent: int | None = None) -> bytes:
     return (text + "\n").encode("utf-8")
 
 
-def atom(m: SiteModel) -> bytes:
+@dataclass(frozen=True)
+class Entry:
+    """One feed entry, as plain values: both writers take exactly these, and nothing else."""
+
+    id: str
+    title: str
+    url: str
+    day: dt.date          # the digest day the entry belongs to (its published/updated date)
+    day_label: str        # that day formatted with date_format, e.g. "11 August 2025"
+    day_url: str
+    text: str             # plain-text summary ("" for none)
+    html: str             # HTML content (escaped text and our own tags only)
+
+
+@dataclass(frozen=True)
+class FeedView:
+    """Everything one feed file shows; :func:`write_feed` is a pure function of it."""
+
+    format: str
+    id: str
+    title: str
+    subtitle: str
+    language: str
+    author: str
+    updated: str
+    self_url: str
+    home_url: str
+    entries: tuple[Entry, ...]
+
+
+def _day_entry_fields(m: SiteModel, day) -> dict:
     cfg = m.config
-    papers = m.latest_papers(cfg.feed_size)
-    updated = rfc3339(m.build_date) if m.build_date else "1970-01-01T00:00:00Z"
+    return {"day": day.date, "day_label": format_date(day.date, cfg.date_format),
+            "day_url": cfg.abs_url(f"days/{day.date.isoformat()}/")}
+
+
+def paper_entries(m: SiteModel) -> list[Entry]:
+    """Every paper of :meth:`SiteModel.feed_papers`: newest day first, digest order within a day."""
+    cfg = m.config
+    out = []
+    for day, papers in m.feed_papers():
+        f = _day_entry_fields(m, day)
+        intro = f'<p>New in the digest of <a href="{html_escape(f["day_url"])}">{html_escape(f["day_label"])}</a>.</p>'
+        for p in papers:
+            out.append(Entry(id=f"urn:sitegen:paper:{p.slug}", title=p.title, url=cfg.abs_url(f"papers/{p.slug}/"),
+                             text=p.abstract, html=f"{intro}\n<p>{html_escape(p.abstract)}</p>", **f))
+    return out
+
+
+def day_entries(m: SiteModel) -> list[Entry]:
+    """One entry per day of :meth:`SiteModel.feed_days`: the day's titles, linked, in digest order."""
+    cfg = m.config
+    out = []
+    for day in m.feed_days():
+        f = _day_entry_fields(m, day)
+        new = len(m.new_papers(day))
+        items = []
+        for s in day.papers:
+            p = m.papers[s]
+            seen = "" if p.first_seen == day.date else " <em>(seen before)</em>"
+            items.append(f'<li><a href="{html_escape(cfg.abs_url(f"papers/{s}/"))}">{html_escape(p.title)}</a>{seen}</li>')
+        count = f"{len(day.papers)} paper{'' if len(day.papers) == 1 else 's'}, {new} new"
+        body = "\n".join([f"<p>{count}.</p>", "<ol>", *items, "</ol>"])
+        out.append(Entry(id=f"urn:sitegen:day:{day.date.isoformat()}", title=f"{f['day_label']}: {count}",
+                         url=f["day_url"], text="", html=body, **f))
+    return out
+
+
+ENTRIES = {"papers": paper_entries, "days": day_entries}
+
+
+def feed_view(m: SiteModel, feed: Feed) -> FeedView:
+    cfg = m.config
+    # The paper feed keeps its original id so existing subscriptions stay the same feed.
+    fid = f"urn:sitegen:feed:{cfg.abs_url('')}" if feed.stream == "papers" else \
+        f"urn:sitegen:feed:{feed.stream}:{cfg.abs_url('')}"
+    return FeedView(format=feed.format, id=fid, title=feed.name(cfg), subtitle=cfg.description,
+                    language=cfg.language, author=cfg.author,
+                    updated=rfc3339(m.build_date) if m.build_date else "1970-01-01T00:00:00Z",
+                    self_url=cfg.abs_url(feed.path), home_url=cfg.abs_url(""),
+                    entries=tuple(ENTRIES[feed.stream](m)))
+
+
+def write_atom(v: FeedView) -> bytes:
     out = ['<?xml version="1.0" encoding="utf-8"?>',
-           f'<feed xmlns="http://www.w3.org/2005/Atom" xml:lang="{xml(cfg.language)}">',
-           f"  <id>urn:sitegen:feed:{xml(cfg.abs_url(''))}</id>",
-           f"  <title>{xml(cfg.title)}</title>",
-           f"  <subtitle>{xml(cfg.description)}</subtitle>",
-           f"  <updated>{updated}</updated>",
-           f"  <author><name>{xml(cfg.author)}</name></author>",
-           f'  <link rel="self" type="application/atom+xml" href="{xml(cfg.abs_url("feed.xml"))}"/>',
-           f'  <link rel="alternate" type="text/html" href="{xml(cfg.abs_url(""))}"/>',
+           f'<feed xmlns="http://www.w3.org/2005/Atom" xml:lang="{xml(v.language)}">',
+           f"  <id>{xml(v.id)}</id>",
+           f"  <title>{xml(v.title)}</title>",
+           f"  <subtitle>{xml(v.subtitle)}</subtitle>",
+           f"  <updated>{v.updated}</updated>",
+           f"  <author><name>{xml(v.author)}</name></author>",
+           f'  <link rel="self" type="application/atom+xml" href="{xml(v.self_url)}"/>',
+           f'  <link rel="alternate" type="text/html" href="{xml(v.home_url)}"/>',
            "  <generator>sitegen</generator>"]
-    for p in papers:
+    for e in v.entries:
         out += ["  <entry>",
-                f"    <id>urn:sitegen:paper:{p.slug}</id>",
-                f"    <title>{xml(p.title)}</title>",
-                f"    <updated>{rfc3339(p.first_seen)}</updated>",
-                f"    <published>{rfc3339(p.first_seen)}</published>",
-                f'    <link rel="alternate" type="text/html" href="{xml(cfg.abs_url(f"papers/{p.slug}/"))}"/>',
-                f"    <summary type=\"text\">{xml(p.abstract)}</summary>",
-                "  </entry>"]
+                f"    <id>{xml(e.id)}</id>",
+                f"    <title>{xml(e.title)}</title>",
+                f"    <updated>{rfc3339(e.day)}</updated>",
+                f"    <published>{rfc3339(e.day)}</published>",
+                f'    <link rel="alternate" type="text/html" href="{xml(e.url)}"/>']
+        if e.url != e.day_url:
+            out.append(f'    <link rel="related" type="text/html" href="{xml(e.day_url)}" '
+                       f'title="{xml("Digest of " + e.day_label)}"/>')
+        out.append(f'    <category term="{e.day.isoformat()}" label="{xml("Digest of " + e.day_label)}"/>')
+        if e.text:
+            out.append(f'    <summary type="text">{xml(e.text)}</summary>')
+        out += [f'    <content type="html">{xml(e.html)}</content>', "  </entry>"]
     out.append("</feed>")
     return ("\n".join(out) + "\n").encode("utf-8")
 
 
-def json_feed(m: SiteModel) -> bytes:
-    cfg = m.config
-    feed = {
-        "version": "https://jsonfeed.org/version/1.1",
-        "title": cfg.title,
-        "home_page_url": cfg.abs_url(""),
-        "feed_url": cfg.abs_url("feed.json"),
-        "description": cfg.description,
-        "language": cfg.language,
-        "authors": [{"name": cfg.author}],
-        "items": [{
-            "id": f"urn:sitegen:paper:{p.slug}",
-            "url": cfg.abs_url(f"papers/{p.slug}/"),
-            "title": p.title,
-            "content_text": p.abstract,
-            "date_published": rfc3339(p.first_seen),
-        } for p in m.latest_papers(cfg.feed_size)],
-    }
-    return dump_json(feed, indent=1)
+def write_json_feed(v: FeedView) -> bytes:
+    items = []
+    for e in v.entries:
+        item = {"id": e.id, "url": e.url, "title": e.title, "content_html": e.html}
+        if e.text:
+            item["content_text"] = e.text
+        item.update({"date_published": rfc3339(e.day), "tags": [f"Digest of {e.day_label}"],
+                     "_sitegen": {"day": e.day.isoformat(), "day_url": e.day_url}})
+        items.append(item)
+    return dump_json({"version": "https://jsonfeed.org/version/1.1", "title": v.title, "home_page_url": v.home_url,
+                      "feed_url": v.self_url, "description": v.subtitle, "language": v.language,
+                      "authors": [{"name": v.author}], "items": items}, indent=1)
+
+
+WRITERS = {"atom": write_atom, "json": write_json_feed}
+
+
+def write_feed(v: FeedView) -> bytes:
+    return WRITERS[v.format](v)
+
+
+def feed_files(m: SiteModel) -> dict[str, bytes]:
+    """Every feed of ``m.feeds`` (the registry), by output path.
+
+    Not memoised: the work is bounded by the feeds' size, not the archive's
+    (a few milliseconds), so the feeds are always computed from the model and
+    can never be stale.
+    """
+    return {f.path: write_feed(feed_view(m, f)) for f in m.feeds}
 
 
 def page_url(path: str) -> str:
@@ -137,8 +244,9 @@ def api(m: SiteModel) -> dict[str, bytes]:
     out["api/papers.json"] = dump_json({"count": len(papers),
                                         "papers": [_paper_record(m, p, False) for p in papers]})
     for d in m.days:
+        # "date" is data (ISO); "title" is for display, in site.yml's date_format like every page.
         out[f"api/days/{d.date.isoformat()}.json"] = dump_json({
-            "date": d.date.isoformat(), "title": d.title, "url": m.config.abs_url(f"days/{d.date.isoformat()}/"),
+            "date": d.date.isoformat(), "title": format_date(d.date, m.config.date_format), "url": m.config.abs_url(f"days/{d.date.isoformat()}/"),
             "papers": [_paper_record(m, m.papers[s], True) for s in d.papers]})
     out["api/archive.json"] = dump_json({
         "title": m.config.title, "days": [{"date": d.date.isoformat(), "papers": list(d.papers)} for d in m.days],
@@ -153,8 +261,9 @@ def api(m: SiteModel) -> dict[str, bytes]:
     return out
 
 
-def all_feeds(m: SiteModel, html_paths: Iterable[str]) -> dict[str, bytes]:
-    out = {"feed.xml": atom(m), "feed.json": json_feed(m), "robots.txt": robots(m)}
+def api_and_sitemap(m: SiteModel, html_paths: Iterable[str]) -> dict[str, bytes]:
+    """Sitemap, robots.txt and the API (the feeds are :func:`feed_files`)."""
+    out = {"robots.txt": robots(m)}
     out.update(sitemap(m, html_paths))
     out.update(api(m))
     return out

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Callable
 
 from . import frontmatter
-from .config import Config, format_date
+from .config import Config
 from .content import DAY_KEYS, PAPER_KEYS, Day, Paper, StatCache, load_content
 from .dumps import Dump, parse_dump, resolve_date
 from .errors import BuildError, DumpError, MultiError, SitegenError
@@ -261,17 +261,16 @@ def _ingest(config: Config, paths: list[Path] | None, *, keep_going: bool, allow
             if slugs[key] not in papers:
                 papers.append(slugs[key])
         sources = sorted(set(old_day.sources if old_day else ()) | set(day_sources[date]))
-        title = old_day.title if old_day else format_date(date, config.date_format)
         if old_day and (old_day.papers, old_day.sources) == (tuple(papers), tuple(sources)):
             continue
-        meta = {"date": date.isoformat(), "title": title, "papers": papers, "sources": sources}
+        meta = {"date": date.isoformat(), "papers": papers, "sources": sources}
         if old_day:
             meta.update((k, v) for k, v in old_day.extra.items() if k not in DAY_KEYS)
         body = old_day.body if old_day else ""
         path = days_dir / f"{date.isoformat()}.md"
         if write_if_changed(path, frontmatter.dumps(meta, body).encode("utf-8")):
             result.days_written += 1
-        content_cache.put(str(path), Day(date, title, tuple(papers), tuple(sources), body,
+        content_cache.put(str(path), Day(date, tuple(papers), tuple(sources), body,
                                          {k: v for k, v in meta.items() if k not in DAY_KEYS}, str(path)))
 
     result.dumps = len(parsed)

@@ -3,6 +3,11 @@
 Bodies that ingest wrote (escaped plain text) take a fast path that gives
 byte-identical HTML (tests check it); anything hand-written goes through
 markdown-it.  Used by ``content`` (plain text of a body) and ``render`` (HTML).
+
+TeX in text (accents, ``$...$`` math; :mod:`sitegen.tex`) is rendered on both
+paths, outside links and code.  With a ``url`` function, root-relative links
+(``/archive/``) are rebased on the site's base path (relative when offline),
+like every other internal link.
 """
 
 from __future__ import annotations
@@ -12,8 +17,10 @@ import re
 from functools import lru_cache
 
 from markdown_it import MarkdownIt
+from markdown_it.token import Token
 from markdown_it.rules_core import text_join
 
+from . import tex
 from .text import escape_markdown
 
 
@@ -33,16 +40,66 @@ def markdown() -> MarkdownIt:
     md.inline.ruler.disable("linkify")
     md.core.ruler.disable("text_join")
     md.core.ruler.before("linkify", "text_join_early", text_join)
+    md.core.ruler.after("linkify", "tex", _tex_rule)
+    md.add_render_rule("link_open", _rebased("href"))
+    md.add_render_rule("image", _rebased("src"))
     return md
 
 
-def markdown_html(body: str) -> str:
-    return markdown().render(body)
+def _tex_rule(state) -> None:
+    """Text tokens outside links: TeX accents decoded, math as (sanitised) MathML."""
+    if state.env.get("raw_tex"):
+        return
+    for block in state.tokens:
+        if block.type != "inline" or not block.children:
+            continue
+        out, in_link = [], 0
+        for tok in block.children:
+            in_link += tok.type == "link_open"
+            in_link -= tok.type == "link_close"
+            if tok.type != "text" or in_link or not tex.has_tex(tok.content):
+                out.append(tok)
+                continue
+            for kind, piece in tex.segments(tok.content):
+                t = Token("text" if kind == "text" else "html_inline", "", 0)
+                t.content = piece
+                out.append(t)
+        block.children = out
+
+
+def rebase(href: str, url) -> str:
+    """A root-relative link (``/archive/#x``) through ``url`` (base path / offline); others unchanged."""
+    if not href.startswith("/") or href.startswith("//"):
+        return href
+    path, mark, rest = href[1:], "", ""
+    for sep in ("#", "?"):
+        if sep in path:
+            path, rest = path.split(sep, 1)
+            mark = sep
+            break
+    return url(path) + (mark + rest if mark else "")
+
+
+def _rebased(attr: str):
+    def render(self, tokens, idx, options, env):
+        tok = tokens[idx]
+        url = env.get("url")
+        if url is not None and isinstance(tok.attrGet(attr), str):
+            tok.attrSet(attr, rebase(tok.attrGet(attr), url))
+        if tok.type == "image":
+            return self.image(tokens, idx, options, env)
+        return self.renderToken(tokens, idx, options, env)
+    return render
+
+
+def markdown_html(body: str, url=None) -> str:
+    """Markdown as HTML; ``url`` (``render.make_url`` for the page) rebases root-relative links."""
+    return markdown().render(body, {"url": url})
 
 
 def markdown_text(body: str) -> str:
-    """Text content of rendered Markdown (tags stripped, entities decoded)."""
-    return html.unescape(re.sub(r"<[^>]*>", "", markdown_html(body))).strip()
+    """Text content of rendered Markdown (tags stripped, entities decoded), TeX left as written."""
+    return html.unescape(re.sub(r"<[^>]*>", "", markdown().render(body, {"raw_tex": True}))).strip()
 
 
 def plain_html(text: str) -> str:
@@ -51,16 +108,21 @@ def plain_html(text: str) -> str:
     A test checks the equality over every shipped abstract and generated text.
     """
     md = markdown()
+    esc = _tex_esc if tex.has_tex(text) else _esc
     out, pos = [], 0
     for m in _links(md, text):
         url = md.normalizeLink(m.url)
         if not md.validateLink(url):
             continue
-        out.append(_esc(text[pos:m.index]))
+        out.append(esc(text[pos:m.index]))
         out.append(f'<a href="{_esc(url)}">{_esc(md.normalizeLinkText(m.text))}</a>')
         pos = m.last_index
-    out.append(_esc(text[pos:]))
+    out.append(esc(text[pos:]))
     return "<p>" + "".join(out) + "</p>\n"
+
+
+def _tex_esc(s: str) -> str:
+    return tex.to_html(s, _esc) if s else s
 
 
 class _Match:
@@ -96,8 +158,8 @@ def _esc(s: str) -> str:
     return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
 
 
-def body_html(body: str, plain: str) -> str:
+def body_html(body: str, plain: str, url=None) -> str:
     """A content body as HTML, taking the fast path for bodies ingest wrote."""
     if body and "\n" not in body and escape_markdown(plain) == body:
         return plain_html(plain)
-    return markdown_html(body)
+    return markdown_html(body, url)

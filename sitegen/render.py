@@ -18,8 +18,9 @@ from typing import Any, Callable
 from urllib.parse import quote_plus
 
 import jinja2
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
+from . import paperlinks, tex
 from .config import Config, format_date
 from .errors import ThemeError
 from .markdown import body_html, markdown_html
@@ -66,10 +67,24 @@ def base_prefix(config: Config, current: str) -> str:
 
 
 # Links every page carries (header, footer, assets), computed once per folder depth.
-BASE_LINKS = {"home": "", "archive": "archive/", "papers": "papers/", "search": "search/", "feed": "feed.xml",
+BASE_LINKS = {"home": "", "archive": "archive/", "papers": "papers/", "search": "search/", "feeds": "feeds/",
+              "feed": "feed.xml",
               "feed_json": "feed.json", "api": "api/papers.json", "archive_csv": "api/archive.csv",
               "favicon": "favicon.svg", "style": "static/style.css", "search_css": "static/search.css",
               "site_js": "static/site.js", "lunr": "static/vendor/lunr.min.js", "search_js": "static/search.js"}
+
+
+def feed_links(m: SiteModel, url: Callable[[str], str]) -> list[dict[str, str]]:
+    """The published feeds (``model.feeds``) as template values: head links and the /feeds/ page."""
+    cfg = m.config
+    return [{"path": f.path, "href": url(f.path), "url": cfg.abs_url(f.path), "label": f.label(cfg),
+             "media_type": f.media_type, "format": f.format_name, "holds": f.holds(cfg)} for f in m.feeds]
+
+
+def paper_bibtex(paper, links=None) -> str | None:
+    """The BibTeX entry to copy for a paper with a known arXiv ID (plain text; autoescaped)."""
+    links = links or paper.links
+    return paperlinks.bibtex(paper.slug, tex.decode(paper.title), links) if links else None
 
 
 def outbound_links(title: str) -> list[tuple[str, str]]:
@@ -105,7 +120,10 @@ def make_env(config: Config, cache_dir: Path | None = None) -> jinja2.Environmen
     fmt = lru_cache(maxsize=None)(lambda d: format_date(d, config.date_format))   # ~1 day per 25 papers
     env.filters["date"] = lambda d: fmt(d) if d else ""
     env.filters["excerpt"] = lambda s, n=config.excerpt_length: excerpt(s, n)
-    env.globals.update(outbound_links=outbound_links, csp=CSP)
+    # TeX in titles: `tex` renders accents and math (MathML), `tex_text` only decodes accents (<title>, meta).
+    env.filters["tex"] = lambda s: Markup(tex.to_html(s, lambda t: str(escape(t))))
+    env.filters["tex_text"] = tex.decode
+    env.globals.update(outbound_links=outbound_links, csp=CSP, bibtex=paper_bibtex)
     return env
 
 
@@ -164,6 +182,7 @@ class Renderer:
         self.env = make_env(self.config, cache_dir)
         self._templates: dict[str, jinja2.Template] = {}
         self._links: dict[str, dict[str, str]] = {}
+        self._feeds: dict[str, list[dict[str, str]]] = {}
         self._letters: list | None = None
 
     def template(self, name: str) -> jinja2.Template:
@@ -182,21 +201,29 @@ class Renderer:
         links = self._links.get(folder)
         if links is None:
             links = self._links[folder] = {k: url(v) for k, v in BASE_LINKS.items()}
+        feeds = self._feeds.get(folder)
+        if feeds is None:
+            feeds = self._feeds[folder] = feed_links(m, url)
         canonical = folder if page.path.endswith("index.html") else page.path
         if page.kind == "papers" and self._letters is None:
             self._letters = letter_pages(m)
         return {
             "site": cfg, "model": m, "page": page, "obj": page.obj, "url": url, "links": links,
             "abs_url": cfg.abs_url, "canonical": cfg.abs_url(canonical), "base": base_prefix(cfg, page.path),
-            "offline": cfg.offline, "paper_html": self.paper_html, "day_html": self.day_html,
-            "letters": self._letters if page.kind == "papers" else [],
+            "offline": cfg.offline, "paper_html": lambda p: self.paper_html(p, url),
+            "day_html": lambda d: self.day_html(d, url), "note_html": lambda p: self.note_html(p, url),
+            "letters": self._letters if page.kind == "papers" else [], "feeds": feeds,
         }
 
-    def paper_html(self, paper) -> Markup:
-        return Markup(body_html(paper.body, paper.abstract))
+    # Hand-written Markdown gets the page's `url`, so `/archive/` links work under any base_url.
+    def paper_html(self, paper, url=None) -> Markup:
+        return Markup(body_html(paper.body, paper.abstract, url))
 
-    def day_html(self, day) -> Markup | str:
-        return Markup(markdown_html(day.body)) if day.body else ""
+    def day_html(self, day, url=None) -> Markup | str:
+        return Markup(markdown_html(day.body, url)) if day.body else ""
+
+    def note_html(self, paper, url=None) -> Markup | str:
+        return Markup(markdown_html(paper.note, url)) if paper.note else ""
 
     def render(self, page: Page) -> bytes:
         try:

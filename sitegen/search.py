@@ -29,8 +29,9 @@ Output (all under ``search/``, compact deterministic JSON):
   ``codes[k]`` the index into ``weights`` of the k-th posting (omitted when
   there is one weight).  ~15% smaller gzipped than plain (ref, weight) pairs
   for frequent terms.
-* ``docs-<i>-<hash>.json`` -- ``[[title, url, date, snippet], ...]`` for refs
-  ``i*size .. i*size+size-1``: enough to render a result without the paper.
+* ``docs-<i>-<hash>.json`` -- ``[[title, url, date, snippet, shown], ...]`` for refs
+  ``i*size .. i*size+size-1``: enough to render a result without the paper
+  (``date`` ISO for ``<time datetime>``, ``shown`` formatted at build time).
 * every file again as ``.js`` that assigns the same JSON into
   ``window.SITEGEN_SEARCH_DATA["<name>.json"]``, for ``file://`` browsing
   where ``fetch`` is blocked (loaded with ``<script src>``, no inline script).
@@ -94,6 +95,7 @@ class SearchDoc:
     abstract: str   # plain text, untrusted
     url: str        # site-relative path without leading slash, e.g. "papers/some-slug/"
     date: str       # ISO date first seen, e.g. "2025-03-12"
+    shown: str = ""  # the same date as pages show it (site.yml's date_format), e.g. "12 March 2025"
 
 
 # --------------------------------------------------------------- encoding
@@ -368,7 +370,7 @@ def build_search_index(docs: Sequence[SearchDoc], cache_dir: Path | None = None,
         sizes.append(len(text.encode("utf-8")))
     chunk_hashes = []
     for c in range(0, len(docs), doc_chunk):
-        text = dumps([[d.title, d.url, d.date, snippet(d.abstract, snippet_chars)]
+        text = dumps([[d.title, d.url, d.date, snippet(d.abstract, snippet_chars), d.shown or d.date]
                       for d in docs[c:c + doc_chunk]])
         h = _hash(text)
         _emit(out, f"docs-{c // doc_chunk}-{h}.json", text, emit_js)

@@ -41,6 +41,49 @@ class Month:
         return f"{self.year:04d}-{self.month:02d}"
 
 
+@dataclass(frozen=True)
+class Feed:
+    """One published feed file. :data:`FEEDS` is the only list of them."""
+
+    path: str        # output path, e.g. "feed.xml"
+    format: str      # "atom" | "json"
+    stream: str      # "papers" (every new paper of the latest days) | "days" (one entry per day)
+
+    @property
+    def media_type(self) -> str:
+        return {"atom": "application/atom+xml", "json": "application/feed+json"}[self.format]
+
+    @property
+    def format_name(self) -> str:
+        return {"atom": "Atom", "json": "JSON Feed 1.1"}[self.format]
+
+    def name(self, config: Config) -> str:
+        """The title inside the feed file (what a feed reader shows as the subscription's name)."""
+        return {"papers": config.title, "days": f"{config.title}: daily digest"}[self.stream]
+
+    def label(self, config: Config) -> str:
+        """The name with its format, for the ``/feeds/`` page and the head's alternate links."""
+        return f"{self.name(config)} ({'Atom' if self.format == 'atom' else 'JSON Feed'})"
+
+    def holds(self, config: Config) -> str:
+        """What a subscriber gets, in one sentence (shown on the ``/feeds/`` page)."""
+        if self.stream == "papers":
+            return (f"One entry per paper: every paper new in the latest {config.feed_days} digest days "
+                    f"(at least {config.feed_size} papers, counting whole days), newest day first.")
+        return (f"One entry per digest day for the latest {config.daily_feed_days} days, "
+                "listing that day's papers with links.")
+
+
+# Every feed sitegen publishes: the writer (feeds.py), the /feeds/ page, the head links, the
+# build summary and `sitegen check` all read this tuple, so none of them can miss one.
+FEEDS: tuple[Feed, ...] = (
+    Feed("feed.xml", "atom", "papers"),
+    Feed("feed.json", "json", "papers"),
+    Feed("feeds/daily.xml", "atom", "days"),
+    Feed("feeds/daily.json", "json", "days"),
+)
+
+
 @dataclass
 class SiteModel:
     config: Config
@@ -53,6 +96,7 @@ class SiteModel:
     build_date: dt.date | None
     day_index: dict[dt.date, int] = field(default_factory=dict)
     pages: list[Page] = field(default_factory=list)
+    feeds: tuple[Feed, ...] = FEEDS              # the feeds this build publishes (all of FEEDS, or none)
 
     def day(self, d: dt.date) -> Day:
         return self.days[self.day_index[d]]
@@ -80,17 +124,32 @@ class SiteModel:
         per = self.config.papers_per_page
         return self.papers_az[(n - 1) * per:n * per]
 
-    def latest_papers(self, limit: int) -> list[Paper]:
-        """Newest first by first-seen date, then by the order on that day."""
-        order = []
+    def new_papers(self, day: Day) -> list[Paper]:
+        """The papers first seen on ``day``, in the digest's order."""
+        return [self.papers[s] for s in day.papers if self.papers[s].first_seen == day.date]
+
+    def feed_papers(self) -> list[tuple[Day, list[Paper]]]:
+        """The paper feeds' entries: (day, its new papers), newest day first.
+
+        Every paper new in the latest ``feed_days`` digest days, and whole
+        earlier days until there are at least ``feed_size`` papers: a day is
+        never cut, so a subscriber who polls once every ``feed_days`` days
+        misses no paper however big a day is.
+        """
+        out: list[tuple[Day, list[Paper]]] = []
+        count = 0
         for day in reversed(self.days):
-            for slug in day.papers:
-                p = self.papers[slug]
-                if p.first_seen == day.date:
-                    order.append(p)
-                    if len(order) >= limit:
-                        return order
-        return order
+            if len(out) >= self.config.feed_days and count >= self.config.feed_size:
+                break
+            new = self.new_papers(day)
+            out.append((day, new))
+            count += len(new)
+        return out
+
+    def feed_days(self) -> list[Day]:
+        """The daily feed's entries: the latest ``daily_feed_days`` digest days, newest first."""
+        n = self.config.daily_feed_days
+        return list(reversed(self.days[-n:])) if n else []
 
 
 def _digest(*parts: Any) -> bytes:
@@ -140,7 +199,7 @@ def plan_pages(m: SiteModel) -> list[Page]:
     for d in m.days:
         prev, nxt = m.prev_day(d.date), m.next_day(d.date)
         pages.append(Page(f"days/{d.date.isoformat()}/index.html", "day.html", "day", d, _digest(
-            d.date, d.title, d.body, d.extra,
+            d.date, d.body, d.extra,
             [(P[s].slug, P[s].title, P[s].abstract, P[s].days) for s in d.papers],
             prev.date if prev else None, nxt.date if nxt else None)))
     for p in P.values():
@@ -159,6 +218,7 @@ def plan_pages(m: SiteModel) -> list[Page]:
         path = "papers/index.html" if n == 1 else f"papers/page/{n}/index.html"
         pages.append(Page(path, "papers.html", "papers", n, _digest(
             n, count, letters, [(_paper_view(p), p.first_seen) for p in m.papers_page(n)])))
+    pages.append(Page("feeds/index.html", "feeds.html", "feeds", None, _digest(m.feeds)))   # the rest is config
     pages.append(Page("search/index.html", "search.html", "search", None, b"search"))
     pages.append(Page("404.html", "404.html", "404", None, b"404"))
     return pages

@@ -21,12 +21,8 @@ JS line terminators, ``$`` only matches at the very end, and lengths/regexes
 work on UTF-16 code units (astral characters are split into surrogate pairs
 while stemming, as JavaScript strings are).
 
-``trimmer``, ``stop_word_filter`` and ``stemmer`` are lunr.py pipeline
-functions labelled like lunr.js's (``"trimmer"``, ``"stopWordFilter"``,
-``"stemmer"``), so an index built with them serialises its search pipeline as
-``["stemmer"]`` -- which lunr.js resolves to its own stemmer.  They are *not*
-registered globally (lunr.py's own functions keep their registrations); use
-:func:`lunr_pipeline` / :func:`sitegen.search.load_lunr_index` instead.
+The tests hold these functions to lunr.js itself and, through lunr.py pipeline
+functions built on them (``tests/lunr_reference.py``), to lunr.py's builder.
 
 One deliberate departure, for both builders: a token the trimmer empties
 (``--``, ``&``, ``(1)`` is fine but ``...`` is not) is dropped instead of
@@ -38,10 +34,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-__all__ = [
-    "STOP_WORDS", "stem", "trim", "pipeline_term", "trimmer", "stop_word_filter",
-    "stemmer", "lunr_pipeline",
-]
+__all__ = ["STOP_WORDS", "stem", "trim", "pipeline_term"]
 
 # lunr.js 2.3.9 lunr.stopWordFilter list (identical to lunr.py's WORDS).
 STOP_WORDS = frozenset("""
@@ -225,32 +218,3 @@ def pipeline_term(token: str) -> str | None:
     if not t or t in STOP_WORDS:
         return None
     return stem(t)
-
-
-# --- lunr.py pipeline functions ---------------------------------------------
-
-def trimmer(token, i=None, tokens=None):
-    """lunr.py pipeline function equivalent to lunr.js's trimmer (drops "")."""
-    token.string = trim(token.string)
-    return token if token.string else None
-
-
-def stop_word_filter(token, i=None, tokens=None):
-    if str(token) not in STOP_WORDS:
-        return token
-    return None
-
-
-def stemmer(token, i=None, tokens=None):
-    token.string = stem(token.string)
-    return token
-
-
-trimmer.label = "trimmer"
-stop_word_filter.label = "stopWordFilter"
-stemmer.label = "stemmer"
-
-
-def lunr_pipeline():
-    """(indexing functions, search functions) for a lunr.py Builder."""
-    return (trimmer, stop_word_filter, stemmer), (stemmer,)

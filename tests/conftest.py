@@ -1,72 +1,30 @@
-"""Shared fixtures: a throw-away project copy, a CLI runner, a tree snapshot."""
+"""Fixtures wrapping tests/helpers.py (the one set of test helpers) where pytest's tmp_path is needed."""
 
 from __future__ import annotations
 
-import os
-import shutil
+import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-REPO = Path(__file__).resolve().parent.parent
-SHIPPED_DUMPS = REPO / "content" / "dumps"
-FIXTURE_DUMPS = Path(__file__).resolve().parent / "fixtures" / "dumps"
+from helpers import REPO, make_project as _make_project, tree
 
-
-def _make_project(root: Path, dumps: list[Path] | None = None, site_yml: str | None = None) -> Path:
-    """``root`` with the repo's site.yml (or ``site_yml``) and ``content/dumps``.
-
-    ``dumps``: files to copy into content/dumps (default: the shipped dumps).
-    """
-    dumps_dir = root / "content" / "dumps"
-    dumps_dir.mkdir(parents=True)
-    if site_yml is None:
-        shutil.copy(REPO / "site.yml", root / "site.yml")
-    else:
-        (root / "site.yml").write_text(site_yml, encoding="utf-8")
-    for f in sorted(SHIPPED_DUMPS.glob("*.txt")) if dumps is None else dumps:
-        shutil.copy(f, dumps_dir / Path(f).name)
-    return root
+if str(REPO) not in sys.path:        # `tests.bench...` and `tests.lunr_reference` import from the repo root
+    sys.path.insert(0, str(REPO))
 
 
 @pytest.fixture
-def make_project(tmp_path):
-    """Factory: ``make_project(name="proj", dumps=None, site_yml=None) -> Path``."""
-    def make(name: str = "proj", dumps: list[Path] | None = None, site_yml: str | None = None) -> Path:
-        return _make_project(tmp_path / name, dumps, site_yml)
+def tmp_project(tmp_path):
+    """Factory: ``tmp_project(name="proj", **kw) -> Path`` under tmp_path (see helpers.make_project)."""
+    def make(name: str = "proj", **kw) -> Path:
+        return _make_project(tmp_path / name, **kw)
     return make
 
 
 @pytest.fixture
-def project(make_project) -> Path:
+def project(tmp_project) -> Path:
     """A temp project: the repo's site.yml and the 5 shipped dumps, nothing ingested."""
-    return make_project()
-
-
-@pytest.fixture
-def cli(monkeypatch):
-    """``cli(cwd, *args)`` runs ``sitegen *args`` in ``cwd`` with click's CliRunner.
-
-    The result's ``output`` holds stdout and stderr.  Exceptions are caught, as
-    in a real run, so tests can check the exit code and that no traceback shows.
-    """
-    from sitegen.cli import main
-
-    def run(cwd: Path, *args: str):
-        monkeypatch.chdir(cwd)
-        return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=True)
-    return run
-
-
-def tree(root: Path) -> dict[str, tuple[bytes, int]]:
-    """Every file under ``root`` (hidden ones too): relative path -> (bytes, mtime_ns)."""
-    out = {}
-    for dirpath, _dirs, files in os.walk(root):
-        for name in files:
-            p = Path(dirpath, name)
-            out[p.relative_to(root).as_posix()] = (p.read_bytes(), p.stat().st_mtime_ns)
-    return dict(sorted(out.items()))
+    return tmp_project()
 
 
 @pytest.fixture

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+from helpers import REPO
+
 
 
 def test_benchmark_runs_at_a_tiny_size(tmp_path):

@@ -17,8 +17,8 @@ from urllib.parse import quote
 
 import pytest
 
-from browser import chromium
-from siteutil import THEME, run
+from browser import chromium, page_wait
+from helpers import THEME, make_project, run_cli
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(120)]
 
@@ -43,12 +43,11 @@ class _Quiet(SimpleHTTPRequestHandler):
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     root = tmp_path_factory.mktemp("hostile-browser") / "p"
-    (root / "content" / "dumps").mkdir(parents=True)
+    make_project(root, dumps=[], site_yml=f"year: 2025\ntheme: {THEME}\n")
     body = "".join(f"{t}\n\n{ABSTRACT}\n\n" for t in TITLES)
     (root / "content" / "dumps" / "d.txt").write_text(
         "new\n\nMar 12\n\n" + body + "A Benign Paper\n\nA benign abstract about zanzibar.\n", encoding="utf-8")
-    (root / "site.yml").write_text(f"year: 2025\ntheme: {THEME}\n")
-    r = run("build", "-q", cwd=root)
+    r = run_cli("build", "-q", cwd=root)
     assert r.exit_code == 0, r.output
     slugs = {}
     for t in TITLES:
@@ -138,21 +137,16 @@ def test_csp_blocks_an_inline_script_even_if_one_got_in(drv, served):
     assert any("Content Security Policy" in m for m in csp_problems(drv))
 
 
-def _wait(drv, script: str, timeout: float = 10):
-    from selenium.webdriver.support.ui import WebDriverWait
-    return WebDriverWait(drv, timeout, poll_frequency=0.05).until(lambda d: d.execute_script(script))
-
-
 def test_search_dropdown_and_results_page_show_hostile_titles_as_text(drv, served):
     base, _ = served
     open_page(drv, f"{base}/days/2025-03-12/")
     box = drv.find_element("css selector", "#search-input")
     box.click()
     box.send_keys("zanzibar")
-    options = _wait(drv, """
+    options = page_wait(lambda: drv.execute_script("""
         var o = Array.from(document.querySelectorAll('#search-dropdown [role=option]'))
                      .filter(e => e.querySelector('.search-option-title') || e.textContent.includes('Zanzibar'));
-        return o.length >= 4 ? o.map(e => e.textContent) : null""")
+        return o.length >= 4 ? o.map(e => e.textContent) : null"""), "4 dropdown options")
     shown = "\n".join(options)
     for title in TITLES:
         assert title in shown, (title, shown)
@@ -163,9 +157,9 @@ def test_search_dropdown_and_results_page_show_hostile_titles_as_text(drv, serve
     # The results page, reached by URL: the query itself is hostile too.
     q = 'zanzibar <img src=x onerror="window.__pwned=1">'
     open_page(drv, f"{base}/search/?q={quote(q)}")
-    items = _wait(drv, """
+    items = page_wait(lambda: drv.execute_script("""
         var li = Array.from(document.querySelectorAll('#search-results li'));
-        return li.length >= 4 ? li.map(e => e.textContent) : null""")
+        return li.length >= 4 ? li.map(e => e.textContent) : null"""), "4 results on the results page")
     joined = "\n".join(items)
     for title in TITLES:
         assert title in joined, (title, joined)

@@ -7,15 +7,15 @@ from pathlib import Path
 from sitegen.config import load_config
 from sitegen.content import StatCache, parse_day, parse_paper
 from sitegen.ingest import ingest
-from siteutil import REPO, copy_site
+from helpers import make_project
 
 
 def test_ingest_seeds_the_content_cache_with_what_parsing_gives(tmp_path):
-    site = copy_site(REPO, tmp_path / "p")
+    site = make_project(tmp_path / "p")
     papers = site / "content" / "papers"
     papers.mkdir(parents=True)
     (papers / "hand-made.md").write_text("---\ntitle: Hand made\nslug: hand-made\ndays:\n- '2025-03-12'\n"
-                                         "note: 2025-01-01\n---\n\nA *real* Markdown body.\n")
+                                         "reviewed: 2025-01-01\n---\n\nA *real* Markdown body.\n")
     cfg = load_config(site / "site.yml")
     ingest(cfg)
     cache = StatCache.open(cfg.cache_dir / "content.pickle")

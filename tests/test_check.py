@@ -23,7 +23,7 @@ import yaml
 
 from sitegen.checkpages import _whole
 from sitegen.search import DATA_GLOBAL
-from siteutil import REPO, SITES, copy_site, run
+from helpers import REPO, SITES, make_project, run_cli
 
 CASES = sorted(p.name for p in (SITES / "bad-output").iterdir() if p.is_dir())
 DAMAGE_KEYS = {"build", "delete", "truncate", "write", "edit", "symlink", "fifo", "reseal"}
@@ -36,9 +36,9 @@ def built(tmp_path_factory):
 
     def get(mode: str) -> Path:
         if mode not in outputs:
-            site = copy_site(SITES / "good" / "sharded", tmp_path_factory.mktemp(mode) / "site")
+            site = make_project(tmp_path_factory.mktemp(mode) / "site", site=SITES / "good" / "sharded")
             extra = ["--offline"] if mode == "offline" else []
-            r = run("build", "--quiet", "--config", str(site / "site.yml"), *extra)
+            r = run_cli("build", "--quiet", "--config", str(site / "site.yml"), *extra)
             assert r.exit_code == 0, r.output
             outputs[mode] = site / "_site"
         return outputs[mode]
@@ -47,7 +47,7 @@ def built(tmp_path_factory):
 
 @pytest.mark.parametrize("mode", ["online", "offline"])
 def test_base_site_passes(built, mode):
-    r = run("check", str(built(mode)))
+    r = run_cli("check", str(built(mode)))
     assert r.exit_code == 0, r.output
     assert r.output.rstrip().endswith(": no problems"), r.output
 
@@ -123,7 +123,7 @@ def test_damaged_output_fails_check_with_its_message(case, built, tmp_path):
     (tmp_path / "outside").mkdir()
     (tmp_path / "outside" / "index.html").write_text("<html><body><main>never read")
     damage(out, spec)
-    r = run("check", str(out))
+    r = run_cli("check", str(out))
     assert r.exit_code == 1, r.output
     assert "Traceback" not in r.output
     *problems, summary = r.output.rstrip("\n").split("\n")
@@ -180,7 +180,7 @@ def test_check_reads_each_file_once_and_never_through_a_link(built, tmp_path, mo
 def test_check_refuses_a_linked_site_folder(built, tmp_path):
     link = tmp_path / "site-link"
     os.symlink(built("online"), link)
-    r = run("check", str(link))
+    r = run_cli("check", str(link))
     assert r.exit_code == 1
     assert f"{link}: is a symbolic link; check does not follow links. Pass the folder itself" in r.output
 

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from sitegen import frontmatter
+from helpers import FIXTURE_DUMPS, copy_project, make_project, run_cli, run_cli_process
 
 pytestmark = pytest.mark.timeout(20)
 
-REPO = Path(__file__).resolve().parent.parent
-FIXTURES = Path(__file__).resolve().parent / "fixtures" / "dumps"
+FIXTURES = FIXTURE_DUMPS
 BAD = sorted((FIXTURES / "bad").glob("*.txt"))
 PLAIN = FIXTURES / "good" / "plain.txt"
 
@@ -62,13 +62,8 @@ def content_tree(root: Path) -> dict[str, bytes]:
 @pytest.fixture(scope="module")
 def archive(tmp_path_factory):
     """A project with the shipped dumps ingested by `sitegen ingest` (read only; copy to change)."""
-    from click.testing import CliRunner
-
-    from sitegen.cli import main
-    root = tmp_path_factory.mktemp("archive")
-    shutil.copy(REPO / "site.yml", root / "site.yml")
-    shutil.copytree(REPO / "content" / "dumps", root / "content" / "dumps")
-    result = CliRunner().invoke(main, ["ingest", "--config", str(root / "site.yml")])
+    root = make_project(tmp_path_factory.mktemp("archive"))
+    result = run_cli("ingest", "--config", root / "site.yml")
     assert result.exit_code == 0, result.output
     return root, result
 
@@ -76,7 +71,7 @@ def archive(tmp_path_factory):
 @pytest.fixture
 def ingested(archive, tmp_path):
     root = tmp_path / "ingested"
-    shutil.copytree(archive[0], root, ignore=shutil.ignore_patterns(".sitegen-cache"))
+    copy_project(archive[0], root, cache=False)
     return root
 
 
@@ -91,25 +86,25 @@ def test_ingest_shipped_dumps(archive):
     assert len(list((root / "content" / "papers").glob("*.md"))) == 394
 
 
-def test_second_ingest_changes_nothing(ingested, cli, snapshot):
+def test_second_ingest_changes_nothing(ingested, snapshot):
     before = snapshot(ingested / "content")
-    result = cli(ingested, "ingest")
+    result = run_cli("ingest", cwd=ingested)
     assert ok(result) == "5 dumps -> 4 days, 394 papers (0 new, 0 updated)\n"
     assert snapshot(ingested / "content") == before
 
 
-def test_explicit_paths(make_project, cli):
-    root = make_project(dumps=[])
-    result = cli(root, "ingest", PLAIN, FIXTURES / "good" / "leap_day.txt")
+def test_explicit_paths(tmp_project):
+    root = tmp_project(dumps=[])
+    result = run_cli("ingest", PLAIN, FIXTURES / "good" / "leap_day.txt", cwd=root)
     assert ok(result) == "2 dumps -> 2 days, 3 papers (3 new, 0 updated)\n"
     assert sorted(p.name for p in (root / "content" / "days").iterdir()) == ["2024-02-29.md", "2025-03-12.md"]
-    out = user_error(cli(root, "ingest", root / "nope.txt"))
+    out = user_error(run_cli("ingest", root / "nope.txt", cwd=root))
     assert re.search(at(root, root / "nope.txt") + "no such file or folder", out)
 
 
-def test_warnings_go_to_stderr_and_still_ingest(make_project, cli):
-    root = make_project(dumps=[FIXTURES / "good" / "unknown_header.txt"])
-    result = cli(root, "ingest")
+def test_warnings_go_to_stderr_and_still_ingest(tmp_project):
+    root = tmp_project(dumps=[FIXTURES / "good" / "unknown_header.txt"])
+    result = run_cli("ingest", cwd=root)
     assert ok(result).endswith("1 dump -> 1 day, 3 papers (3 new, 0 updated)\n")
     assert result.stderr.startswith("warning: ") and "unknown_header.txt:3: unknown header line" in result.stderr
 
@@ -117,11 +112,11 @@ def test_warnings_go_to_stderr_and_still_ingest(make_project, cli):
 # --- bad dumps: one case per fixture file -----------------------------------------------
 
 @pytest.mark.parametrize("bad", BAD, ids=lambda p: p.stem)
-def test_bad_dump(bad, make_project, cli, snapshot):
+def test_bad_dump(bad, tmp_project, snapshot):
     line, fragments = expected_error(bad)
-    root = make_project(dumps=[PLAIN, bad])
+    root = tmp_project(dumps=[PLAIN, bad])
     before = snapshot(root / "content")
-    out = user_error(cli(root, "ingest"))
+    out = user_error(run_cli("ingest", cwd=root))
     dump = root / "content" / "dumps" / bad.name
     assert re.search(at(root, dump, line), out), out
     for fragment in fragments:
@@ -130,32 +125,32 @@ def test_bad_dump(bad, make_project, cli, snapshot):
     assert not (root / "content" / "papers").exists()
 
 
-def test_ten_megabyte_line(make_project, cli, snapshot):
-    root = make_project(dumps=[PLAIN])
+def test_ten_megabyte_line(tmp_project, snapshot):
+    root = tmp_project(dumps=[PLAIN])
     huge = root / "content" / "dumps" / "huge.txt"
     huge.write_bytes(b"new\n\nMar 13\n\nA title\n\n" + b"word " * (2 * 1024 * 1024) + b"\n")
     before = snapshot(root / "content")
-    out = user_error(cli(root, "ingest"))
+    out = user_error(run_cli("ingest", cwd=root))
     assert re.search(at(root, huge, 7) + "line is 10,485,760 characters long", out)
     assert "Is this a digest dump?" in out
     assert snapshot(root / "content") == before
 
 
 @pytest.mark.parametrize("variant", ["bom", "crlf", "bom_crlf"])
-def test_bom_and_crlf_give_the_same_content(variant, make_project, cli):
+def test_bom_and_crlf_give_the_same_content(variant, tmp_project):
     trees = []
     for name, src in (("clean", PLAIN), (variant, FIXTURES / "good" / f"{variant}.txt")):
-        root = make_project(name, dumps=[])
+        root = tmp_project(name, dumps=[])
         shutil.copy(src, root / "content" / "dumps" / "day.txt")        # same name: same `sources`
-        assert ok(cli(root, "ingest")).endswith("(3 new, 0 updated)\n")
+        assert ok(run_cli("ingest", cwd=root)).endswith("(3 new, 0 updated)\n")
         trees.append(content_tree(root))
     assert trees[0] == trees[1]
 
 
-def test_keep_going(make_project, cli):
-    root = make_project(dumps=[PLAIN, FIXTURES / "good" / "leap_day.txt"])     # the same 3 papers, 2 days
+def test_keep_going(tmp_project):
+    root = tmp_project(dumps=[PLAIN, FIXTURES / "good" / "leap_day.txt"])     # the same 3 papers, 2 days
     bad = add_dump(root, "zzz_bad.txt", "new\n\nMar 32\n\nT\n\nA\n")
-    result = cli(root, "ingest", "--keep-going")
+    result = run_cli("ingest", "--keep-going", cwd=root)
     out = user_error(result)
     assert result.stdout == "2 dumps -> 2 days, 3 papers (3 new, 0 updated); 1 dump failed\n"
     assert re.search(at(root, bad, 3) + "expected a date line", out)
@@ -163,70 +158,70 @@ def test_keep_going(make_project, cli):
     assert len(list((root / "content" / "days").iterdir())) == 2
 
 
-def test_several_bad_dumps_are_all_reported(make_project, cli):
-    root = make_project(dumps=[PLAIN])
+def test_several_bad_dumps_are_all_reported(tmp_project):
+    root = tmp_project(dumps=[PLAIN])
     a = add_dump(root, "a.txt", "")
     b = add_dump(root, "b.txt", "Foo 12\n\nT\n\nA\n")
-    out = user_error(cli(root, "ingest"))
+    out = user_error(run_cli("ingest", cwd=root))
     assert re.search(at(root, a) + "is empty", out) and re.search(at(root, b, 1) + "expected a date line", out)
     assert not (root / "content" / "papers").exists()
 
 
 # --- site.yml --------------------------------------------------------------------------
 
-def test_missing_site_yml(tmp_path, cli):
-    out = user_error(cli(tmp_path, "ingest"))
+def test_missing_site_yml(tmp_path):
+    out = user_error(run_cli("ingest", cwd=tmp_path))
     assert re.search(at(tmp_path, tmp_path / "site.yml") + "no such config file", out)
     assert "--config" in out
 
 
-def test_bad_key_in_site_yml(make_project, cli):
-    root = make_project(site_yml="year: 2025\ncolor: blue\n")
-    out = user_error(cli(root, "ingest"))
+def test_bad_key_in_site_yml(tmp_project):
+    root = tmp_project(site_yml="year: 2025\ncolor: blue\n")
+    out = user_error(run_cli("ingest", cwd=root))
     assert re.search(at(root, root / "site.yml") + "'color': unknown key; allowed keys: author, base_url,", out)
     assert not (root / "content" / "papers").exists()
 
 
-def test_wrong_type_in_site_yml(make_project, cli):
-    root = make_project(site_yml='year: "twenty"\n')
-    out = user_error(cli(root, "ingest"))
+def test_wrong_type_in_site_yml(tmp_project):
+    root = tmp_project(site_yml='year: "twenty"\n')
+    out = user_error(run_cli("ingest", cwd=root))
     assert re.search(at(root, root / "site.yml") + re.escape("'year': expected int, got str ('twenty')"), out)
 
 
-def test_several_bad_keys_reported_together(make_project, cli):
-    root = make_project(site_yml='year: "twenty"\ncolor: blue\nthem: x\nsearch:\n  shard_kb: big\n')
-    out = user_error(cli(root, "ingest"))
+def test_several_bad_keys_reported_together(tmp_project):
+    root = tmp_project(site_yml='year: "twenty"\ncolor: blue\nthem: x\nsearch:\n  shard_kb: big\n')
+    out = user_error(run_cli("ingest", cwd=root))
     assert re.search(at(root, root / "site.yml") + "4 problems:", out)
     for p in ("'year': expected int", "'color': unknown key", "'them': unknown key", "'search.shard_kb': expected int"):
         assert f"  - {p}" in out
 
 
-def test_config_option(make_project, cli, tmp_path):
-    root = make_project(dumps=[PLAIN])
-    ok(cli(tmp_path, "ingest", "--config", root / "site.yml"))
+def test_config_option(tmp_project, tmp_path):
+    root = tmp_project(dumps=[PLAIN])
+    ok(run_cli("ingest", "--config", root / "site.yml", cwd=tmp_path))
     assert (root / "content" / "days" / "2025-03-12.md").is_file()
 
 
 # --- dates -----------------------------------------------------------------------------
 
-def test_year_in_dump_wins_over_site_yml(make_project, cli):
-    root = make_project(dumps=[FIXTURES / "good" / "comma_year.txt"])        # "Mar 12, 2024"; site.yml: 2025
-    ok(cli(root, "ingest"))
+def test_year_in_dump_wins_over_site_yml(tmp_project):
+    root = tmp_project(dumps=[FIXTURES / "good" / "comma_year.txt"])        # "Mar 12, 2024"; site.yml: 2025
+    ok(run_cli("ingest", cwd=root))
     assert [p.name for p in (root / "content" / "days").iterdir()] == ["2024-03-12.md"]
 
 
-def test_dates_override_in_site_yml_wins(make_project, cli):
-    root = make_project(dumps=[FIXTURES / "good" / "comma_year.txt"],
+def test_dates_override_in_site_yml_wins(tmp_project):
+    root = tmp_project(dumps=[FIXTURES / "good" / "comma_year.txt"],
                         site_yml="year: 2025\ndates:\n  comma_year.txt: 2023-03-12\n")
-    result = cli(root, "ingest")
+    result = run_cli("ingest", cwd=root)
     ok(result)
     assert result.stderr == ""                                  # same month and day: no warning
     assert [p.name for p in (root / "content" / "days").iterdir()] == ["2023-03-12.md"]
 
 
-def test_no_year_anywhere(make_project, cli):
-    root = make_project(dumps=[PLAIN], site_yml="title: x\n")
-    out = user_error(cli(root, "ingest"))
+def test_no_year_anywhere(tmp_project):
+    root = tmp_project(dumps=[PLAIN], site_yml="title: x\n")
+    out = user_error(run_cli("ingest", cwd=root))
     dump = root / "content" / "dumps" / "plain.txt"
     assert re.search(at(root, dump, 9) + re.escape('the date line "Mar 12" has no year and site.yml sets none.'), out)
     assert "year: 2025" in out
@@ -235,33 +230,33 @@ def test_no_year_anywhere(make_project, cli):
 
 # --- the small-day guard ------------------------------------------------------------------
 
-def test_small_new_day_needs_allow_small(ingested, cli, snapshot):
+def test_small_new_day_needs_allow_small(ingested, snapshot):
     small = add_dump(ingested, "005_small.txt", filler("Aug 12", 3))
     before = snapshot(ingested / "content")
-    out = user_error(cli(ingested, "ingest"))
+    out = user_error(run_cli("ingest", cwd=ingested))
     assert re.search(at(ingested, small) + re.escape("holds 3 papers for a new day (2025-08-12)"), out)
     assert "--allow-small" in out
     assert snapshot(ingested / "content") == before
-    result = cli(ingested, "ingest", "--allow-small")
+    result = run_cli("ingest", "--allow-small", cwd=ingested)
     assert ok(result) == "6 dumps -> 5 days, 397 papers (3 new, 0 updated)\n"
     assert (ingested / "content" / "days" / "2025-08-12.md").is_file()
 
 
-def test_normal_new_day_passes_the_guard(ingested, cli):
+def test_normal_new_day_passes_the_guard(ingested):
     add_dump(ingested, "005_new.txt", filler("Aug 12", 17))          # median 84 * 0.2 = 16.8
-    assert ok(cli(ingested, "ingest")).endswith("(17 new, 0 updated)\n")
+    assert ok(run_cli("ingest", cwd=ingested)).endswith("(17 new, 0 updated)\n")
 
 
 # --- symlinks -------------------------------------------------------------------------------
 
-def test_symlink_outside_the_project_is_refused(make_project, cli, tmp_path, snapshot):
-    root = make_project(dumps=[PLAIN])
+def test_symlink_outside_the_project_is_refused(tmp_project, tmp_path, snapshot):
+    root = tmp_project(dumps=[PLAIN])
     outside = tmp_path / "outside.txt"
     shutil.copy(FIXTURES / "good" / "leap_day.txt", outside)
     link = root / "content" / "dumps" / "linked.txt"
     link.symlink_to(outside)
     before = snapshot(root / "content")
-    out = user_error(cli(root, "ingest"))
+    out = user_error(run_cli("ingest", cwd=root))
     assert re.search(at(root, link) + re.escape(f"is a symlink to {outside.resolve()}, outside the project"), out)
     assert snapshot(root / "content") == before
 
@@ -269,10 +264,10 @@ def test_symlink_outside_the_project_is_refused(make_project, cli, tmp_path, sna
 # --- hand-edited content ----------------------------------------------------------------------
 
 @pytest.fixture
-def small(make_project, cli):
+def small(tmp_project):
     """A project with one 3-paper dump ingested."""
-    root = make_project(dumps=[PLAIN])
-    ok(cli(root, "ingest"))
+    root = tmp_project(dumps=[PLAIN])
+    ok(run_cli("ingest", cwd=root))
     return root
 
 
@@ -284,36 +279,36 @@ TITLE = "title: Sparse Mixture Routing for Efficient Long-Context Transformers"
     (TITLE, "title: no", 2, ["'title': expected a string, got bool", "Quote it: title: 'no'"]),
     ("---\ntitle:", "title:", 1, ["Did you forget the opening `---` line?"]),
 ])
-def test_bad_paper_front_matter(small, cli, snapshot, old, new, line, fragments):
+def test_bad_paper_front_matter(small, snapshot, old, new, line, fragments):
     p = small / "content" / "papers" / "sparse-mixture-routing-for-efficient-long-context-transformers.md"
     text = p.read_text(encoding="utf-8")
     assert old in text
     p.write_text(text.replace(old, new, 1), encoding="utf-8")
     before = snapshot(small / "content")
-    out = user_error(cli(small, "ingest"))
+    out = user_error(run_cli("ingest", cwd=small))
     assert re.search(at(small, p, line), out)
     for f in fragments:
         assert f in out
     assert snapshot(small / "content") == before
 
 
-def test_day_papers_not_a_list(small, cli):
+def test_day_papers_not_a_list(small):
     d = small / "content" / "days" / "2025-03-12.md"
     meta, body, _ = frontmatter.parse(d.read_text(encoding="utf-8"), d)
     d.write_text(frontmatter.dumps({**meta, "papers": "foo"}, body), encoding="utf-8")
-    out = user_error(cli(small, "ingest"))
-    assert re.search(at(small, d, 4) + re.escape("'papers': expected a list of strings, got str ('foo')"), out)
+    out = user_error(run_cli("ingest", cwd=small))
+    assert re.search(at(small, d, 3) + re.escape("'papers': expected a list of strings, got str ('foo')"), out)
     assert "quoting the items: papers: ['foo']" in out
 
 
-def test_hand_edits_survive_cli_reingest(small, cli):
+def test_hand_edits_survive_cli_reingest(small):
     p = small / "content" / "papers" / "sparse-mixture-routing-for-efficient-long-context-transformers.md"
     p.write_text(p.read_text(encoding="utf-8").replace(TITLE, TITLE + "\ntags: [moe]"), encoding="utf-8")
     d = small / "content" / "days" / "2025-03-12.md"
     d.write_text(d.read_text(encoding="utf-8") + "\nMy notes on this day.\n", encoding="utf-8")
     add_dump(small, "later.txt", "Mar 14, 2025\n\nSparse Mixture Routing for Efficient Long-Context Transformers"
              "\n\nSame paper, a later day.\n")
-    result = cli(small, "ingest")
+    result = run_cli("ingest", cwd=small)
     assert ok(result) and result.stdout == "2 dumps -> 2 days, 3 papers (0 new, 1 updated)\n"
     assert "has a different abstract than on 2025-03-12; keeping the newer one" in result.stderr
     meta, body, _ = frontmatter.parse(p.read_text(encoding="utf-8"), p)
@@ -324,23 +319,20 @@ def test_hand_edits_survive_cli_reingest(small, cli):
 
 # --- atomic writes --------------------------------------------------------------------------------
 
-def test_stale_temp_files_removed_and_none_left(small, cli):
+def test_stale_temp_files_removed_and_none_left(small):
     stale = [small / "content" / "papers" / ".x.md.tmp-123", small / "content" / "days" / ".y.md.tmp-1-2"]
     for p in stale:
         p.write_text("half")
     add_dump(small, "more.txt", filler("Mar 13", 5))
-    ok(cli(small, "ingest"))
+    ok(run_cli("ingest", cwd=small))
     assert not any(p.exists() for p in stale)
     assert not [p for p in small.rglob("*") if ".tmp-" in p.name]
 
 
-def test_real_process_exit_code_and_stderr(make_project):
+def test_real_process_exit_code_and_stderr(tmp_project):
     """The same contract outside CliRunner: exit 1, one message on stderr, no traceback."""
-    import subprocess
-    import sys
-    root = make_project(dumps=[PLAIN, FIXTURES / "bad" / "nul.txt"])
-    proc = subprocess.run([sys.executable, "-m", "sitegen.cli", "ingest"], cwd=root, capture_output=True,
-                          text=True, timeout=30)
+    root = tmp_project(dumps=[PLAIN, FIXTURES / "bad" / "nul.txt"])
+    proc = run_cli_process("ingest", cwd=root, timeout=30)
     assert proc.returncode == 1
     assert proc.stdout == ""
     assert re.fullmatch(at(root, root / "content" / "dumps" / "nul.txt", 13)

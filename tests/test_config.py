@@ -9,10 +9,9 @@ import pytest
 
 from sitegen.config import SCHEMA, from_mapping, load_config, schema_keys
 from sitegen.errors import ConfigError
+from helpers import REPO
 
 pytestmark = pytest.mark.timeout(10)
-
-REPO = Path(__file__).resolve().parent.parent
 
 
 def load(tmp_path: Path, text: str):

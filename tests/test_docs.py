@@ -9,7 +9,7 @@ import click
 
 from sitegen.cli import main
 from sitegen.config import SCHEMA, load_config, schema_keys
-from siteutil import REPO
+from helpers import REPO
 
 README = (REPO / "README.md").read_text()
 
@@ -31,16 +31,27 @@ def test_every_command_and_option_is_documented():
                 assert flag in README, f"`sitegen {name} {flag}` is not in README"
 
 
-def test_readme_quick_start_is_two_commands():
+def _quick_start() -> list[str]:
     quick = README.split("## Quick start", 1)[1].split("\n## ", 1)[0]
-    blocks = re.findall(r"```sh\n(.*?)```", quick, re.S)
-    assert [b.strip() for b in blocks] == ['pip install -e ".[test]" && sitegen build', "pytest"]
+    return [b.strip() for b in re.findall(r"```sh\n(.*?)```", quick, re.S)]
+
+
+def test_readme_quick_start_is_two_commands_in_a_venv_from_the_lock():
+    setup, tests = _quick_start()
+    assert "\n" not in setup and "\n" not in tests, "each Quick start command is one line"
+    assert setup.startswith("python3 -m venv .venv && ")
+    assert ".venv/bin/pip install --require-hashes -r requirements.lock" in setup
+    assert setup.endswith("&& .venv/bin/sitegen build")
+    assert tests == ".venv/bin/pytest"
 
 
 def test_ci_runs_readme_commands():
+    """.ci/run runs the Quick start's commands to the letter, with its own new venv for .venv."""
     ci = (REPO / ".ci" / "run").read_text()
-    assert 'pip install -q -e ".[test]" && sitegen build' in ci
-    assert re.search(r"^pytest$", ci, re.M)
+    setup, tests = _quick_start()
+    for cmd in (setup, tests):
+        ours = cmd.replace(".venv", '"$VENV"')
+        assert re.search(rf"^\s*{re.escape(ours)}$", ci, re.M), f".ci/run does not run README's command:\n{ours}"
 
 
 def test_shipped_site_yml_is_valid_and_schema_has_docs():
@@ -49,3 +60,10 @@ def test_shipped_site_yml_is_valid_and_schema_has_docs():
     for key, spec in SCHEMA.items():
         specs = spec.values() if isinstance(spec, dict) else [spec]
         assert all(len(s) == 3 and s[2] for s in specs), key
+
+
+def test_every_hand_paper_key_is_documented():
+    from sitegen.content import PAPER_HAND_KEYS
+    table = README.split("### Paper front matter", 1)[1].split("\n### ", 1)[0]
+    documented = set(re.findall(r"^\| `([a-z_]+):` \|", table, re.M))
+    assert documented == {key for key, _ in PAPER_HAND_KEYS}

@@ -11,12 +11,11 @@ import pytest
 from sitegen import dumps
 from sitegen.dumps import DumpDate, clean_text, parse_date, parse_dump, resolve_date
 from sitegen.errors import DumpError
+from helpers import FIXTURE_DUMPS, SHIPPED
 
 pytestmark = pytest.mark.timeout(10)
 
-REPO = Path(__file__).resolve().parent.parent
-SHIPPED = sorted((REPO / "content" / "dumps").glob("*.txt"))
-FIXTURES = Path(__file__).resolve().parent / "fixtures" / "dumps"
+FIXTURES = FIXTURE_DUMPS
 GOOD = sorted((FIXTURES / "good").glob("*.txt"))
 BAD = sorted((FIXTURES / "bad").glob("*.txt"))
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from siteutil import SITES, copy_site, run
+from helpers import SITES, make_project, run_cli
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "sample"
 FILES = [
@@ -25,8 +25,11 @@ FILES = [
     "months/2025-03/index.html",
     "papers/page/2/index.html",
     "404.html",
+    "feeds/index.html",
     "feed.xml",
     "feed.json",
+    "feeds/daily.xml",
+    "feeds/daily.json",
     "sitemap.xml",
     "robots.txt",
     "api/papers.json",
@@ -37,8 +40,8 @@ FILES = [
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> Path:
-    site = copy_site(SITES / "good" / "sample", tmp_path_factory.mktemp("golden") / "s")
-    r = run("build", "--config", str(site / "site.yml"))
+    site = make_project(tmp_path_factory.mktemp("golden") / "s", site=SITES / "good" / "sample")
+    r = run_cli("build", "--config", str(site / "site.yml"))
     assert r.exit_code == 0, r.output
     return site / "_site"
 

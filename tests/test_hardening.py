@@ -31,7 +31,8 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings, strategies as st
 
 from sitegen.dumps import MAX_DUMP_BYTES, MAX_LINE_CHARS, MAX_LINES, clean_text
-from siteutil import REPO, SITES, THEME, copy_site, run, tree_digest
+from helpers import (REPO, SITES, THEME, cli_env, copy_project, make_project, run_cli, run_cli_process,
+                     tree_digest)
 
 HEADER = "new\n\nGet trending papers in your email inbox!\n\nSubscribe\n\nbyAK and the research community\n\n"
 BASE = (HEADER + "Mar 12\n\n"
@@ -90,11 +91,10 @@ def workdir(tmp_path_factory) -> Path:
 
 
 def new_project(workdir: Path, dumps: dict[str, bytes], config: str = "") -> Path:
-    root = Path(tempfile.mkdtemp(dir=workdir))
-    (root / "content" / "dumps").mkdir(parents=True)
+    root = make_project(Path(tempfile.mkdtemp(dir=workdir)), dumps=[],
+                        site_yml=f"year: 2025\ntheme: {THEME}\nrelated_count: 2\n{config}")
     (root / ".sitegen-cache").mkdir()
     os.symlink(workdir / "jinja", root / ".sitegen-cache" / "jinja")
-    (root / "site.yml").write_text(f"year: 2025\ntheme: {THEME}\nrelated_count: 2\n{config}", encoding="utf-8")
     for name, data in dumps.items():
         (root / "content" / "dumps" / name).write_bytes(data)
     return root
@@ -151,16 +151,16 @@ def test_any_dump_is_ingested_and_built_or_rejected_cleanly(workdir, dump, secon
         dumps["e.txt"] = OTHER_DAY.encode()
     root = new_project(workdir, dumps)
     try:
-        r = run("ingest", cwd=root)
+        r = run_cli("ingest", cwd=root)
         if r.exit_code == 0:
             assert_ok(r)
             assert content_files(root)
-            assert_ok(run("build", cwd=root))
-            assert_ok(run("check", "_site", cwd=root))
+            assert_ok(run_cli("build", cwd=root))
+            assert_ok(run_cli("check", "_site", cwd=root))
         else:
             assert_user_error(r, "d.txt", "e.txt")
             assert content_files(root) == []                    # all-or-nothing
-            b = run("build", cwd=root)
+            b = run_cli("build", cwd=root)
             assert_user_error(b, "d.txt", "e.txt")
             assert not (root / "_site").exists()
     finally:
@@ -170,15 +170,15 @@ def test_any_dump_is_ingested_and_built_or_rejected_cleanly(workdir, dump, secon
 # --- 2. every other failure a user can cause ------------------------------------
 @pytest.fixture(scope="module")
 def built_sample(tmp_path_factory) -> Path:
-    site = copy_site(SITES / "good" / "sample", tmp_path_factory.mktemp("sample") / "s")
-    assert_ok(run("build", "-q", cwd=site))
+    site = make_project(tmp_path_factory.mktemp("sample") / "s", site=SITES / "good" / "sample")
+    assert_ok(run_cli("build", "-q", cwd=site))
     return site
 
 
 @pytest.fixture
 def sample(built_sample, tmp_path) -> Path:
     """The sample site, ingested and built (a copy: tests break it as they like)."""
-    return Path(shutil.copytree(built_sample, tmp_path / "s", symlinks=True))
+    return copy_project(built_sample, tmp_path / "s")
 
 
 BAD_SITE_YML = {
@@ -209,7 +209,7 @@ def test_bad_site_yml(case, sample):
     before = tree_digest(sample / "_site")
     (sample / "site.yml").write_bytes(text if isinstance(text, bytes) else text.encode("utf-8"))
     for cmd in ("ingest", "build"):
-        out = assert_user_error(run(cmd, cwd=sample), "site.yml")
+        out = assert_user_error(run_cli(cmd, cwd=sample), "site.yml")
         assert expected in out, out
         assert len(out.strip().split("\n")) <= 3, out   # one paragraph (a config lists its problems)
     assert tree_digest(sample / "_site") == before
@@ -252,10 +252,10 @@ def test_bad_front_matter_in_a_hand_edited_file(case, sample):
     else:
         new = edit(f.read_text(encoding="utf-8"))
         f.write_bytes(new if isinstance(new, bytes) else new.encode("utf-8", "surrogatepass"))
-    r = run("build", cwd=sample)
+    r = run_cli("build", cwd=sample)
     if expected is None:         # valid, if silly: builds (aliases are not expanded anywhere)
         assert_ok(r)
-        assert_ok(run("check", "_site", cwd=sample))
+        assert_ok(run_cli("check", "_site", cwd=sample))
         return
     out = assert_user_error(r, f.name)
     assert expected in out, out
@@ -266,31 +266,30 @@ def test_front_matter_nested_100000_deep_does_not_crash_the_process(sample):
     """libyaml recurses in C: this used to be a segfault (exit -11), so run it in a child."""
     f = paper_file(sample)
     f.write_text(f.read_text().replace("---\n", "---\nx: " + "[" * 100_000 + "]" * 100_000 + "\n", 1))
-    p = subprocess.run([sys.executable, "-m", "sitegen.cli", "build"], cwd=sample, capture_output=True, text=True,
-                       env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=60)
+    p = run_cli_process("build", cwd=sample, timeout=60)
     assert p.returncode == 1, (p.returncode, p.stderr[-2000:])
     assert "nested more than" in p.stderr and f.name in p.stderr and "Traceback" not in p.stderr
 
 
 def test_dump_errors_name_the_file_and_line(tmp_path):
-    site = copy_site(SITES / "good" / "sample", tmp_path / "s")
+    site = make_project(tmp_path / "s", site=SITES / "good" / "sample")
     (site / "content" / "dumps" / "a.txt").write_text(HEADER + "Mar 32\n\nT\n\nA\n")
-    out = assert_user_error(run("build", cwd=site))
+    out = assert_user_error(run_cli("build", cwd=site))
     assert re.search(r'(?m)^Error: (\S*/)?content/dumps/a\.txt:9: expected a date line like "Mar 12", got "Mar 32"', out), out
 
 
 def test_debug_shows_the_traceback(tmp_path):
-    site = copy_site(SITES / "good" / "sample", tmp_path / "s")
+    site = make_project(tmp_path / "s", site=SITES / "good" / "sample")
     (site / "content" / "dumps" / "a.txt").write_bytes(b"\xff\xfe")
-    r = run("--debug", "build", cwd=site)
+    r = run_cli("--debug", "build", cwd=site)
     assert r.exit_code == 1 and "Traceback" in r.output and "DumpError" in r.output, r.output
-    assert "Traceback" not in run("build", cwd=site).output
+    assert "Traceback" not in run_cli("build", cwd=site).output
 
 
 def test_terminal_escapes_in_a_dump_are_not_echoed(tmp_path):
-    site = copy_site(SITES / "good" / "sample", tmp_path / "s")
+    site = make_project(tmp_path / "s", site=SITES / "good" / "sample")
     (site / "content" / "dumps" / "a.txt").write_text("\x1b[2J\x1b]0;owned\x07\u202eevil\n")
-    out = assert_user_error(run("build", cwd=site), "a.txt")
+    out = assert_user_error(run_cli("build", cwd=site), "a.txt")
     assert "\\u001b[2J" in out and "\x1b" not in out and "\u202e" not in out
 
 
@@ -310,26 +309,26 @@ def test_theme_errors_name_the_template(case, tmp_path):
     and the error must keep its template and line on the way back."""
     name, source, expected = THEME_BREAKS[case]
     src = REPO if case == "runtime" else SITES / "good" / "sample"
-    site = copy_site(src, tmp_path / "p", templates_dir="overrides")
+    site = make_project(tmp_path / "p", site=src, config={"templates_dir": "overrides"})
     (site / "overrides").mkdir()
     (site / "overrides" / name).write_text(source)
-    out = assert_user_error(run("build", cwd=site))
+    out = assert_user_error(run_cli("build", cwd=site))
     assert re.search(expected, out), out
     assert not (site / "_site").exists() and not list(site.glob("._site.staging-*"))
 
 
 def test_missing_theme(tmp_path):
-    site = copy_site(SITES / "good" / "sample", tmp_path / "s", theme="no/such/theme")
-    out = assert_user_error(run("build", cwd=site), "site.yml")
+    site = make_project(tmp_path / "s", site=SITES / "good" / "sample", config={"theme": "no/such/theme"})
+    out = assert_user_error(run_cli("build", cwd=site), "site.yml")
     assert "theme not found" in out
 
 
 def test_output_folder_that_cannot_be_created(sample, tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("x")
-    out = assert_user_error(run("build", "--out", str(blocker / "_site"), cwd=sample))
+    out = assert_user_error(run_cli("build", "--out", str(blocker / "_site"), cwd=sample))
     assert "cannot create the output folder" in out and "a-file" in out
-    out = assert_user_error(run("build", "--out", str(blocker), cwd=sample))
+    out = assert_user_error(run_cli("build", "--out", str(blocker), cwd=sample))
     assert "not a folder" in out and blocker.read_text() == "x"
 
 
@@ -349,7 +348,7 @@ def test_read_only_output_parent(sample, tmp_path, monkeypatch):
         monkeypatch.setattr(os, "open", denied(real_open))
         monkeypatch.setattr(os, "mkdir", denied(real_mkdir))
     try:
-        out = assert_user_error(run("build", "--out", str(parent / "_site"), cwd=sample), "ro")
+        out = assert_user_error(run_cli("build", "--out", str(parent / "_site"), cwd=sample), "ro")
         assert "Permission denied" in out, out
     finally:
         parent.chmod(0o755)
@@ -388,19 +387,19 @@ def test_disk_full_while_writing_the_site(sample, monkeypatch):
     cfg = sample / "site.yml"
     cfg.write_text(cfg.read_text().replace("Sample Digest", "Sample Digest 2"))   # every page changes
     full_disk(monkeypatch, "._site.staging-", after_bytes=20_000)
-    out = assert_user_error(run("build", cwd=sample))
+    out = assert_user_error(run_cli("build", cwd=sample))
     assert "No space left on device" in out and "The disk is full" in out and "previous site is untouched" in out
     assert tree_digest(sample / "_site") == before
     assert not list(sample.glob("._site.staging-*"))
     monkeypatch.undo()
-    assert_ok(run("build", cwd=sample))
-    assert_ok(run("check", "_site", cwd=sample))
+    assert_ok(run_cli("build", cwd=sample))
+    assert_ok(run_cli("check", "_site", cwd=sample))
 
 
 def test_disk_full_while_writing_content(tmp_path, monkeypatch):
-    site = copy_site(SITES / "good" / "sample", tmp_path / "p")
+    site = make_project(tmp_path / "p", site=SITES / "good" / "sample")
     full_disk(monkeypatch, "/content/", after_bytes=5_000)
-    out = assert_user_error(run("build", cwd=site))
+    out = assert_user_error(run_cli("build", cwd=site))
     assert "No space left on device" in out and "content/papers/" in out
     from sitegen.content import parse_paper
     papers = sorted((site / "content" / "papers").glob("*"))
@@ -408,7 +407,7 @@ def test_disk_full_while_writing_content(tmp_path, monkeypatch):
     for p in papers:
         parse_paper(p)                                          # every file written is whole
     monkeypatch.undo()
-    assert_ok(run("build", "-q", cwd=site))
+    assert_ok(run_cli("build", "-q", cwd=site))
 
 
 # --- 3. content is data, never code ----------------------------------------------
@@ -490,8 +489,9 @@ def allowed_markup(tmp_path_factory) -> set[tuple[str, str]]:
     """Every (tag, attribute) the theme writes, from benign builds (online and offline)."""
     allowed = set()
     for offline in (False, True):
-        site = copy_site(SITES / "good" / "sample", tmp_path_factory.mktemp("benign") / "s", offline=offline)
-        assert_ok(run("build", "-q", cwd=site))
+        site = make_project(tmp_path_factory.mktemp("benign") / "s", site=SITES / "good" / "sample",
+                            config={"offline": offline})
+        assert_ok(run_cli("build", "-q", cwd=site))
         for f in (site / "_site").rglob("*.html"):
             for tag, attrs in parse_html(f.read_text()).tags:
                 allowed.update((tag, a) for a in attrs)
@@ -554,12 +554,12 @@ def test_hostile_titles_and_abstracts_are_text_in_every_output(workdir, allowed_
     config = f"base_url: https://example.org/sub/\nfeed_size: 10\noffline: {str(offline).lower()}\n"
     root = new_project(workdir, {"d.txt": dump.encode("utf-8")}, config=config)
     try:
-        r = run("build", cwd=root)
+        r = run_cli("build", cwd=root)
         if r.exit_code == 1:     # e.g. two titles the same once cleaned: a clean rejection is fine
             assert_user_error(r, "d.txt")
             return
         assert_ok(r)
-        assert_ok(run("check", "_site", cwd=root))
+        assert_ok(run_cli("check", "_site", cwd=root))
         titles = [clean_text(t)[0] for t, _ in papers]
         abstracts = [clean_text(a)[0] for _, a in papers]
         check_outputs(root / "_site", titles, abstracts, allowed_markup, "" if offline else "/sub/")
@@ -573,8 +573,8 @@ CSP_META = re.compile(r'<meta http-equiv="Content-Security-Policy" content="([^"
 
 @pytest.mark.parametrize("offline", [False, True], ids=["online", "offline"])
 def test_every_page_has_a_strict_csp(tmp_path, offline):
-    site = copy_site(SITES / "good" / "hostile", tmp_path / "h", offline=offline)
-    assert_ok(run("build", "-q", cwd=site))
+    site = make_project(tmp_path / "h", site=SITES / "good" / "hostile", config={"offline": offline})
+    assert_ok(run_cli("build", "-q", cwd=site))
     pages = sorted((site / "_site").rglob("*.html"))
     assert len(pages) >= 10
     for f in pages:
@@ -627,7 +627,7 @@ def run_measured(args: list[str], cwd: Path) -> tuple[int, str, float, int]:
     """
     t = time.perf_counter()
     proc = subprocess.run([sys.executable, "-c", _HWM, *args], cwd=cwd, stdout=subprocess.DEVNULL,
-                          stderr=subprocess.PIPE, env={**os.environ, "PYTHONPATH": str(REPO)})
+                          stderr=subprocess.PIPE, env=cli_env())
     seconds = time.perf_counter() - t
     err = proc.stderr.decode()
     err, _, hwm = err.rpartition("\nVmHWM-KB ")
@@ -652,7 +652,7 @@ SIZES = {
 @pytest.mark.parametrize("case", list(SIZES))
 def test_huge_dump_is_refused_fast_in_bounded_memory(case, tmp_path):
     write, expected = SIZES[case]
-    site = copy_site(SITES / "good" / "sample", tmp_path / "s")
+    site = make_project(tmp_path / "s", site=SITES / "good" / "sample")
     big = site / "content" / "dumps" / "big.txt"
     write(big)
     code, err, seconds, rss_mb = run_measured(["ingest"], site)

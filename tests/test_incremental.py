@@ -22,20 +22,15 @@ import json
 import os
 import random
 import shutil
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import yaml
 
-try:
-    from tests.bench import synth
-except ImportError:  # pytest run without the repo root on sys.path
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from tests.bench import synth
+from tests.bench import synth
 
-from siteutil import REPO, THEME, tree_digest
+from helpers import make_project, tree_digest
 
 from sitegen.build import build
 from sitegen.config import load_config
@@ -113,12 +108,8 @@ class Chain:
 @pytest.fixture(scope="module")
 def chain(tmp_path_factory) -> Chain:
     root = tmp_path_factory.mktemp("incremental") / "project"
-    dumps = root / "content" / "dumps"
-    synth.generate(N_PAPERS, dumps, seed=SEED)
-    shutil.copytree(THEME, root / "theme")
-    raw = yaml.safe_load((REPO / "site.yml").read_text(encoding="utf-8"))
-    raw.update(theme="theme", output_dir="_site")
-    (root / "site.yml").write_text(yaml.safe_dump(raw, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    make_project(root, dumps=[], theme="copy", config={"output_dir": "_site"})
+    synth.generate(N_PAPERS, root / "content" / "dumps", seed=SEED)
     c = Chain(root)
     first = c.build()
     assert first.rendered == first.pages > N_PAPERS
@@ -191,7 +182,7 @@ def test_second_dump_for_an_existing_day(chain, tmp_path):
 # ------------------------------------------------------------------ theme and config
 
 def test_change_a_template(chain, tmp_path):
-    path = chain.root / "theme" / "templates" / "paper.html"
+    path = chain.root / "themes" / "default" / "templates" / "paper.html"
     text = path.read_text(encoding="utf-8")
     i = text.rindex("{% endblock %}")
     write(path, text[:i] + f"<p class=\"test-edit\">edit {chain.steps}</p>\n" + text[i:])
@@ -200,7 +191,7 @@ def test_change_a_template(chain, tmp_path):
 
 
 def test_change_a_static_file(chain, tmp_path):
-    path = chain.root / "theme" / "static" / "style.css"
+    path = chain.root / "themes" / "default" / "static" / "style.css"
     write(path, path.read_text(encoding="utf-8") + f"\n/* edit {chain.steps} */ .test-edit {{ color: red; }}\n")
     check_against_cold(chain, tmp_path, rendered=0)
 
@@ -225,7 +216,7 @@ def test_remove_a_static_override(chain, tmp_path):
     override.unlink()
     check_against_cold(chain, tmp_path, rendered=0)
     assert (chain.root / "_site" / "static" / "style.css").read_bytes() == \
-        (chain.root / "theme" / "static" / "style.css").read_bytes()
+        (chain.root / "themes" / "default" / "static" / "style.css").read_bytes()
 
 
 # ------------------------------------------------------------------ hand edits of content/

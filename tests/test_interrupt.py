@@ -23,17 +23,14 @@ from pathlib import Path
 import pytest
 
 from sitegen.content import parse_day, parse_paper
-from siteutil import REPO, SITES, copy_site, run, tree_digest
+from helpers import SITEGEN, SITES, cli_env, copy_project, make_project, run_cli, tree_digest
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
-
-SITEGEN = [sys.executable, "-m", "sitegen.cli"]
-ENV = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
 
 
 def start(site: Path, *args: str) -> subprocess.Popen:
     """``sitegen *args`` in ``site``, in a new session (its own process group)."""
-    return subprocess.Popen([*SITEGEN, *args], cwd=site, env=ENV, stdout=subprocess.PIPE,
+    return subprocess.Popen([*SITEGEN, *args], cwd=site, env=cli_env(), stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, start_new_session=True)
 
 
@@ -90,7 +87,7 @@ def assert_content_parses(site: Path) -> int:
 
 
 def assert_checks(out: Path) -> None:
-    r = run("check", str(out))
+    r = run_cli("check", str(out))
     assert r.exit_code == 0, r.output[-3000:]
 
 
@@ -100,8 +97,8 @@ def set_title(site: Path, title: str) -> None:
 
 
 def test_killed_builds_leave_the_previous_site_whole(tmp_path):
-    site = copy_site(REPO, tmp_path / "p")
-    r = run("build", "-q", cwd=site)
+    site = make_project(tmp_path / "p")
+    r = run_cli("build", "-q", cwd=site)
     assert r.exit_code == 0, r.output
     clean = tree_digest(site / "_site"), tree_digest(site / "content")
     rng = random.Random(1234)
@@ -133,9 +130,9 @@ def test_killed_builds_leave_the_previous_site_whole(tmp_path):
 
 
 def test_killed_ingests_leave_parseable_content(tmp_path):
-    ref = copy_site(REPO, tmp_path / "ref")
-    assert run("ingest", cwd=ref).exit_code == 0
-    site = copy_site(REPO, tmp_path / "p")
+    ref = make_project(tmp_path / "ref")
+    assert run_cli("ingest", cwd=ref).exit_code == 0
+    site = make_project(tmp_path / "p")
     rng = random.Random(99)
     killed = 0
     for delay in [0.05, 0.2, 0.35, 0.5, 0.7]:
@@ -162,15 +159,15 @@ def test_build_killed_at_every_step_of_applying_an_update(tmp_path, monkeypatch,
     moves into place: the half-updated site still passes check, and a build that is not killed
     ends exactly where a clean build does.  ``moved``: the project was moved (or the last apply
     was killed), so the previous build's manifest cannot be used."""
-    site = copy_site(SITES / "good" / "sample", tmp_path / "s")
+    site = make_project(tmp_path / "s", site=SITES / "good" / "sample")
     later = (site / "content" / "dumps" / "b.txt").rename(tmp_path / "b.txt")
-    assert run("build", "-q", cwd=site).exit_code == 0
+    assert run_cli("build", "-q", cwd=site).exit_code == 0
     before = tree_digest(site / "_site")
     store = site.rename(tmp_path / "store")
     if moved:
         site = tmp_path / "elsewhere"
-    clean = copy_site(SITES / "good" / "sample", tmp_path / "clean")
-    assert run("build", "-q", cwd=clean).exit_code == 0
+    clean = make_project(tmp_path / "clean", site=SITES / "good" / "sample")
+    assert run_cli("build", "-q", cwd=clean).exit_code == 0
     want = tree_digest(clean / "_site")
 
     class Killed(BaseException):
@@ -180,7 +177,7 @@ def test_build_killed_at_every_step_of_applying_an_update(tmp_path, monkeypatch,
     k, gaps = 0, set()
     while True:
         shutil.rmtree(site, ignore_errors=True)
-        shutil.copytree(store, site, symlinks=True)
+        copy_project(store, site)
         shutil.copy(later, site / "content" / "dumps" / "b.txt")
         moved_files = 0
 
@@ -193,14 +190,14 @@ def test_build_killed_at_every_step_of_applying_an_update(tmp_path, monkeypatch,
             return real_replace(src, dst)
         monkeypatch.setattr(os, "replace", replace)
         try:
-            r = run("build", "-q", cwd=site)
+            r = run_cli("build", "-q", cwd=site)
         except Killed:
             monkeypatch.setattr(os, "replace", real_replace)
             now = tree_digest(site / "_site")
             for rel, digest in now.items():   # whole files only: each is its old or its new version
                 assert digest in (before.get(rel), want.get(rel)), rel
             assert set(before) & set(want) <= set(now)
-            r = run("check", str(site / "_site"))
+            r = run_cli("check", str(site / "_site"))
             for line in r.output.splitlines()[:-1]:
                 # A page the update did not touch never has a broken link; only pages new or
                 # changed in this update can point at a page or fragment not in place yet.
@@ -226,10 +223,10 @@ def test_build_killed_at_every_step_of_applying_an_update(tmp_path, monkeypatch,
 
 
 def test_killed_apply_is_redone_by_the_next_build(tmp_path, monkeypatch):
-    site = copy_site(SITES / "good" / "sample", tmp_path / "s")
+    site = make_project(tmp_path / "s", site=SITES / "good" / "sample")
     later = site / "content" / "dumps" / "b.txt"
     aside = later.rename(tmp_path / "b.txt")
-    assert run("build", "-q", cwd=site).exit_code == 0
+    assert run_cli("build", "-q", cwd=site).exit_code == 0
     aside.rename(later)
 
     class Killed(BaseException):
@@ -246,19 +243,19 @@ def test_killed_apply_is_redone_by_the_next_build(tmp_path, monkeypatch):
         return real_replace(src, dst)
     monkeypatch.setattr(os, "replace", replace)
     with pytest.raises(Killed):
-        run("build", "-q", cwd=site)
+        run_cli("build", "-q", cwd=site)
     monkeypatch.setattr(os, "replace", real_replace)
     assert list(site.glob("._site.journal"))        # the apply did not finish
-    assert run("build", "-q", cwd=site).exit_code == 0
-    clean = copy_site(SITES / "good" / "sample", tmp_path / "clean")
-    assert run("build", "-q", cwd=clean).exit_code == 0
+    assert run_cli("build", "-q", cwd=site).exit_code == 0
+    clean = make_project(tmp_path / "clean", site=SITES / "good" / "sample")
+    assert run_cli("build", "-q", cwd=clean).exit_code == 0
     assert tree_digest(site / "_site") == tree_digest(clean / "_site")
     assert leftovers(site) == [] and not list(site.glob("._site.journal"))
 
 
 def two_days(root: Path) -> Path:
     """The shipped archive cut to its first two dumps (~170 papers: quick, still ~0.3 s of writes)."""
-    site = copy_site(REPO, root)
+    site = make_project(root)
     for f in sorted((site / "content" / "dumps").glob("*.txt"))[2:]:
         f.unlink()
     return site
@@ -274,12 +271,12 @@ def test_two_builds_at_once(tmp_path, case):
     if case == "fresh":
         clean, site = two_days(tmp_path / "clean"), two_days(tmp_path / "s")
     else:
-        clean = copy_site(SITES / "good" / "sample", tmp_path / "clean")
-        site = copy_site(SITES / "good" / "sample", tmp_path / "s")
+        clean = make_project(tmp_path / "clean", site=SITES / "good" / "sample")
+        site = make_project(tmp_path / "s", site=SITES / "good" / "sample")
         later = (site / "content" / "dumps" / "b.txt").rename(tmp_path / "b.txt")
-        assert run("build", "-q", cwd=site).exit_code == 0
+        assert run_cli("build", "-q", cwd=site).exit_code == 0
         later.rename(site / "content" / "dumps" / "b.txt")
-    assert run("build", "-q", cwd=clean).exit_code == 0
+    assert run_cli("build", "-q", cwd=clean).exit_code == 0
     procs = [start(site, "build", "-q")]
     time.sleep(0.1)
     procs.append(start(site, "build", "-q"))
@@ -294,8 +291,8 @@ def test_two_builds_at_once(tmp_path, case):
 
 
 def test_a_killed_runs_cache_temp_files_are_removed_but_not_a_live_runs(tmp_path):
-    site = copy_site(SITES / "good" / "sample", tmp_path / "s")
-    assert run("build", "-q", cwd=site).exit_code == 0
+    site = make_project(tmp_path / "s", site=SITES / "good" / "sample")
+    assert run_cli("build", "-q", cwd=site).exit_code == 0
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
     cache = site / ".sitegen-cache"
@@ -305,5 +302,5 @@ def test_a_killed_runs_cache_temp_files_are_removed_but_not_a_live_runs(tmp_path
     for f in stale + [in_flight]:
         f.write_bytes(b"half")
     set_title(site, "Another Title")
-    assert run("build", "-q", cwd=site).exit_code == 0
+    assert run_cli("build", "-q", cwd=site).exit_code == 0
     assert not any(f.exists() for f in stale) and in_flight.exists()

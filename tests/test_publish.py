@@ -14,16 +14,15 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
-import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
+from helpers import REPO, cli_env, copy_project, make_project, run_cli_process
+
 SITE_URL = "https://example.github.io/repo/"
 HOST = "example.github.io"
 BASE_PATH = "/repo/"
@@ -41,21 +40,9 @@ SITEMAP = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
 
 # --- helpers -------------------------------------------------------------------------------
 
-def copy_project(dest: Path) -> Path:
-    """What a fresh checkout holds for a build: site.yml, the dumps and the theme."""
-    dest.mkdir(parents=True)
-    shutil.copy(REPO / "site.yml", dest / "site.yml")
-    shutil.copytree(REPO / "content" / "dumps", dest / "content" / "dumps")
-    shutil.copytree(REPO / "themes", dest / "themes")
-    return dest
-
-
 def sitegen(cwd: Path, *args: str, epoch: str = EPOCH, hashseed: str = "0") -> subprocess.CompletedProcess:
     """``sitegen *args`` in a fresh process, as the workflow step runs it."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SITEGEN_DEBUG")}
-    env.update(SOURCE_DATE_EPOCH=epoch, PYTHONHASHSEED=hashseed)
-    return subprocess.run([sys.executable, "-m", "sitegen.cli", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=300)
+    return run_cli_process(*args, cwd=cwd, env=cli_env(SOURCE_DATE_EPOCH=epoch, PYTHONHASHSEED=hashseed))
 
 
 def _head(text: str, n: int = 25) -> str:
@@ -114,7 +101,7 @@ def small_dump(n: int = 3, date: str = "Aug 12") -> str:
 @pytest.fixture(scope="module")
 def pages_build(tmp_path_factory) -> tuple[Path, Path]:
     """(project, output): the site as deploy.yml builds it for https://example.github.io/repo/."""
-    project = copy_project(tmp_path_factory.mktemp("pages") / "project")
+    project = make_project(tmp_path_factory.mktemp("pages") / "project", theme="copy")
     out = project.parent / "public"
     ok(sitegen(project, "build", "--quiet", "--base-url", SITE_URL, "--out", str(out)))
     return project, out
@@ -129,9 +116,7 @@ def published(pages_build) -> Path:
 def built_copy(pages_build, tmp_path) -> tuple[Path, Path]:
     """A private copy of the built project (content/ ingested) and its output, to change."""
     project, out = pages_build
-    shutil.copytree(project, tmp_path / "project", symlinks=True)
-    shutil.copytree(out, tmp_path / "site", symlinks=True)
-    return tmp_path / "project", tmp_path / "site"
+    return copy_project(project, tmp_path / "project"), copy_project(out, tmp_path / "site")
 
 
 def test_published_site_passes_sitegen_check(published):
@@ -208,7 +193,7 @@ def test_no_file_refers_to_the_host_outside_the_site_or_to_root_paths_in_css(pub
 
 def test_same_source_date_epoch_gives_byte_identical_trees(published, tmp_path):
     """Another checkout, another folder, another hash seed: the same bytes."""
-    project = copy_project(tmp_path / "elsewhere" / "project")
+    project = make_project(tmp_path / "elsewhere" / "project", theme="copy")
     out = tmp_path / "elsewhere" / "site"
     ok(sitegen(project, "build", "--quiet", "--base-url", SITE_URL, "--out", str(out), hashseed="12345"))
     a, b = files(published), files(out)

@@ -3,31 +3,25 @@
 from __future__ import annotations
 
 import random
-import sys
 import time
 from collections import Counter
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from sitegen import related
 from sitegen.related import related_papers, related_papers_exact, similarity_matrix, terms
+from helpers import SHIPPED
 
-try:
-    from tests.bench import synth
-except ImportError:  # pytest run without the repo root on sys.path
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from tests.bench import synth
+from tests.bench import synth
 
-SHIPPED = Path(__file__).resolve().parents[1] / "content" / "dumps"
 
 
 @pytest.fixture(scope="module")
 def shipped() -> list[tuple[str, str]]:
     """The unique papers of the shipped dumps (~390)."""
     papers: dict[str, str] = {}
-    for path in sorted(SHIPPED.glob("*.txt")):
+    for path in SHIPPED:
         for title, abstract in synth.read_dump(path)[1]:
             papers.setdefault(title, abstract)
     return list(papers.items())

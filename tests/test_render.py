@@ -23,7 +23,7 @@ from sitegen.content import load_content
 from sitegen.dumps import clean_text
 from sitegen.markdown import markdown_html, markdown_text, plain_html
 from sitegen.text import escape_markdown
-from siteutil import REPO, SITES, copy_site, run, tree_digest
+from helpers import REPO, SITES, make_project, run_cli, tree_digest
 
 HOSTILE_TITLES = ['<script>alert("title")</script> Attack & "Quotes" \'single\' > </title><!--',
                   "{{ config }} {% for x in range(3) %}{{x}}{% endfor %} Jinja Title"]
@@ -31,16 +31,16 @@ HOSTILE_TITLES = ['<script>alert("title")</script> Attack & "Quotes" \'single\' 
 
 @pytest.fixture(scope="module")
 def shipped(tmp_path_factory) -> Path:
-    site = copy_site(REPO, tmp_path_factory.mktemp("shipped") / "p")
-    r = run("build", "--config", str(site / "site.yml"))
+    site = make_project(tmp_path_factory.mktemp("shipped") / "p")
+    r = run_cli("build", "--config", str(site / "site.yml"))
     assert r.exit_code == 0, r.output
     return site
 
 
 @pytest.fixture(scope="module")
 def hostile(tmp_path_factory) -> Path:
-    site = copy_site(SITES / "good" / "hostile", tmp_path_factory.mktemp("hostile") / "h")
-    r = run("build", "--config", str(site / "site.yml"))
+    site = make_project(tmp_path_factory.mktemp("hostile") / "h", site=SITES / "good" / "hostile")
+    r = run_cli("build", "--config", str(site / "site.yml"))
     assert r.exit_code == 0, r.output
     return site / "_site"
 
@@ -55,7 +55,7 @@ def test_shipped_site_has_every_page(shipped):
                 "robots.txt", "api/papers.json", "api/archive.json", "api/archive.csv",
                 "api/days/2025-03-11.json", "favicon.ico", "favicon.svg", "static/style.css"]:
         assert (out / rel).is_file(), rel
-    assert run("check", str(out)).exit_code == 0
+    assert run_cli("check", str(out)).exit_code == 0
 
 
 def test_every_page_has_the_basics(shipped):
@@ -103,8 +103,8 @@ def test_paper_page(shipped):
 
 
 def test_papers_index_is_paginated_a_to_z(tmp_path):
-    site = copy_site(SITES / "good" / "sample", tmp_path / "s")   # papers_per_page: 2
-    assert run("build", "--config", str(site / "site.yml")).exit_code == 0
+    site = make_project(tmp_path / "s", site=SITES / "good" / "sample")   # papers_per_page: 2
+    assert run_cli("build", "--config", str(site / "site.yml")).exit_code == 0
     out = site / "_site"
     pages = [out / "papers/index.html"] + sorted((out / "papers/page").glob("*/index.html"))
     titles = []
@@ -158,21 +158,21 @@ def test_site_config_text_is_escaped_too(hostile):
 
 
 def test_build_is_deterministic(tmp_path):
-    a = copy_site(REPO, tmp_path / "a")
-    b = copy_site(REPO, tmp_path / "b")
+    a = make_project(tmp_path / "a")
+    b = make_project(tmp_path / "b")
     for s in (a, b):
-        assert run("build", "--config", str(s / "site.yml"), "--out", str(tmp_path / f"out-{s.name}"),
-                   "--base-url", "https://example.org/x/").exit_code == 0
+        assert run_cli("build", "--config", str(s / "site.yml"), "--out", str(tmp_path / f"out-{s.name}"),
+                       "--base-url", "https://example.org/x/").exit_code == 0
     assert tree_digest(tmp_path / "out-a") == tree_digest(tmp_path / "out-b")
 
 
 def test_base_url_sub_path_served_from_that_path(tmp_path):
-    site = copy_site(SITES / "good" / "sample", tmp_path / "s")
+    site = make_project(tmp_path / "s", site=SITES / "good" / "sample")
     www = tmp_path / "www"
     out = www / "some" / "sub" / "path"
-    r = run("build", "--config", str(site / "site.yml"), "--base-url", "/some/sub/path/", "--out", str(out))
+    r = run_cli("build", "--config", str(site / "site.yml"), "--base-url", "/some/sub/path/", "--out", str(out))
     assert r.exit_code == 0, r.output
-    assert run("check", str(out)).exit_code == 0
+    assert run_cli("check", str(out)).exit_code == 0
     for page in out.rglob("*.html"):
         for url in re.findall(r'(?:href|src|action)="(/[^"]*)"', page.read_text()):
             assert url.startswith("/some/sub/path/"), (page, url)
@@ -192,10 +192,10 @@ def test_base_url_sub_path_served_from_that_path(tmp_path):
 
 
 def test_offline_build_links_are_relative(tmp_path):
-    site = copy_site(SITES / "good" / "sample", tmp_path / "s")
+    site = make_project(tmp_path / "s", site=SITES / "good" / "sample")
     out = tmp_path / "off"
-    assert run("build", "--config", str(site / "site.yml"), "--offline", "--out", str(out)).exit_code == 0
-    assert run("check", str(out)).exit_code == 0
+    assert run_cli("build", "--config", str(site / "site.yml"), "--offline", "--out", str(out)).exit_code == 0
+    assert run_cli("check", str(out)).exit_code == 0
     day = (out / "days/2025-03-13/index.html").read_text()
     assert 'href="../../index.html"' in day and 'href="../2025-03-12/index.html"' in day
     assert 'href="/' not in day.split("<body", 1)[1]
@@ -204,9 +204,9 @@ def test_offline_build_links_are_relative(tmp_path):
 @pytest.mark.browser
 def test_offline_site_browses_from_file_url(tmp_path):
     from browser import chromium, console_errors
-    site = copy_site(SITES / "good" / "sample", tmp_path / "s")
+    site = make_project(tmp_path / "s", site=SITES / "good" / "sample")
     out = tmp_path / "off"
-    assert run("build", "--config", str(site / "site.yml"), "--offline", "--out", str(out)).exit_code == 0
+    assert run_cli("build", "--config", str(site / "site.yml"), "--offline", "--out", str(out)).exit_code == 0
     from selenium.webdriver.common.by import By
     with chromium() as drv:
         drv.get((out / "index.html").as_uri())
@@ -222,8 +222,8 @@ def test_offline_site_browses_from_file_url(tmp_path):
 
 
 def test_check_reports_broken_links_and_bad_feeds(tmp_path):
-    site = copy_site(SITES / "good" / "sample", tmp_path / "s")
-    assert run("build", "--config", str(site / "site.yml")).exit_code == 0
+    site = make_project(tmp_path / "s", site=SITES / "good" / "sample")
+    assert run_cli("build", "--config", str(site / "site.yml")).exit_code == 0
     out = site / "_site"
     victim = next(out.glob("papers/*/index.html"))
     shutil.rmtree(victim.parent)
@@ -231,7 +231,7 @@ def test_check_reports_broken_links_and_bad_feeds(tmp_path):
     feed = (out / "feed.xml").read_text()
     (out / "feed.xml").write_text(re.sub(r"<updated>.*?</updated>", "", feed, count=1))
     (out / "api" / "papers.json").write_text("{not json")
-    r = run("check", str(out))
+    r = run_cli("check", str(out))
     assert r.exit_code == 1
     assert f"no papers/{victim.parent.name}/index.html" in r.output
     assert "no static/style.css" in r.output

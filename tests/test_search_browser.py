@@ -10,66 +10,37 @@ Skips without Chromium/chromedriver/selenium, unless SITEGEN_REQUIRE_BROWSER=1.
 
 from __future__ import annotations
 
-import os
-import shutil
-import sys
-from pathlib import Path
 
 import pytest
 
-try:
-    from tests.bench import search_bench as sb
-except ImportError:  # pytest run without the repo root on sys.path
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from tests.bench import search_bench as sb
+from tests.bench import search_bench as sb
 
+from browser import chromium, page_wait
 from sitegen.search import SearchDoc, build_search_index
 
 pytestmark = pytest.mark.browser
 
-REQUIRE = os.environ.get("SITEGEN_REQUIRE_BROWSER") == "1"
 EVIL_TITLE = "Zebrafish <img src=x onerror=alert(1)> and <script>alert(2)</script> fins"
-
-
-def _missing() -> str | None:
-    for exe in ("/usr/bin/chromium", "/usr/bin/chromedriver"):
-        if not os.path.exists(exe):
-            return f"{exe} not installed"
-    try:
-        import selenium  # noqa: F401
-    except ImportError:
-        return "selenium not installed"
-    return None
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    reason = _missing()
-    if reason:
-        if REQUIRE:
-            pytest.fail(f"SITEGEN_REQUIRE_BROWSER=1 but {reason}")
-        pytest.skip(reason)
-    docs = list(sb.load_dump_docs())
+    # `shown` is the date as the build formats it (date_format); results must show it verbatim.
+    docs = [SearchDoc(d.ref, d.title, d.abstract, d.url, d.date, "on " + d.date.replace("-", "/"))
+            for d in sb.load_dump_docs()]
     d = docs[7]
     docs[7] = SearchDoc(d.ref, EVIL_TITLE, "Zebrafish <b onmouseover=alert(3)>x</b>. " + d.abstract,
-                        d.url, d.date)
+                        d.url, d.date, d.shown)
     root = tmp_path_factory.mktemp("search-site")
     # many small shards, so the "only needed shards" check means something
     files = build_search_index(docs, shard_raw_bytes=20000)
     online = sb.write_site(files, root / "online")
     offline = sb.write_site(files, root / "offline", offline=True)
     server, url = sb.serve(online)
-    driver = sb.chromium(root / "profile")
-    driver.set_script_timeout(20)
-    yield {"driver": driver, "url": url, "offline": offline, "docs": docs}
-    driver.quit()
+    with chromium(width=800, height=600) as driver:     # headless Chromium's default window
+        driver.set_script_timeout(20)
+        yield {"driver": driver, "url": url, "offline": offline, "docs": docs}
     server.shutdown()
-    shutil.rmtree(root / "profile", ignore_errors=True)
-
-
-def wait(driver, cond, timeout=10):
-    from selenium.webdriver.support.ui import WebDriverWait
-    return WebDriverWait(driver, timeout, poll_frequency=0.02).until(lambda d: cond())
 
 
 def by_id(driver, ident):
@@ -109,10 +80,12 @@ def test_dropdown_finds_paper_and_enter_opens_it(site):
     box = by_id(drv, "search-input")
     assert box.get_attribute("role") == "combobox"
     type_query(drv, "mixture of experts")
-    wait(drv, lambda: options(drv))
+    page_wait(lambda: options(drv), "the dropdown's options")
     assert box.get_attribute("aria-expanded") == "true"
     first = options(drv)[0]
     assert first.find_element("css selector", ".search-option-title").text == "A Survey on Mixture of Experts"
+    survey = next(d for d in sb.load_dump_docs() if d.title == "A Survey on Mixture of Experts")
+    assert first.find_element("css selector", ".search-option-meta").text == "on " + survey.date.replace("-", "/")
     marks = [m.text.lower() for m in first.find_elements("css selector", "mark")]
     assert "mixture" in marks and "experts" in marks
     assert len(options(drv)) <= 8
@@ -122,7 +95,7 @@ def test_dropdown_finds_paper_and_enter_opens_it(site):
     assert first.get_attribute("aria-selected") == "true"
     href = first.get_attribute("href")
     box.send_keys(Keys.ENTER)
-    wait(drv, lambda: drv.current_url == href)
+    page_wait(lambda: drv.current_url == href, "the chosen paper's page")
 
 
 def test_enter_without_selection_goes_to_results_page_and_back_works(site):
@@ -130,22 +103,22 @@ def test_enter_without_selection_goes_to_results_page_and_back_works(site):
     from selenium.webdriver.common.keys import Keys
     drv.get(site["url"] + "papers/p0/")
     box = type_query(drv, "survey")
-    wait(drv, lambda: options(drv))
+    page_wait(lambda: options(drv), "the dropdown's options")
     box.send_keys(Keys.ENTER)
-    wait(drv, lambda: "/search/?q=survey" in drv.current_url)
+    page_wait(lambda: "/search/?q=survey" in drv.current_url, "the results page for survey")
     status = by_id(drv, "search-status")
-    wait(drv, lambda: "results for" in status.text)
+    page_wait(lambda: "results for" in status.text, "the results status")
     items = drv.find_elements("css selector", "#search-results .search-result")
     assert items and "survey" in items[0].text.lower()
     # refine on the results page: URL follows, back restores the old query
     box = by_id(drv, "search-input")
     assert box.get_attribute("value") == "survey"
     box.send_keys(" key")
-    wait(drv, lambda: "q=survey%20key" in drv.current_url)
-    wait(drv, lambda: "\u201csurvey key\u201d" in by_id(drv, "search-status").text)
+    page_wait(lambda: "q=survey%20key" in drv.current_url, "the results page for 'survey key'")
+    page_wait(lambda: "\u201csurvey key\u201d" in by_id(drv, "search-status").text, "the status for 'survey key'")
     drv.back()
-    wait(drv, lambda: drv.current_url.endswith("q=survey"))
-    wait(drv, lambda: "\u201csurvey\u201d" in by_id(drv, "search-status").text)
+    page_wait(lambda: drv.current_url.endswith("q=survey"), "back on the results page for survey")
+    page_wait(lambda: "\u201csurvey\u201d" in by_id(drv, "search-status").text, "the status for 'survey'")
     assert by_id(drv, "search-input").get_attribute("value") == "survey"
 
 
@@ -154,13 +127,13 @@ def test_hostile_title_is_shown_as_text(site):
     from selenium.webdriver.common.keys import Keys
     drv.get(site["url"] + "papers/p0/")
     box = type_query(drv, "zebrafish")
-    wait(drv, lambda: options(drv))
+    page_wait(lambda: options(drv), "the dropdown's options")
     opt = options(drv)[0]
     assert opt.find_element("css selector", ".search-option-title").text == EVIL_TITLE
     assert "<b onmouseover=alert(3)>x</b>" in opt.find_element("css selector", ".search-option-snippet").text
     assert drv.find_elements("css selector", "#search-dropdown img, #search-dropdown script, #search-dropdown b") == []
     box.send_keys(Keys.ENTER)          # results page
-    wait(drv, lambda: drv.find_elements("css selector", "#search-results .search-result"))
+    page_wait(lambda: drv.find_elements("css selector", "#search-results .search-result"), "the results list")
     title = drv.find_element("css selector", "#search-results .search-result-title")
     assert title.text == EVIL_TITLE
     assert drv.find_elements("css selector", "#search-results img, #search-results script, #search-results b") == []
@@ -182,12 +155,12 @@ def test_keyboard_slash_escape_and_other_fields(site):
     assert drv.switch_to.active_element == by_id(drv, "search-input")
     assert by_id(drv, "search-input").get_attribute("value") == ""
     box = type_query(drv, "diffusion")
-    wait(drv, lambda: options(drv))
+    page_wait(lambda: options(drv), "the dropdown's options")
     box.send_keys(Keys.ESCAPE)
-    wait(drv, lambda: by_id(drv, "search-dropdown").get_attribute("hidden") is not None)
+    page_wait(lambda: by_id(drv, "search-dropdown").get_attribute("hidden") is not None, "the dropdown hidden")
     assert box.get_attribute("aria-expanded") == "false"
     box.send_keys(Keys.ARROW_DOWN)      # reopens with the same results
-    wait(drv, lambda: by_id(drv, "search-dropdown").get_attribute("hidden") is None)
+    page_wait(lambda: by_id(drv, "search-dropdown").get_attribute("hidden") is None, "the dropdown shown again")
 
 
 @pytest.mark.parametrize("query", ["foo:", "~", "+", "*tion"])
@@ -197,7 +170,7 @@ def test_bad_syntax_gives_a_hint_not_an_error(site, query):
     drv.get_log("browser")
     type_query(drv, query)
     msg = lambda: drv.find_elements("css selector", "#search-dropdown .search-message")  # noqa: E731
-    wait(drv, msg)
+    page_wait(msg, "the syntax hint")
     text = " ".join(m.text for m in msg())
     assert ("title:word" in text) or ("can\u2019t start with *" in text)
     assert severe_logs(drv) == []
@@ -207,7 +180,7 @@ def test_no_results_says_so(site):
     drv = site["driver"]
     drv.get(site["url"] + "search/?q=" + "diffusion%20zzzzqqq%20%2Bqqqxxxx")
     status = by_id(drv, "search-status")
-    wait(drv, lambda: "No results" in status.text)
+    page_wait(lambda: "No results" in status.text, "the no-results status")
     assert "removing words" in status.text
 
 
@@ -215,7 +188,7 @@ def test_only_needed_shards_are_fetched(site):
     drv = site["driver"]
     drv.get(site["url"] + "papers/p0/")
     type_query(drv, "survey")
-    wait(drv, lambda: options(drv))
+    page_wait(lambda: options(drv), "the dropdown's options")
     names = drv.execute_script(
         "return performance.getEntriesByType('resource').map(e => e.name)"
         ".filter(n => n.indexOf('/search/') !== -1).map(n => n.split('/search/')[1])")
@@ -240,9 +213,11 @@ def test_offline_file_pages_load_data_with_script_tags_under_csp(site):
           if (n.tagName === 'SCRIPT') window.__scripts.push(n.src.split('/search/')[1]) })))
         .observe(document.head, {childList: true})""")
     box = type_query(drv, "mixture of experts")
-    wait(drv, lambda: options(drv))
+    page_wait(lambda: options(drv), "the dropdown's options")
     first = options(drv)[0]
     assert first.find_element("css selector", ".search-option-title").text == "A Survey on Mixture of Experts"
+    survey = next(d for d in sb.load_dump_docs() if d.title == "A Survey on Mixture of Experts")
+    assert first.find_element("css selector", ".search-option-meta").text == "on " + survey.date.replace("-", "/")
     assert first.get_attribute("href").startswith("file://")
     assert first.get_attribute("href").endswith("/index.html")
     assert drv.execute_script("return window.__inline") is None
@@ -251,5 +226,5 @@ def test_offline_file_pages_load_data_with_script_tags_under_csp(site):
     assert drv.execute_script("return Object.keys(window.SITEGEN_SEARCH_DATA)") == []   # handed over
     from selenium.webdriver.common.keys import Keys
     box.send_keys(Keys.ENTER)
-    wait(drv, lambda: "search/index.html?q=mixture" in drv.current_url)
-    wait(drv, lambda: "results for" in by_id(drv, "search-status").text)
+    page_wait(lambda: "search/index.html?q=mixture" in drv.current_url, "the offline results page for mixture")
+    page_wait(lambda: "results for" in by_id(drv, "search-status").text, "the offline results status")

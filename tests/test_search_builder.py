@@ -6,19 +6,14 @@ from __future__ import annotations
 import json
 import math
 import random
-import sys
 from decimal import ROUND_HALF_EVEN, Decimal
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-try:
-    from tests.bench.search_bench import load_dump_docs, synthetic_docs
-except ImportError:  # pytest run without the repo root on sys.path
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from tests.bench.search_bench import load_dump_docs, synthetic_docs
+from tests.bench.search_bench import load_dump_docs, synthetic_docs
 
+import lunr_reference as lunr_ref
 from sitegen import lunrfast, search
 from sitegen.search import SearchDoc, build_search_index
 
@@ -39,14 +34,14 @@ TRICKY = [
 
 
 def lunr_py_index(docs) -> dict:
-    builder = lunrfast.lunr_py_builder(FIELDS)
+    builder = lunr_ref.lunr_py_builder(FIELDS)
     for ref, (title, abstract) in enumerate(docs):
         builder.add({"ref": ref, "title": lunrfast.normalize(title), "abstract": lunrfast.normalize(abstract)})
     return builder.build().serialize()
 
 
 def fast_index(docs) -> dict:
-    return lunrfast.to_lunr_dict(lunrfast.build(lunrfast.analyze(docs), FIELDS))
+    return lunr_ref.to_lunr_dict(lunrfast.build(lunr_ref.analyze(docs), FIELDS))
 
 
 @pytest.mark.parametrize("corpus", ["dumps", "tricky", "synthetic"])
@@ -62,9 +57,9 @@ def test_fast_builder_equals_lunr_py_builder(corpus):
     # same terms in the same order, same postings, same field vectors, same floats
     assert json.dumps(got) == json.dumps(expected)
     # and the same search results through lunr.py
-    a, b = lunrfast.load_lunr_index(got), lunrfast.load_lunr_index(expected)
+    a, b = lunr_ref.load_lunr_index(got), lunr_ref.load_lunr_index(expected)
     for q in ["survey", "key display", "+today -play", "title:deploy", "diffus*", "model"]:
-        assert lunrfast.browser_search(a, q) == lunrfast.browser_search(b, q)
+        assert lunr_ref.browser_search(a, q) == lunr_ref.browser_search(b, q)
 
 
 def test_rounding_is_pythons_round_even_at_ties():
@@ -175,10 +170,10 @@ def test_shard_budget_and_title_boost():
     default = json.loads(build_search_index(docs)["search/manifest.json"])
     assert len(default["shards"]["first"]) <= 5             # 394 papers: ~250 KB gzipped in all
     # title weights scale with the boost
-    one = lunrfast.load_lunr_index(search.read_index(build_search_index(docs, title_boost=1)))
-    ten = lunrfast.load_lunr_index(search.read_index(build_search_index(docs, title_boost=10)))
-    r1 = dict(lunrfast.browser_search(one, "title:survey"))
-    r10 = dict(lunrfast.browser_search(ten, "title:survey"))
+    one = lunr_ref.load_lunr_index(search.read_index(build_search_index(docs, title_boost=1)))
+    ten = lunr_ref.load_lunr_index(search.read_index(build_search_index(docs, title_boost=10)))
+    r1 = dict(lunr_ref.browser_search(one, "title:survey"))
+    r10 = dict(lunr_ref.browser_search(ten, "title:survey"))
     assert r1.keys() == r10.keys() and r1
     for ref in r1:
         assert r10[ref] == pytest.approx(10 * r1[ref], abs=0.02)

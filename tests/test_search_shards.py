@@ -10,19 +10,15 @@ from __future__ import annotations
 
 import bisect
 import json
-import sys
 from pathlib import Path
 
 import pytest
 from lunr.exceptions import QueryParseError
 from lunr.query import QueryPresence
 
-try:
-    from tests.bench.search_bench import synthetic_docs
-except ImportError:  # pytest run without the repo root on sys.path
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from tests.bench.search_bench import synthetic_docs
+from tests.bench.search_bench import synthetic_docs
 
+import lunr_reference as lunr_ref
 from sitegen import lunrfast, search
 from sitegen.stemmer import stem
 
@@ -59,9 +55,9 @@ def needed_shards(manifest, clauses) -> list[int]:
 def corpus():
     docs = synthetic_docs(800, seed=21)
     files = search.build_search_index(docs, shard_raw_bytes=12000)
-    full = lunrfast.to_lunr_dict(lunrfast.build(
-        lunrfast.analyze((d.title, d.abstract) for d in docs), [("title", 10), ("abstract", 1)]))
-    return files, json.loads(files["search/manifest.json"]), lunrfast.load_lunr_index(full)
+    full = lunr_ref.to_lunr_dict(lunrfast.build(
+        lunr_ref.analyze((d.title, d.abstract) for d in docs), [("title", 10), ("abstract", 1)]))
+    return files, json.loads(files["search/manifest.json"]), lunr_ref.load_lunr_index(full)
 
 
 def ranked(results):
@@ -84,8 +80,8 @@ def test_needed_shards_give_the_full_index_results(corpus):
     cache = {}
     for q in QUERIES:
         try:
-            clauses = lunrfast.browser_clauses(full, q).clauses
-            expected = lunrfast.browser_search(full, q)
+            clauses = lunr_ref.browser_clauses(full, q).clauses
+            expected = lunr_ref.browser_search(full, q)
         except (QueryParseError, ValueError):
             continue
         ids = needed_shards(manifest, clauses)
@@ -94,8 +90,8 @@ def test_needed_shards_give_the_full_index_results(corpus):
         negated = all(c.presence == QueryPresence.PROHIBITED for c in clauses)
         key = (tuple(ids), negated)
         if key not in cache:
-            cache[key] = lunrfast.load_lunr_index(search.read_index(files, ids, all_refs=negated))
-        got = lunrfast.browser_search(cache[key], q)
+            cache[key] = lunr_ref.load_lunr_index(search.read_index(files, ids, all_refs=negated))
+        got = lunr_ref.browser_search(cache[key], q)
         assert same(got, expected), q
         if expected:
             checked += 1
@@ -105,16 +101,16 @@ def test_needed_shards_give_the_full_index_results(corpus):
 def test_missing_shard_changes_results(corpus):
     """The check above can fail: leave out the shard holding "survey"."""
     files, manifest, full = corpus
-    clauses = lunrfast.browser_clauses(full, "survey diffusion").clauses
+    clauses = lunr_ref.browser_clauses(full, "survey diffusion").clauses
     ids = needed_shards(manifest, clauses)
     assert len(ids) == 2
-    expected = lunrfast.browser_search(full, "survey diffusion")
-    partial = lunrfast.load_lunr_index(search.read_index(files, ids[:1], all_refs=False))
-    assert not same(lunrfast.browser_search(partial, "survey diffusion"), expected)
+    expected = lunr_ref.browser_search(full, "survey diffusion")
+    partial = lunr_ref.load_lunr_index(search.read_index(files, ids[:1], all_refs=False))
+    assert not same(lunr_ref.browser_search(partial, "survey diffusion"), expected)
 
 
 def test_whole_sharded_index_equals_full_index(corpus):
     files, _, full = corpus
-    merged = lunrfast.load_lunr_index(search.read_index(files))
+    merged = lunr_ref.load_lunr_index(search.read_index(files))
     for q in ["model", "learning -video", "title:survey", "+diffusion +image", "lang*", "keey~1"]:
-        assert same(lunrfast.browser_search(merged, q), lunrfast.browser_search(full, q)), q
+        assert same(lunr_ref.browser_search(merged, q), lunr_ref.browser_search(full, q)), q

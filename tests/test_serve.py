@@ -13,13 +13,11 @@ import json
 import os
 import queue
 import re
-import shutil
 import signal
 import socket
 import threading
 import time
 import urllib.request
-from pathlib import Path
 
 import pytest
 
@@ -28,20 +26,12 @@ from sitegen.errors import SitegenError
 from sitegen.render import CSP
 from sitegen.preview_http import resolve
 from sitegen.serve import PreviewServer
+from helpers import REPO, SHIPPED_DUMPS, make_project, run_cli, wait_until
 
-REPO = Path(__file__).resolve().parent.parent
 DAY = "2025-08-07"                       # the day of content/dumps/004_*.txt
 DUMP = "004_50eeb8788d589007.txt"
 NEW_TITLE = "A Preview Server Test Paper About Live Reload"
 NEW_ENTRY = f"\n\n{NEW_TITLE}\n\nThis abstract was appended by tests/test_serve.py to check the rebuild.\n"
-
-
-def copy_project(root: Path) -> Path:
-    (root / "content").mkdir(parents=True)
-    shutil.copytree(REPO / "content" / "dumps", root / "content" / "dumps")
-    shutil.copytree(REPO / "themes", root / "themes")
-    shutil.copy(REPO / "site.yml", root / "site.yml")
-    return root
 
 
 class Client:
@@ -112,17 +102,6 @@ class SSE:
             pass
 
 
-def poll(fn, timeout: float, what: str, interval: float = 0.05):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = fn()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"{what}: not within {timeout} s (last: {last!r})")
-
-
 def script_attr(body: bytes, name: str) -> str | None:
     m = re.search(rb'<script src="[^"]*__sitegen__/livereload\.js"[^>]*\b' + name.encode() + rb'="([^"]*)"', body)
     return html.unescape(m.group(1).decode()) if m else None
@@ -130,7 +109,7 @@ def script_attr(body: bytes, name: str) -> str | None:
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    root = copy_project(tmp_path_factory.mktemp("serve") / "proj")
+    root = make_project(tmp_path_factory.mktemp("serve") / "proj", theme="copy")
     logs: list[str] = []
     server = PreviewServer(load_config(root / "site.yml"), port=0, log=logs.append, error_log=logs.append,
                            heartbeat=0.3)
@@ -278,7 +257,7 @@ def test_resolve_unit():
     assert resolve(out, "/repo/", "/repo/__sitegen__/events").kind == "internal"
 
 
-def test_port_in_use_is_a_clear_error(site, cli):
+def test_port_in_use_is_a_clear_error(site):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         s.listen()
@@ -286,13 +265,13 @@ def test_port_in_use_is_a_clear_error(site, cli):
         with pytest.raises(SitegenError) as e:
             PreviewServer(load_config(site["root"] / "site.yml"), port=port, log=lambda m: None).start()
         assert f"port {port}" in str(e.value) and "--port" in str(e.value)
-        result = cli(site["root"], "serve", "--port", str(port))
+        result = run_cli("serve", "--port", str(port), cwd=site["root"])
         assert result.exit_code == 1
         assert f"port {port}" in result.output and "--port" in result.output
         assert "Traceback" not in result.output
 
 
-def test_ctrl_c_stops_cleanly(site, cli, monkeypatch):
+def test_ctrl_c_stops_cleanly(site, monkeypatch):
     """``sitegen serve --port 0``: Ctrl-C -> 'Stopped.', exit 0, no traceback, threads gone."""
     started = threading.Event()
     servers: list[PreviewServer] = []
@@ -313,7 +292,7 @@ def test_ctrl_c_stops_cleanly(site, cli, monkeypatch):
             os.kill(os.getpid(), signal.SIGINT)
     t = threading.Thread(target=interrupt)
     t.start()
-    result = cli(site["root"], "serve", "--port", "0")
+    result = run_cli("serve", "--port", "0", cwd=site["root"])
     t.join()
     assert result.exit_code == 0, result.output
     assert "Serving http://127.0.0.1:" in result.output and "Stopped." in result.output
@@ -349,7 +328,8 @@ def test_dump_change_rebuilds_reloads_and_errors_keep_the_last_good_site(site):
         # (a) + (b): a changed dump -> one reload event, the page shows it within 5 s
         t0 = time.monotonic()
         dump.write_text(good + NEW_ENTRY, encoding="utf-8")
-        poll(lambda: NEW_TITLE.encode() in c.get(page)[2], 5.0 - (time.monotonic() - t0), "new paper served")
+        wait_until(lambda: NEW_TITLE.encode() in c.get(page)[2], "new paper served",
+                   timeout=5.0 - (time.monotonic() - t0))
         reload = events.wait_for("reload", 10)
         assert reload["build"] != first["build"] and reload["css"] is False
         assert script_attr(c.get(page)[2], "data-sitegen-build") == reload["build"]
@@ -425,17 +405,14 @@ def test_output_never_contains_the_live_reload_script(site):
 def test_own_writes_cause_no_extra_reloads(site):
     """Ingest writes into content/ during every rebuild; those echoes must be silent no-ops."""
     server = site["server"]
-    poll(lambda: not server.building and not server._pending, 10, "the builder idle")
+    wait_until(lambda: not server.building and not server._pending, "the builder idle")
     assert site["published"] == ["reload", "error", "reload", "error", "reload"]
 
 
 def test_first_build_failing_still_serves_and_recovers(tmp_path):
     """A broken project at start: a 404 with the overlay, then fixing the dump brings the site up."""
-    root = tmp_path / "proj"
-    (root / "content" / "dumps").mkdir(parents=True)
-    shutil.copy(REPO / "site.yml", root / "site.yml")
-    shutil.copytree(REPO / "themes", root / "themes")
-    good = (REPO / "content" / "dumps" / "000_32af537ead0de2be.txt").read_text(encoding="utf-8")
+    root = make_project(tmp_path / "proj", dumps=[], theme="copy")
+    good = (SHIPPED_DUMPS / "000_32af537ead0de2be.txt").read_text(encoding="utf-8")
     date_line = next(line for line in good.splitlines() if re.fullmatch(r"[A-Z][a-z]{2} \d{1,2}", line))
     dump = root / "content" / "dumps" / "000_32af537ead0de2be.txt"
     dump.write_text(good.replace(f"\n{date_line}\n", "\nMar 32\n", 1), encoding="utf-8")
@@ -450,7 +427,7 @@ def test_first_build_failing_still_serves_and_recovers(tmp_path):
         assert any("nothing to serve yet" in m for m in logs)
         dump.write_text(good, encoding="utf-8")
         # the new tree is swapped in a moment before build() returns and the error is cleared
-        poll(lambda: json.loads(c.get("/__sitegen__/status")[2])["error"] is None, 20, "the error cleared")
+        wait_until(lambda: json.loads(c.get("/__sitegen__/status")[2])["error"] is None, "the error cleared")
         status, _headers, body = c.get("/")
         assert status == 200 and script_attr(body, "data-sitegen-error") is None
     finally:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from siteutil import SITES, copy_site, run, tree_digest
+from helpers import SITES, make_project, run_cli, tree_digest
 
 GOOD = sorted(p.name for p in (SITES / "good").iterdir())
 BAD = sorted(p.name for p in (SITES / "bad").iterdir())
@@ -14,19 +14,19 @@ BAD = sorted(p.name for p in (SITES / "bad").iterdir())
 
 @pytest.mark.parametrize("name", GOOD)
 def test_good_site_builds_and_checks(name, tmp_path):
-    site = copy_site(SITES / "good" / name, tmp_path / name)
-    r = run("build", "--config", str(site / "site.yml"))
+    site = make_project(tmp_path / name, site=SITES / "good" / name)
+    r = run_cli("build", "--config", str(site / "site.yml"))
     assert r.exit_code == 0, r.output
     assert "Traceback" not in r.output
-    r = run("check", str(site / "_site"))
+    r = run_cli("check", str(site / "_site"))
     assert r.exit_code == 0, r.output
 
 
 @pytest.mark.parametrize("name", BAD)
 def test_bad_site_fails_with_its_message(name, tmp_path):
-    site = copy_site(SITES / "bad" / name, tmp_path / name)
+    site = make_project(tmp_path / name, site=SITES / "bad" / name)
     expected = (site / "expected.txt").read_text().splitlines()
-    r = run("build", "--config", str(site / "site.yml"))
+    r = run_cli("build", "--config", str(site / "site.yml"))
     assert r.exit_code == 1, r.output
     assert "Traceback" not in r.output
     assert r.output.startswith("Error: ") or "\nError: " in r.output, r.output
@@ -39,8 +39,8 @@ def test_bad_site_fails_with_its_message(name, tmp_path):
 def test_failed_build_leaves_previous_site_intact(name, tmp_path):
     """Build the good sample, then break it the way a bad site is broken: _site is unchanged."""
     bad = SITES / "bad" / name
-    site = copy_site(SITES / "good" / "sample", tmp_path / "s")
-    assert run("build", "--config", str(site / "site.yml")).exit_code == 0
+    site = make_project(tmp_path / "s", site=SITES / "good" / "sample")
+    assert run_cli("build", "--config", str(site / "site.yml")).exit_code == 0
     before = tree_digest(site / "_site")
     if (bad / "overrides").exists():
         import shutil
@@ -49,7 +49,7 @@ def test_failed_build_leaves_previous_site_intact(name, tmp_path):
     else:
         (site / "content" / "papers" / "hand-made.md").write_text(
             (bad / "content" / "papers" / "hand-made.md").read_text())
-    r = run("build", "--config", str(site / "site.yml"))
+    r = run_cli("build", "--config", str(site / "site.yml"))
     assert r.exit_code == 1, r.output
     assert tree_digest(site / "_site") == before
     leftovers = [p.name for p in site.iterdir() if p.name.startswith("._site")]

@@ -12,20 +12,15 @@ Skips when node or node_modules/lunr is missing, unless SITEGEN_REQUIRE_BROWSER=
 from __future__ import annotations
 
 import json
-import os
 import random
 import re
-import shutil
 import subprocess
-from pathlib import Path
 
-import pytest
 
+from helpers import SHIPPED, TESTS, require_tool
 from sitegen import stemmer as st
 
-ROOT = Path(__file__).resolve().parents[1]
-CLI = ROOT / "tests" / "js" / "lunr_cli.js"
-REQUIRE = os.environ.get("SITEGEN_REQUIRE_BROWSER") == "1"
+CLI = TESTS / "js" / "lunr_cli.js"
 
 ONSETS = ["", "b", "c", "d", "f", "g", "h", "k", "l", "m", "n", "p", "r", "s", "t", "v", "w", "y",
           "z", "bl", "br", "ch", "cl", "cr", "dr", "fl", "gr", "pl", "pr", "sc", "sh", "sl", "sp", "st",
@@ -74,7 +69,7 @@ def generated_words(n: int = 40000, seed: int = 20240) -> list[str]:
 
 def dump_words() -> list[str]:
     words = set()
-    for path in sorted((ROOT / "content" / "dumps").glob("*.txt")):
+    for path in SHIPPED:
         for tok in re.split(r"[\s\-]+", path.read_text(encoding="utf-8").lower()):
             if tok:
                 words.add(tok)
@@ -83,16 +78,7 @@ def dump_words() -> list[str]:
 
 
 def lunr_js(mode: str, words: list[str]):
-    node = shutil.which("node")
-    reason = None
-    if node is None:
-        reason = "node is not installed"
-    elif not (ROOT / "node_modules" / "lunr" / "package.json").is_file():
-        reason = "node_modules/lunr missing (run npm ci)"
-    if reason:
-        if REQUIRE:
-            pytest.fail(f"SITEGEN_REQUIRE_BROWSER=1 but {reason}")
-        pytest.skip(reason)
+    node = require_tool("node", "lunr")
     proc = subprocess.run([node, str(CLI), mode], input=json.dumps(words), capture_output=True,
                           text=True, encoding="utf-8", check=True, timeout=120)
     return json.loads(proc.stdout)
@@ -137,7 +123,8 @@ def test_lunr_py_stemmer_differs_and_ours_does_not():
 
 
 def test_lunr_py_pipeline_functions_are_labelled_like_lunr_js():
-    index_fns, search_fns = st.lunr_pipeline()
+    from lunr_reference import lunr_pipeline
+    index_fns, search_fns = lunr_pipeline()
     assert [f.label for f in index_fns] == ["trimmer", "stopWordFilter", "stemmer"]
     assert [f.label for f in search_fns] == ["stemmer"]
     from lunr.pipeline import Pipeline

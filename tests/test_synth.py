@@ -5,17 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
-import sys
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
-try:
-    from tests.bench import synth
-except ImportError:  # pytest run without the repo root on sys.path
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from tests.bench import synth
+from tests.bench import synth
 
 HEADERS = {"new", "Get trending papers in your email inbox!", "Subscribe", "Daily Papers",
            "byAK and the research community"}
@@ -157,7 +152,7 @@ def test_cli(tmp_path, capsys):
 
 
 def test_parses_with_sitegen_dumps(archive):
-    dumps = pytest.importorskip("sitegen.dumps")
+    from sitegen import dumps
     out, _ = archive
     for f in sorted(out.iterdir())[:5]:
         d = dumps.parse_dump(f)

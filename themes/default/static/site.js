@@ -21,3 +21,30 @@
     }
   });
 })();
+
+/* A "Copy" button for each BibTeX block (pre.bibtex); added here so pages carry no inline script
+   and readers without JavaScript see no button that does nothing. */
+(function () {
+  "use strict";
+  if (!navigator.clipboard || !navigator.clipboard.writeText) return;
+  var blocks = document.querySelectorAll("pre.bibtex");
+  Array.prototype.forEach.call(blocks, function (pre) {
+    var button = document.createElement("button");
+    button.type = "button";
+    button.className = "copy-button";
+    button.textContent = "Copy BibTeX";
+    var status = document.createElement("span");
+    status.className = "visually-hidden";
+    status.setAttribute("role", "status");
+    button.addEventListener("click", function () {
+      navigator.clipboard.writeText(pre.textContent).then(function () {
+        button.textContent = "Copied";
+        status.textContent = "BibTeX copied to the clipboard";
+      }, function () {
+        status.textContent = "Copying failed; select the text and copy it";
+      });
+    });
+    pre.parentNode.insertBefore(button, pre);
+    pre.parentNode.insertBefore(status, pre);
+  });
+})();
