@@ -308,11 +308,12 @@ def _build_pages(config: Config, content, report: BuildReport, search_job: _Back
         lap("render")
         for rel, path in static_files(config).items():
             tree.add(rel, path.read_bytes())
+        canonical_paths = [p.path for p in model.pages if p.canonical is None]   # the sitemap's pages
         feeds = _memo(manifest_path.with_name(manifest_path.name.replace("manifest-", "feeds-")),
                       (config, [(p.slug, p.title, p.abstract, p.days, p.first_seen) for p in model.papers.values()],
                        [(d.date, d.title, d.papers) for d in model.days], model.build_date,
-                       [p.path for p in model.pages], (_HERE / "feeds.py").read_bytes()),
-                      lambda: all_feeds(model, [p.path for p in model.pages]))
+                       canonical_paths, (_HERE / "feeds.py").read_bytes()),
+                      lambda: all_feeds(model, canonical_paths))
         for rel, data in feeds.items():
             tree.add(rel, data)
         lap("feeds")
