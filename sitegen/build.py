@@ -325,14 +325,15 @@ def _build_pages(config: Config, content, report: BuildReport, search_job: _Back
         lap("render")
         for rel, path in static_files(config).items():
             tree.add(rel, path.read_bytes())
+        canonical_paths = [p.path for p in model.pages if p.canonical is None]   # the sitemap's pages
         feeds = feed_files(model)   # bounded by the feeds' size: computed every build, never stale
         # Sitemap and API read the config, every paper and day, and the page list; the key
         # holds all of them and the whole package's code (URLs come from config.py, order from site.py).
         machine = _memo(manifest_path.with_name(manifest_path.name.replace("manifest-", "api-")),
                         (config, [(p.slug, p.title, p.abstract, p.days, p.first_seen) for p in model.papers.values()],
                          [(d.date, d.papers) for d in model.days],
-                         [p.path for p in model.pages], _package_code()),
-                        lambda: api_and_sitemap(model, [p.path for p in model.pages]))
+                         canonical_paths, _package_code()),
+                        lambda: api_and_sitemap(model, canonical_paths))
         for rel, data in (feeds | machine).items():
             tree.add(rel, data)
         report.feeds = len(feeds)

@@ -131,6 +131,8 @@ class BuiltSite:
         if self.origin and url.startswith(self.origin + "/"):
             if html and self.offline:
                 return None   # canonical/og:url of an offline copy point at the published site
+            if not urlsplit(url).path.startswith(self.base):
+                return None   # the same host outside the site (user.github.io/another-repo/): external
             url = url[len(self.origin):]
         parts = urlsplit(url)
         if parts.scheme or parts.netloc:

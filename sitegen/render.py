@@ -69,7 +69,7 @@ def base_prefix(config: Config, current: str) -> str:
 # Links every page carries (header, footer, assets), computed once per folder depth.
 BASE_LINKS = {"home": "", "archive": "archive/", "papers": "papers/", "search": "search/", "feeds": "feeds/",
               "api": "api/papers.json", "archive_csv": "api/archive.csv",
-              "favicon": "favicon.svg", "style": "static/style.css", "search_css": "static/search.css",
+              "favicon": "favicon.svg", "style": "static/style.css",
               "site_js": "static/site.js", "lunr": "static/vendor/lunr.min.js", "search_js": "static/search.js"}
 
 
@@ -203,7 +203,8 @@ class Renderer:
         feeds = self._feeds.get(folder)
         if feeds is None:
             feeds = self._feeds[folder] = feed_links(m, url)
-        canonical = folder if page.path.endswith("index.html") else page.path
+        canonical = page.canonical if page.canonical is not None else (
+            folder if page.path.endswith("index.html") else page.path)
         if page.kind == "papers" and self._letters is None:
             self._letters = letter_pages(m)
         return {

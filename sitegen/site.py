@@ -28,6 +28,7 @@ class Page:
     kind: str                 # "paper", "day", "month", ...
     obj: Any = None           # the Paper / Day / month key / page number the page is about
     deps: bytes = b""         # digest of the data shown (see module docstring)
+    canonical: str | None = None   # URL of the page this one is a view of (not in the sitemap)
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,15 @@ class SiteModel:
     def next_day(self, d: dt.date) -> Day | None:
         i = self.day_index[d]
         return self.days[i + 1] if i + 1 < len(self.days) else None
+
+    def day_groups(self, day: Day) -> tuple[list[Paper], list[Paper]]:
+        """A day's papers split into (new that day, seen on an earlier day), each in the day's order."""
+        new: list[Paper] = []
+        seen: list[Paper] = []
+        for slug in day.papers:
+            p = self.papers[slug]
+            (seen if p.first_seen < day.date else new).append(p)
+        return new, seen
 
     def month_papers(self, m: Month) -> list[tuple[Paper, list[dt.date]]]:
         """Each paper of a month once, in first-appearance order, with its days in that month."""
@@ -204,6 +214,9 @@ def plan_pages(m: SiteModel) -> list[Page]:
             d.date, d.body, d.extra,
             [(P[s].slug, P[s].title, P[s].abstract, P[s].days) for s in d.papers],
             prev.date if prev else None, nxt.date if nxt else None)))
+        # The same day as titles only: a real page, so it works without JavaScript.
+        pages.append(Page(f"days/{d.date.isoformat()}/compact/index.html", "day.html", "day-compact", d,
+                          pages[-1].deps, canonical=f"days/{d.date.isoformat()}/"))
     for p in P.values():
         rel = [_paper_view(P[s]) + (P[s].first_seen,) for s in m.related.get(p.slug, ()) if s in P]
         pages.append(Page(f"papers/{p.slug}/index.html", "paper.html", "paper", p, _digest(

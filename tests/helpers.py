@@ -221,15 +221,21 @@ def _zizmor() -> tuple[str | None, str]:
     return (exe, "") if Path(exe).exists() else (None, 'zizmor not installed (pip install -e ".[test]")')
 
 
+def _java() -> tuple[str | None, str]:
+    java = shutil.which("java")
+    return (java, "") if java else (None, "java not found (the Nu HTML checker needs it: "
+                                          "apt-get install default-jre-headless)")
+
+
 def require_tool(name: str, *modules: str):
     """What the test needs of an external tool, or a skip naming what is missing.
 
     ``"chromium"`` -> ``(browser binary, chromedriver)`` (and selenium importable);
     ``"node"`` -> the node executable, with each npm package in ``modules`` installed in
-    node_modules; ``"zizmor"`` -> its executable.  A missing tool skips with the reason,
+    node_modules; ``"zizmor"``, ``"java"`` -> the executable.  A missing tool skips with the reason,
     or fails under SITEGEN_REQUIRE_BROWSER=1 (CI), so CI can never skip silently.
     """
-    finders = {"chromium": _chromium, "node": _node, "zizmor": _zizmor}
+    finders = {"chromium": _chromium, "node": _node, "zizmor": _zizmor, "java": _java}
     if name not in finders:
         raise ValueError(f"unknown tool {name!r}; known: {', '.join(finders)}")
     if modules and name != "node":

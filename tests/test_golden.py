@@ -20,6 +20,7 @@ GOLDEN = Path(__file__).resolve().parent / "golden" / "sample"
 FILES = [
     "index.html",
     "days/2025-03-13/index.html",
+    "days/2025-03-13/compact/index.html",
     "papers/stdgen-semantic-decomposed-3d-character-generation-from-single-images/index.html",
     "archive/index.html",
     "months/2025-03/index.html",

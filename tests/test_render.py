@@ -87,6 +87,60 @@ def test_day_page(shipped):
     assert any(e.endswith("\u2026") for e in excerpts)
 
 
+def test_day_has_a_titles_only_view_and_sections(shipped):
+    site = shipped / "_site"
+    content = load_content(shipped / "content")
+    for day in content.days.values():
+        iso = day.date.isoformat()
+        full = (site / f"days/{iso}/index.html").read_text()
+        compact = (site / f"days/{iso}/compact/index.html").read_text()
+        assert '<p class="excerpt">' not in compact and full.count('<p class="excerpt">') == len(day.papers)
+        assert compact.count('<li class="paper-item">') == len(day.papers)
+        # the view switch is two plain links; the titles-only page is a view of the full one
+        for text in (full, compact):
+            assert f'href="/days/{iso}/" data-day-view="full"' in text
+            assert f'href="/days/{iso}/compact/" data-day-view="compact"' in text
+            assert f'<link rel="canonical" href="/days/{iso}/">' in text
+            assert 'href="#top"' in text and 'id="top"' in text
+        seen = [s for s in day.papers if content.papers[s].first_seen < day.date]
+        new = [s for s in day.papers if s not in seen]
+        assert ('href="#seen"' in full) == bool(seen and new) == ('href="#new"' in full)
+        for ident, group in (("new", new), ("seen", seen)):
+            m = re.search(rf'<section class="day-group" id="{ident}".*?</section>', full, re.S)
+            assert bool(m) == bool(group)
+            if m:
+                assert re.findall(r'href="/papers/([^/]+)/"', m[0]) == group
+        nxt = (site / f"days/{iso}/compact/index.html").read_text()
+        assert not re.search(r'rel="(?:prev|next)" href="/days/[0-9-]+/"', nxt), "compact view links to compact days"
+    sitemap = (site / "sitemap.xml").read_text()
+    assert "/compact/" not in sitemap and "/days/2025-03-11/<" in sitemap
+
+
+def test_navigation_landmarks_have_unique_names(shipped):
+    for page in (shipped / "_site").rglob("*.html"):
+        text = page.read_text()
+        names = re.findall(r'<nav\b[^>]*aria-label(?:ledby)?="([^"]*)"', text)
+        assert len(re.findall(r"<nav\b", text)) == len(names), page
+        assert len(names) == len(set(names)), (page, names)
+
+
+def test_one_stylesheet_and_no_search_code_until_used(shipped):
+    for page in (shipped / "_site").rglob("*.html"):
+        text = page.read_text()
+        rel = page.relative_to(shipped / "_site").as_posix()
+        assert len(re.findall(r'<link rel="stylesheet"', text)) == 1, rel
+        assert re.findall(r'<script src="([^"]*)"', text) == ["/static/site.js"], rel
+        assert 'data-search-js="/static/search.js"' in text and 'data-lunr="/static/vendor/lunr.min.js"' in text
+        assert 'role="combobox"' not in text and 'type="search"' not in text, rel   # site.js adds the role
+    search = (shipped / "_site/search/index.html").read_text()
+    assert '<link rel="preload" href="/static/search.js" as="script">' in search
+
+
+def test_home_lists_recent_days_before_the_latest_papers(shipped):
+    text = (shipped / "_site/index.html").read_text()
+    assert 0 < text.index('<nav class="recent"') < text.index('<section class="latest"')
+
+
 def test_paper_page(shipped):
     site = shipped / "_site"
     content = load_content(shipped / "content")
@@ -112,7 +166,7 @@ def test_papers_index_is_paginated_a_to_z(tmp_path):
     pages = [out / "papers/index.html"] + sorted((out / "papers/page").glob("*/index.html"))
     titles = []
     for p in pages:
-        titles += [html.unescape(t) for t in re.findall(r'<li id="p-[^"]+"><a href="[^"]+">(.*?)</a>', p.read_text())]
+        titles += [html.unescape(t) for t in re.findall(r'<li id="p-[^"]+"><a href="[^"]+" dir="auto">(.*?)</a>', p.read_text())]
     assert len(titles) == len(list((out / "papers").glob("*/index.html")))
     assert titles == sorted(titles, key=str.casefold)
 

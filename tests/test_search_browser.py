@@ -210,7 +210,7 @@ def test_offline_file_pages_load_data_with_script_tags_under_csp(site):
     drv.get(page.as_uri())
     drv.execute_script("""window.__scripts = [];
         new MutationObserver(ms => ms.forEach(m => m.addedNodes.forEach(n => {
-          if (n.tagName === 'SCRIPT') window.__scripts.push(n.src.split('/search/')[1]) })))
+          if (n.tagName === 'SCRIPT' && n.src.indexOf('/search/') !== -1) window.__scripts.push(n.src.split('/search/')[1]) })))
         .observe(document.head, {childList: true})""")
     box = type_query(drv, "mixture of experts")
     page_wait(lambda: options(drv), "the dropdown's options")

@@ -57,6 +57,11 @@ def published_url(rel: str) -> str:
     return HOST_URL + (rel[:-len("index.html")] if rel.endswith("index.html") else rel)
 
 
+def canonical_url(rel: str) -> str:
+    """A day's titles-only view (days/<date>/compact/) names the full day page as canonical."""
+    return published_url(rel.replace("/compact/index.html", "/index.html"))
+
+
 def test_one_warning_exactly_when_there_is_no_host(built):
     for output in (built["output"], built["again"]):     # the rebuild (nothing changed) says it too
         assert len(WARNING.findall(output)) == (0 if built["host"] else 1), output
@@ -82,8 +87,8 @@ def test_every_page_has_absolute_canonical_and_og_url_only_with_a_host(built):
         if not built["host"]:
             assert canon == [] and url_meta == [], rel
             continue
-        assert canon == [published_url(rel)], rel
-        assert dict(url_meta) == {"og:url": published_url(rel)}, rel
+        assert canon == [canonical_url(rel)], rel
+        assert dict(url_meta) == {"og:url": canonical_url(rel)}, rel
         for _k, v in url_meta:
             assert absolute_under_site(v), (rel, v)
 
@@ -126,7 +131,7 @@ def test_feeds_sitemap_and_robots_are_absolute_or_absent(built):
 
     locs = [el.text for el in ET.parse(out / "sitemap.xml").getroot().iter(SITEMAP + "loc")]
     pages = {p.relative_to(out).as_posix() for p in out.rglob("*.html")} - {"404.html"}
-    assert sorted(locs) == sorted(published_url(p) for p in pages)
+    assert sorted(locs) == sorted(published_url(p) for p in pages if "/compact/" not in p)   # canonical pages only
 
 
 def test_api_urls_are_absolute_with_a_host_and_root_relative_without(built):

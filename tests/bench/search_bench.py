@@ -116,9 +116,9 @@ def measure_build(docs, cache_dir: Path | None = None, **kwargs) -> dict:
 
 
 def write_site(files: dict[str, bytes], site_dir: Path, offline: bool = False) -> Path:
-    """A minimal static site around the index: the built search files, the
-    theme's search.js/css/lunr, and a test page with the header form and the
-    results page markup (what the real templates contain)."""
+    """A minimal static site around the index: the built search files, the theme's
+    style.css, site.js (which loads lunr and search.js on first use), and a test page
+    with the header form and the results page markup (what the real templates contain)."""
     site_dir.mkdir(parents=True, exist_ok=True)
     for rel, data in files.items():
         p = site_dir / rel
@@ -126,7 +126,7 @@ def write_site(files: dict[str, bytes], site_dir: Path, offline: bool = False) -
         p.write_bytes(data)
     static = site_dir / "static"
     (static / "vendor").mkdir(parents=True, exist_ok=True)
-    for name in ("search.js", "search.css"):
+    for name in ("search.js", "style.css", "site.js"):
         shutil.copy(STATIC / name, static / name)
     shutil.copy(STATIC / "vendor" / "lunr.min.js", static / "vendor" / "lunr.min.js")
     for rel, depth in (("index.html", 0), ("search/index.html", 1), ("papers/p0/index.html", 2)):
@@ -149,16 +149,15 @@ def test_page(base: str, offline: bool, results_page: bool) -> str:
 <html lang="en" data-base="{base}" data-offline="{1 if offline else 0}">
 <head><meta charset="utf-8"><title>Search test</title>
 <meta http-equiv="Content-Security-Policy" content="{CSP}">
-<link rel="stylesheet" href="{base}static/search.css"></head>
+<link rel="stylesheet" href="{base}static/style.css"></head>
 <body>
-<header><form class="site-search" role="search" action="{action}" method="get">
+<header><form class="site-search" role="search" action="{action}" method="get" data-lunr="{base}static/vendor/lunr.min.js" data-search-js="{base}static/search.js">
 <label for="search-input" class="visually-hidden">Search papers</label>
-<input type="search" id="search-input" name="q" autocomplete="off" placeholder="Search papers (press /)" aria-controls="search-dropdown" aria-expanded="false">
-<div id="search-dropdown" role="listbox" hidden></div>
+<input type="text" id="search-input" name="q" autocomplete="off" placeholder="Search papers" aria-keyshortcuts="/">
+<div id="search-dropdown" role="listbox" tabindex="-1" hidden></div>
 </form></header>
 <main><input type="text" id="other-field" aria-label="other">{page}</main>
-<script src="{base}static/vendor/lunr.min.js" defer></script>
-<script src="{base}static/search.js" defer></script>
+<script src="{base}static/site.js" defer></script>
 </body></html>
 """
 

@@ -709,13 +709,6 @@
       ui.timer = setTimeout(function () { onInput(ui) }, DEBOUNCE_MS)
     })
     input.addEventListener('keydown', function (ev) { onKeydown(ui, ev) })
-    doc.addEventListener('keydown', function (ev) {
-      if (ev.key !== '/' || ev.ctrlKey || ev.metaKey || ev.altKey || ev.defaultPrevented) return
-      if (isEditable(ev.target)) return
-      ev.preventDefault()
-      input.focus()
-      input.select()
-    })
     doc.addEventListener('click', function (ev) {
       if (!form.contains(ev.target)) closeDropdown(ui)
     })
@@ -733,13 +726,11 @@
     if (page) {
       root.addEventListener('popstate', function () { fromLocation(ui) })
       fromLocation(ui)
+    } else if (doc.activeElement === input) {
+      // site.js loads this file on the first focus: what was typed meanwhile is searched now
+      warm()
+      if (input.value.trim()) onInput(ui)
     }
-  }
-
-  function isEditable (el) {
-    if (!el || !el.tagName) return false
-    var tag = el.tagName.toLowerCase()
-    return tag === 'input' || tag === 'textarea' || tag === 'select' || el.isContentEditable
   }
 
   function fetchLoader (base) {
@@ -844,6 +835,9 @@
         showPage(ui, ui.input.value)
       }
       // otherwise the form submits: GET {base}search/?q=...
+    } else if (ev.key === 'Tab') {
+      // focus leaves the combobox: the popup closes, so Tab never lands on the (scrollable) listbox
+      if (open) closeDropdown(ui)
     } else if (ev.key === 'Escape') {
       if (open) {
         ev.preventDefault()
