@@ -100,7 +100,7 @@ def test_day_has_a_titles_only_view_and_sections(shipped):
         for text in (full, compact):
             assert f'href="/days/{iso}/" data-day-view="full"' in text
             assert f'href="/days/{iso}/compact/" data-day-view="compact"' in text
-            assert f'<link rel="canonical" href="/days/{iso}/">' in text
+            assert f'<link rel="canonical" href="https://example.org/days/{iso}/">' in text
             assert 'href="#top"' in text and 'id="top"' in text
         seen = [s for s in day.papers if content.papers[s].first_seen < day.date]
         new = [s for s in day.papers if s not in seen]
