@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -73,3 +74,23 @@ def tree(root: Path) -> dict[str, tuple[bytes, int]]:
 def snapshot():
     """``snapshot(root)``: {relative path: (bytes, mtime_ns)} of every file under root."""
     return tree
+
+
+@pytest.fixture
+def wait_until():
+    """``wait_until(predicate, what, timeout=60)``: poll ``predicate`` until it returns something true.
+
+    For waiting on an event the test cannot be told about directly (a process blocked on a
+    lock, a file appearing).  ``timeout`` only guards against a hang: it never decides a
+    verdict on a working system, so keep it generous.
+    """
+    def wait(predicate, what: str, timeout: float = 60.0):
+        deadline = time.monotonic() + timeout
+        while True:
+            got = predicate()
+            if got:
+                return got
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{what}: still not the case after {timeout:.0f} s (a hang?)")
+            time.sleep(0.005)
+    return wait
