@@ -138,7 +138,7 @@ def test_csp_blocks_an_inline_script_even_if_one_got_in(drv, served):
     assert any("Content Security Policy" in m for m in csp_problems(drv))
 
 
-def _wait(drv, script: str, timeout: float = 10):
+def _wait(drv, script: str, timeout: float = 60):   # a hang guard, not a verdict
     from selenium.webdriver.support.ui import WebDriverWait
     return WebDriverWait(drv, timeout, poll_frequency=0.05).until(lambda d: d.execute_script(script))
 

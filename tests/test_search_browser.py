@@ -67,7 +67,7 @@ def site(tmp_path_factory):
     shutil.rmtree(root / "profile", ignore_errors=True)
 
 
-def wait(driver, cond, timeout=10):
+def wait(driver, cond, timeout=60):   # a hang guard, not a verdict
     from selenium.webdriver.support.ui import WebDriverWait
     return WebDriverWait(driver, timeout, poll_frequency=0.02).until(lambda d: cond())
 

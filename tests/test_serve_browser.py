@@ -79,6 +79,9 @@ def server(tmp_path):
         srv.stop()
 
 
+HANG = 60.0   # seconds: every wait is for an event; the deadline only guards against a hang
+
+
 def wait(fn, timeout: float, what: str):
     deadline = time.monotonic() + timeout
     last = None
@@ -98,41 +101,41 @@ def test_page_reloads_itself_after_an_edit(browser, server):
     day_file = server.root / "content" / "days" / f"{DAY}.md"
     original = day_file.read_text(encoding="utf-8")
     browser.get(f"http://127.0.0.1:{server.port}/days/{DAY}/")
-    wait(connected(server), 10, "the page's EventSource connected")
+    wait(connected(server), HANG, "the page's EventSource connected")
     browser.execute_script("window.__marker = 1")
     assert NOTE not in browser.find_element("tag name", "main").text
 
     # 1. an edit to a content file -> rebuild -> the script reloads the page
     t0 = time.monotonic()
     day_file.write_text(original.rstrip("\n") + f"\n\n{NOTE}\n", encoding="utf-8")
-    wait(lambda: NOTE in browser.execute_script("return document.body.innerText"), 15, "the edit shown")
+    wait(lambda: NOTE in browser.execute_script("return document.body.innerText"), HANG, "the edit shown")
     latency = time.monotonic() - t0
     assert browser.execute_script("return window.__marker") is None      # reloaded, not patched
     print(f"edit-to-reload latency in Chromium: {latency:.2f} s")
 
     # 2. a broken file -> overlay with file and line, no reload, the last good page stays
-    wait(connected(server), 10, "reconnected after the reload")
+    wait(connected(server), HANG, "reconnected after the reload")
     browser.execute_script("window.__marker = 2")
     broken = day_file.read_text(encoding="utf-8").replace("date: '2025-08-07'", "date: [oops", 1)
     day_file.write_text(broken, encoding="utf-8")
-    overlay = wait(lambda: browser.find_elements("id", "sitegen-error-overlay"), 15, "the error overlay")[0]
+    overlay = wait(lambda: browser.find_elements("id", "sitegen-error-overlay"), HANG, "the error overlay")[0]
     assert f"content/days/{DAY}.md" in overlay.text
     assert overlay.value_of_css_property("position") == "fixed"   # CSSOM styles pass the page CSP
     assert browser.execute_script("return window.__marker") == 2
     assert NOTE in browser.execute_script("return document.body.innerText")
     # a page loaded while the site is broken shows the overlay too
     browser.refresh()
-    wait(lambda: browser.find_elements("id", "sitegen-error-overlay"), 10, "the overlay after a refresh")
+    wait(lambda: browser.find_elements("id", "sitegen-error-overlay"), HANG, "the overlay after a refresh")
 
     # 3. fixing it clears the overlay and reloads
-    wait(connected(server), 10, "reconnected after the refresh")
+    wait(connected(server), HANG, "reconnected after the refresh")
     browser.execute_script("window.__marker = 3")
     day_file.write_text(original.rstrip("\n") + f"\n\n{NOTE}\n", encoding="utf-8")
-    wait(lambda: browser.execute_script("return window.__marker") is None, 15, "reload after the fix")
-    wait(lambda: not browser.find_elements("id", "sitegen-error-overlay"), 5, "the overlay gone")
+    wait(lambda: browser.execute_script("return window.__marker") is None, HANG, "reload after the fix")
+    wait(lambda: not browser.find_elements("id", "sitegen-error-overlay"), HANG, "the overlay gone")
 
     # 4. a stylesheet-only change swaps the stylesheet without reloading
-    wait(connected(server), 10, "reconnected after the fix")
+    wait(connected(server), HANG, "reconnected after the fix")
     browser.execute_script("window.__marker = 4")
     css = server.root / "themes" / "default" / "static" / "style.css"
     css.write_text(css.read_text() + "\n.day-note { outline: 5px solid rgb(1, 2, 3); }\n")
@@ -141,7 +144,7 @@ def test_page_reloads_itself_after_an_edit(browser, server):
         return browser.execute_script(
             "return getComputedStyle(document.querySelector('.day-note')).outlineColor")
     try:
-        wait(lambda: outline() == "rgb(1, 2, 3)", 15, "the new stylesheet applied")
+        wait(lambda: outline() == "rgb(1, 2, 3)", HANG, "the new stylesheet applied")
     except AssertionError:
         links = browser.execute_script("return [window.__marker, "
                                        "Array.from(document.querySelectorAll('link')).map(l => l.href)]")
