@@ -17,7 +17,7 @@ day: a build killed *inside* it can leave a new page linking to another new
 page not yet renamed (a new day and its new papers link to each other, so no
 order avoids it).  The journal marker makes the next run distrust the manifest
 and rewrite every file, which repairs it; tests/test_interrupt.py documents the
-window with an ``xfail``.  A failed build never reaches the apply step:
+window with an ``xfail`` at the ``output.apply.rename`` fault point (sitegen/faults.py).  A failed build never reaches the apply step:
 ``_site/`` stays exactly as it was.
 
 Why not swap whole trees on every build: at 50,000 papers that means creating

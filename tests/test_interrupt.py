@@ -71,7 +71,7 @@ def kill_group(proc: subprocess.Popen) -> None:
     while time.monotonic() < deadline:
         if not _alive_in_group(proc.pid):
             return
-        time.sleep(0.005)
+        time.sleep(0.01)
     raise AssertionError(f"process group {proc.pid} still alive after SIGKILL")
 
 
@@ -176,14 +176,14 @@ def test_every_point_in_the_code_is_declared_and_every_declared_point_is_used():
 
 
 @pytest.mark.parametrize("spec", ["build.render=exec", "build.render:0=kill", "no.such_point=kill",
-                                  "build.render:3=kill; rm -rf /", "build.render=kill:3", "__import__=raise"])
+                                  "build.render=kill $(touch pwned)", "build.render=kill:3", "__import__=raise"])
 def test_a_malformed_fault_setting_is_refused_with_our_message(tmp_path, spec):
     site = copy_site(SITES / "good" / "sample", tmp_path / "s")
     proc = start(site, "build", "-q", fault=spec)
     rc, out = finish(proc)
     assert rc == 1, out
     assert f"{faults.ENV}={spec!r} is not '<point>[:<hit>]=<action>'" in out and "test hook" in out, out
-    assert "Traceback" not in out and not (site / "_site").exists()
+    assert "Traceback" not in out and not (site / "_site").exists() and not list(site.rglob("pwned"))
 
 
 def test_unarmed_points_do_nothing():
@@ -227,6 +227,7 @@ def update(tmp_path_factory) -> Update:
     clean = copy_site(REPO, root / "clean")
     set_title(clean, NEW_TITLE)
     assert run("build", "-q", cwd=clean).exit_code == 0
+    assert_checks(clean / "_site")     # so a tree equal to it passes check too
     want, want_content = tree_digest(clean / "_site"), tree_digest(clean / "content")
     scn = Update(work, store, later, before, want, want_content)
     site = scn.prepare()
@@ -276,7 +277,6 @@ def test_build_killed_at_a_point_leaves_the_previous_site_whole(update, name, wh
     assert leftovers(site) == []
     assert tree_digest(site / "_site") == update.want
     assert tree_digest(site / "content") == update.want_content
-    assert_checks(site / "_site")
     if gaps:
         pytest.xfail(f"killed at {name} (hit {hit} of {update.hits[name]}): the documented apply window "
                      f"leaves {len(gaps)} links from new or changed pages dangling until the next build, "
