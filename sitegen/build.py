@@ -32,7 +32,7 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Callable
 
-from . import __version__
+from . import __version__, faults
 from .config import Config, format_date
 from .content import load_content
 from .feeds import api_and_sitemap, feed_files
@@ -262,10 +262,12 @@ def build(config: Config, *, allow_small: bool = False, log: Callable[[str], Non
     if progress:
         say(f"ingest: {report.ingest.summary()}")
     lap("ingest")
+    faults.point("build.ingested")
     content = load_content(config.content_dir, cache / "content.pickle")
     for w in content.warnings:
         say(f"warning: {w}")
     lap("load")
+    faults.point("build.loaded")
     # The search index needs only the papers: build it on another core meanwhile.
     parallel = len(content.papers) >= PARALLEL_MIN_SEARCH and (os.cpu_count() or 1) > 1 and sys.platform != "win32"
     search_job = _Background(parallel, search_files, config, content.papers)
@@ -274,6 +276,7 @@ def build(config: Config, *, allow_small: bool = False, log: Callable[[str], Non
                      say=say, progress=progress, force=force, lap=lap)
     finally:
         search_job.cancel()
+    faults.point("build.fingerprint")
     atomic_write(fp_path, input_fingerprint(config).encode())
     report.seconds = time.perf_counter() - t0
     return report
@@ -297,6 +300,7 @@ def _build_pages(config: Config, content, report: BuildReport, search_job: _Back
     cache = config.cache_dir
     related = compute_related(config, content.papers)
     lap("related")
+    faults.point("build.related")
     model = build_model(config, content, related)
     renderer = Renderer(model, cache / "jinja")
     env = renderer.env
@@ -306,6 +310,7 @@ def _build_pages(config: Config, content, report: BuildReport, search_job: _Back
             for p in model.pages}
     old_keys = _load_pickle(pages_cache, {}) if not force else {}
     lap("model")
+    faults.point("build.model")
 
     with OutputTree(config.output_dir, manifest_path) as tree:
         stale = []
@@ -318,11 +323,13 @@ def _build_pages(config: Config, content, report: BuildReport, search_job: _Back
             say(f"rendering {len(stale)} of {len(model.pages)} pages ...")
         for n, staged in enumerate(render_pages(renderer, tree, stale), start=1):
             tree.record(*staged)
+            faults.point("build.render")
             if callable(progress) and (n % 100 == 0 or n == len(stale)):
                 progress(n, len(stale))
             elif progress and n % 5000 == 0:
                 say(f"  {n}/{len(stale)} pages")
         lap("render")
+        faults.point("build.rendered")
         for rel, path in static_files(config).items():
             tree.add(rel, path.read_bytes())
         canonical_paths = [p.path for p in model.pages if p.canonical is None]   # the sitemap's pages
@@ -339,10 +346,13 @@ def _build_pages(config: Config, content, report: BuildReport, search_job: _Back
         report.feeds = len(feeds)
         report.sitemaps = sum(1 for rel in machine if rel.startswith("sitemap-")) or int("sitemap.xml" in machine)
         lap("feeds")
+        faults.point("build.feeds")
         for rel, data in search_job.result().items():
             tree.add(rel, data)
         lap("search")
+        faults.point("build.search")
         tree.commit()
         lap("write")
         report.files, report.written = len(tree.manifest), tree.written
+    faults.point("build.committed")
     atomic_write(pages_cache, pickle.dumps(keys, protocol=pickle.HIGHEST_PROTOCOL))

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from . import frontmatter
+from . import faults, frontmatter
 from .config import Config
 from .content import DAY_KEYS, PAPER_KEYS, Day, Paper, StatCache, load_content
 from .dumps import Dump, parse_dump, resolve_date
@@ -156,6 +156,7 @@ def ingest(config: Config, paths: list[Path] | None = None, *, keep_going: bool 
     one run's clean-up of stale temp files deleted the other's files in flight.)
     """
     with _locked(config.cache_dir / "ingest.lock"):
+        faults.point("ingest.locked")
         return _ingest(config, paths, keep_going=keep_going, allow_small=allow_small, log=log)
 
 
@@ -231,6 +232,7 @@ def _ingest(config: Config, paths: list[Path] | None, *, keep_going: bool, allow
         slugs[st.key] = slug
 
     # 3. Write what changed.
+    faults.point("ingest.parsed")
     for d in (papers_dir, days_dir):
         d.mkdir(parents=True, exist_ok=True)
     todo: list[tuple[Path, dict, str, bool, str]] = []   # path, meta, body, updated?, abstract
@@ -250,6 +252,7 @@ def _ingest(config: Config, paths: list[Path] | None, *, keep_going: bool, allow
         if write_if_changed(path, frontmatter.dumps(meta, body).encode("utf-8")):
             result.updated += updated
             result.new += not updated
+            faults.point("ingest.paper_written")
         # What content.parse_paper would read back (a test checks they agree).
         days = tuple(dt.date.fromisoformat(d) for d in meta["days"])
         content_cache.put(str(path), Paper(meta["slug"], meta["title"], abstract, body, days, days[0],
@@ -270,9 +273,11 @@ def _ingest(config: Config, paths: list[Path] | None, *, keep_going: bool, allow
         path = days_dir / f"{date.isoformat()}.md"
         if write_if_changed(path, frontmatter.dumps(meta, body).encode("utf-8")):
             result.days_written += 1
+            faults.point("ingest.day_written")
         content_cache.put(str(path), Day(date, tuple(papers), tuple(sources), body,
                                          {k: v for k, v in meta.items() if k not in DAY_KEYS}, str(path)))
 
+    faults.point("ingest.written")
     result.dumps = len(parsed)
     result.days = len(day_papers)
     result.papers = len(states)

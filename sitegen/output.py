@@ -17,7 +17,7 @@ day: a build killed *inside* it can leave a new page linking to another new
 page not yet renamed (a new day and its new papers link to each other, so no
 order avoids it).  The journal marker makes the next run distrust the manifest
 and rewrite every file, which repairs it; tests/test_interrupt.py documents the
-window with an ``xfail``.  A failed build never reaches the apply step:
+window with an ``xfail`` at the ``output.apply.rename`` fault point (sitegen/faults.py).  A failed build never reaches the apply step:
 ``_site/`` stays exactly as it was.
 
 Why not swap whole trees on every build: at 50,000 papers that means creating
@@ -39,6 +39,7 @@ import shutil
 import time
 from pathlib import Path, PurePosixPath
 
+from . import faults
 from .errors import BuildError
 
 MANIFEST_VERSION = 1
@@ -171,6 +172,7 @@ class OutputTree:
             self.staging.mkdir()
         except OSError as e:
             raise BuildError(f"cannot write beside the output folder: {e.strerror}.", self.parent) from None
+        faults.point("output.locked")
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
@@ -244,6 +246,7 @@ class OutputTree:
 
     def commit(self) -> None:
         """Put the new tree in place. Nothing in the output changes before this."""
+        faults.point("output.commit")
         try:
             if self.fresh:
                 os.rename(self.staging, self.out)
@@ -251,14 +254,18 @@ class OutputTree:
                 self._apply()
         except OSError as e:
             raise BuildError(f"cannot update the output folder: {e.strerror}.", self.out) from None
+        faults.point("output.applied")
         if self.manifest_path:
             self.manifest_path.parent.mkdir(parents=True, exist_ok=True)
             atomic_write(self.manifest_path, pickle.dumps((MANIFEST_VERSION, str(self.out), self.manifest)))
+        faults.point("output.manifest")
         if self.journal.exists():
             self.journal.unlink()
+        faults.point("output.committed")
 
     def _apply(self) -> None:
         self.journal.write_bytes(b"sitegen: applying a build; if this file remains, the next build rewrites all\n")
+        faults.point("output.apply.journal")
         self._dirs = set()
         # New files before changed ones: a changed page may link to a new one.  Without a
         # manifest (first build into this folder, project moved, killed apply) "new" means
@@ -266,6 +273,7 @@ class OutputTree:
         def exists(rel: str) -> bool:
             return rel in self.old_manifest if self.old_manifest else os.path.exists(self.out / rel)
         for rel in sorted(self.pending, key=lambda r: (exists(r), r)):
+            faults.point("output.apply.rename")
             self._mkdir(self.out, rel)
             os.replace(self.staging / rel, self.out / rel)
         if self.old_manifest:
@@ -273,6 +281,7 @@ class OutputTree:
         else:   # state unknown (first build into this folder, or after a killed apply)
             gone = [p.relative_to(self.out).as_posix() for p in self.out.rglob("*")
                     if not p.is_dir() and p.relative_to(self.out).as_posix() not in self.manifest]
+        faults.point("output.apply.delete")
         for rel in sorted(gone):
             try:
                 os.unlink(self.out / rel)

@@ -107,7 +107,7 @@ def run_cli(*args: str | os.PathLike, cwd: Path | None = None) -> Result:
 
 def cli_env(**extra: str) -> dict[str, str]:
     """The environment for a sitegen child process: ours, the repo importable, plus ``extra``."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SITEGEN_DEBUG")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SITEGEN_DEBUG", "SITEGEN_FAULT"))}
     env["PYTHONPATH"] = str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")
     env.update(extra)
     return env

@@ -22,7 +22,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
 from pathlib import Path
@@ -614,7 +613,7 @@ def test_every_page_has_a_strict_csp(tmp_path, offline):
         assert "<style" not in text, rel
 
 
-# --- 5. size: huge dumps are refused fast, in bounded memory ---------------------
+# --- 5. size: huge dumps are refused, in bounded memory (how fast: tests/bench/micro.py) ---
 _HWM = ("import atexit, sys\n"
         "def _hwm():\n"
         "    with open('/proc/self/status') as f:\n"
@@ -626,19 +625,17 @@ _HWM = ("import atexit, sys\n"
         "main()\n")
 
 
-def run_measured(args: list[str], cwd: Path) -> tuple[int, str, float, int]:
-    """Run ``sitegen ARGS`` in a child; (exit code, stderr, seconds, peak RSS in MB).
+def run_measured(args: list[str], cwd: Path) -> tuple[int, str, int]:
+    """Run ``sitegen ARGS`` in a child; (exit code, stderr, peak RSS in MB).
 
     The peak is the child's own VmHWM, read at exit: ``ru_maxrss`` would report the
     *parent's* size for a child forked from a big pytest process.
     """
-    t = time.perf_counter()
     proc = subprocess.run([sys.executable, "-c", _HWM, *args], cwd=cwd, stdout=subprocess.DEVNULL,
                           stderr=subprocess.PIPE, env=cli_env())
-    seconds = time.perf_counter() - t
     err = proc.stderr.decode()
     err, _, hwm = err.rpartition("\nVmHWM-KB ")
-    return proc.returncode, err, seconds, int(hwm.split()[0]) // 1024
+    return proc.returncode, err, int(hwm.split()[0]) // 1024
 
 
 def write_sparse(path: Path, size: int) -> None:
@@ -657,15 +654,14 @@ SIZES = {
 
 
 @pytest.mark.parametrize("case", list(SIZES))
-def test_huge_dump_is_refused_fast_in_bounded_memory(case, tmp_path):
+def test_huge_dump_is_refused_in_bounded_memory(case, tmp_path):
     write, expected = SIZES[case]
     site = make_project(tmp_path / "s", site=SITES / "good" / "sample")
     big = site / "content" / "dumps" / "big.txt"
     write(big)
-    code, err, seconds, rss_mb = run_measured(["ingest"], site)
+    code, err, rss_mb = run_measured(["ingest"], site)
     big.unlink()
     assert code == 1, err
     assert "big.txt" in err and expected in err and "Traceback" not in err, err
-    assert seconds < 10.0, seconds   # was 50-80 s before the line limit; generous against CI load
     assert rss_mb < 300, rss_mb
     assert not (site / "content" / "papers").exists()

@@ -2,7 +2,9 @@
 
 One preview server (port 0, watching) runs for the whole module on a temp copy
 of the project (site.yml, content/dumps, themes/); the tests that change
-inputs run last, in file order.  Every wait polls against a deadline.
+inputs run last, in file order.  Tests wait for events (the server's own
+server-sent events, its status); the deadlines only guard against a hang
+(``HANG``) and never decide a verdict.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from helpers import REPO, SHIPPED_DUMPS, make_project, run_cli, wait_until
 DAY = "2025-08-07"                       # the day of content/dumps/004_*.txt
 DUMP = "004_50eeb8788d589007.txt"
 NEW_TITLE = "A Preview Server Test Paper About Live Reload"
+HANG = 60.0                              # seconds: a hung server fails, a slow machine does not
 NEW_ENTRY = f"\n\n{NEW_TITLE}\n\nThis abstract was appended by tests/test_serve.py to check the rebuild.\n"
 
 
@@ -40,7 +43,7 @@ class Client:
 
     def request(self, path: str, method: str = "GET", headers: dict | None = None):
         """Send ``path`` exactly as given (no normalisation); returns (status, headers, body)."""
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=15)
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=HANG)
         try:
             conn.request(method, path, headers=headers or {})
             resp = conn.getresponse()
@@ -56,7 +59,7 @@ class SSE:
     """A tiny server-sent-events reader on a background thread."""
 
     def __init__(self, url: str):
-        self.resp = urllib.request.urlopen(url, timeout=30)
+        self.resp = urllib.request.urlopen(url, timeout=HANG)
         self.headers = self.resp.headers
         self.items: queue.Queue = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
@@ -80,7 +83,7 @@ class SSE:
             pass
         self.items.put(("eof", None))
 
-    def wait_for(self, kind: str, timeout: float = 20.0):
+    def wait_for(self, kind: str, timeout: float = HANG):
         deadline = time.monotonic() + timeout
         while True:
             left = deadline - time.monotonic()
@@ -168,8 +171,8 @@ def test_livereload_script_status_and_heartbeat(site):
     events = SSE(f"http://127.0.0.1:{site['port']}/__sitegen__/events")
     try:
         assert events.headers["Content-Type"].startswith("text/event-stream")
-        assert events.wait_for("hello", 5) == {"build": state["build"], "error": None}
-        events.wait_for("comment", 5)          # the keep-alive comment (heartbeat=0.3 s here)
+        assert events.wait_for("hello") == {"build": state["build"], "error": None}
+        events.wait_for("comment")          # the keep-alive comment (heartbeat=0.3 s here)
         # the event stream does not block other requests
         assert c.get("/")[0] == 200
     finally:
@@ -287,9 +290,9 @@ def test_ctrl_c_stops_cleanly(site, monkeypatch):
     monkeypatch.setattr(PreviewServer, "start", start)
 
     def interrupt():
-        if started.wait(30):
+        if started.wait(HANG):
             stream = SSE(f"http://127.0.0.1:{servers[0].port}/__sitegen__/events")
-            stream.wait_for("hello", 5)
+            stream.wait_for("hello")
             servers[0].sse = stream
             os.kill(os.getpid(), signal.SIGINT)
     t = threading.Thread(target=interrupt)
@@ -299,7 +302,7 @@ def test_ctrl_c_stops_cleanly(site, monkeypatch):
     assert result.exit_code == 0, result.output
     assert "Serving http://127.0.0.1:" in result.output and "Stopped." in result.output
     assert "Traceback" not in result.output
-    servers[0].sse.wait_for("eof", 5)            # open event streams end on shutdown
+    servers[0].sse.wait_for("eof")            # open event streams end on shutdown
     threads = servers[0]._threads + [th for _stop, th in servers[0]._watchers]
     assert len(threads) == 4 and not any(th.is_alive() for th in threads)   # http, builder, 2 watchers
 
@@ -326,13 +329,12 @@ def test_dump_change_rebuilds_reloads_and_errors_keep_the_last_good_site(site):
     assert NEW_TITLE.encode() not in c.get(page)[2]
     events = SSE(f"http://127.0.0.1:{port}/__sitegen__/events")
     try:
-        first = events.wait_for("hello", 5)
-        # (a) + (b): a changed dump -> one reload event, the page shows it within 5 s
-        t0 = time.monotonic()
+        first = events.wait_for("hello")
+        # (a) + (b): a changed dump -> one reload event, and the page shows it by then
+        # (how fast is the benchmark's business: tests/bench/bench.py, "serve: edit")
         dump.write_text(good + NEW_ENTRY, encoding="utf-8")
-        wait_until(lambda: NEW_TITLE.encode() in c.get(page)[2], "new paper served",
-                   timeout=5.0 - (time.monotonic() - t0))
-        reload = events.wait_for("reload", 10)
+        reload = events.wait_for("reload")
+        assert NEW_TITLE.encode() in c.get(page)[2]
         assert reload["build"] != first["build"] and reload["css"] is False
         assert script_attr(c.get(page)[2], "data-sitegen-build") == reload["build"]
 
@@ -340,7 +342,7 @@ def test_dump_change_rebuilds_reloads_and_errors_keep_the_last_good_site(site):
         # the last good site still served
         bad = (good + NEW_ENTRY).replace("\nAug 7\n", "\nAug 32\n", 1)
         dump.write_text(bad, encoding="utf-8")
-        err = events.wait_for("error", 15)
+        err = events.wait_for("error")
         assert err["file"] == f"content/dumps/{DUMP}" and err["line"] == 11
         assert "Aug 32" in err["message"]
         status = json.loads(c.get("/__sitegen__/status")[2])
@@ -355,7 +357,7 @@ def test_dump_change_rebuilds_reloads_and_errors_keep_the_last_good_site(site):
 
         # fixing it clears the error and reloads
         dump.write_text(good + NEW_ENTRY, encoding="utf-8")
-        reload2 = events.wait_for("reload", 15)
+        reload2 = events.wait_for("reload")
         assert reload2["build"] != reload["build"]
         assert json.loads(c.get("/__sitegen__/status")[2])["error"] is None
         body = c.get(page)[2]
@@ -370,14 +372,14 @@ def test_site_yml_reload_and_base_path(site):
     original = cfg.read_text(encoding="utf-8")
     events = SSE(f"http://127.0.0.1:{port}/__sitegen__/events")
     try:
-        events.wait_for("hello", 5)
+        events.wait_for("hello")
         cfg.write_text(original + "feed_size: [oops\n", encoding="utf-8")       # not YAML
-        err = events.wait_for("error", 15)
+        err = events.wait_for("error")
         assert err["file"] == "site.yml" and "YAML" in err["message"]
         assert c.get("/")[0] == 200                                               # last good site
 
         cfg.write_text(original.replace("base_url: https://example.org/", "base_url: /repo/"), encoding="utf-8")
-        events.wait_for("reload", 30)
+        events.wait_for("reload")
         status, headers, _ = c.get("/")
         assert status == 302 and headers["Location"] == "/repo/"
         status, headers, _ = c.get("/repo")
