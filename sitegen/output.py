@@ -99,7 +99,14 @@ def _writer_alive(name: str) -> bool:
         return False
     except OSError:      # it exists, owned by someone else
         pass
-    return True
+    # A killed writer whose parent died too is a zombie until init reaps it, which in a
+    # container without a real init can be never: it writes nothing more.
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            state = fh.read().rpartition(b")")[2].split()[:1]
+    except OSError:      # no /proc (not Linux): trust kill(0)
+        return True
+    return state not in ([b"Z"], [b"X"])
 
 
 def clean_dead_temps(folder: Path) -> int:

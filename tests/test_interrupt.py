@@ -479,3 +479,23 @@ def test_a_killed_runs_cache_temp_files_are_removed_but_not_a_live_runs(tmp_path
     set_title(site, "Another Title")
     assert run_cli("build", "-q", cwd=site).exit_code == 0
     assert not any(f.exists() for f in stale) and in_flight.exists()
+
+
+def test_a_temp_file_of_a_zombie_writer_is_swept(tmp_path):
+    """A writer killed with its parent stays a zombie until init reaps it (in a container
+    without a real init, never): its half-written cache file must still count as dead."""
+    from sitegen.output import clean_dead_temps
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0)                       # a child that exits and is not reaped yet: a zombie
+    try:
+        wait_until(lambda: open(f"/proc/{pid}/stat", "rb").read().rpartition(b")")[2].split()[0] == b"Z",
+                   "the child became a zombie")
+        dead = tmp_path / f".search-terms.marshal.tmp-{pid}"
+        live = tmp_path / f".search-terms.marshal.tmp-{os.getpid()}"
+        dead.write_bytes(b"half")
+        live.write_bytes(b"in flight")
+        assert clean_dead_temps(tmp_path) == 1
+        assert not dead.exists() and live.exists()
+    finally:
+        os.waitpid(pid, 0)
