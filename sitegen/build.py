@@ -35,6 +35,7 @@ from typing import Callable
 from . import __version__, faults
 from .config import Config, format_date
 from .content import load_content
+from .errors import ConfigError
 from .feeds import api_and_sitemap, feed_files
 from .ingest import IngestResult, ingest
 from .output import OutputTree, atomic_write
@@ -209,6 +210,17 @@ def search_files(config: Config, papers) -> dict[str, bytes]:
                  lambda: build_search_index(docs, cache_dir=config.cache_dir / "search", **opts))
 
 
+def _check_extra_assets(config: Config, statics: dict[str, Path]) -> None:
+    """``extra_css`` / ``extra_js`` name files the build publishes under static/ (else every page
+    would link a missing file): all missing ones in one error."""
+    missing = [f"'{key}': {name!r} is not a file in the theme's static/ or in static_dir; add it there "
+               f"(static_dir: overrides/static) or remove it from '{key}'"
+               for key, names in (("extra_css", config.extra_css), ("extra_js", config.extra_js))
+               for name in names if f"static/{name}" not in statics]
+    if missing:
+        raise ConfigError(config.path or config.root / "site.yml", missing)
+
+
 class _Background:
     """Run one function in a forked process while the parent goes on (inline when not worth it)."""
 
@@ -330,7 +342,9 @@ def _build_pages(config: Config, content, report: BuildReport, search_job: _Back
                 say(f"  {n}/{len(stale)} pages")
         lap("render")
         faults.point("build.rendered")
-        for rel, path in static_files(config).items():
+        statics = static_files(config)
+        _check_extra_assets(config, statics)
+        for rel, path in statics.items():
             tree.add(rel, path.read_bytes())
         canonical_paths = [p.path for p in model.pages if p.canonical is None]   # the sitemap's pages
         feeds = feed_files(model)   # bounded by the feeds' size: computed every build, never stale

@@ -32,7 +32,7 @@ class NoHostError(ValueError):
     """An absolute URL was asked for on a site whose ``base_url`` has no host (a bug, not bad input)."""
 
 # key -> (type, default, description).  Nested sections are dicts of the same.
-# Types: "str", "int", "float", "bool", "date-map", "path", "url".
+# Types: "str", "int", "float", "bool", "date-map", "path", "url", "css-list", "js-list".
 SCHEMA: dict[str, Any] = {
     "title": ("str", "Daily AI Papers", "Site title, shown in the header, <title> and feeds."),
     "description": ("str", "An archive of the daily AI-paper digest: every day, every paper, searchable.",
@@ -49,6 +49,10 @@ SCHEMA: dict[str, Any] = {
     "theme": ("path", "themes/default", "Theme folder with `templates/` and `static/`."),
     "templates_dir": ("path", None, "Optional folder whose templates override the theme's, file by file."),
     "static_dir": ("path", None, "Optional folder whose files override/add to the theme's static files."),
+    "extra_css": ("css-list", [], "Stylesheets from the theme's `static/` or `static_dir` (e.g. `[custom.css]`), "
+                  "linked after the theme's own on every page."),
+    "extra_js": ("js-list", [], "Scripts from the theme's `static/` or `static_dir` (e.g. `[custom.js]`), loaded "
+                 "(deferred) after the theme's own on every page."),
     "date_format": ("str", "%-d %B %Y", "strftime format for shown dates; `%-d` is the day without a zero."),
     "offline": ("bool", False, "Write links ending in `index.html` so the output works from file://."),
     "papers_per_page": ("int", 500, "Papers per page of the A-Z papers index."),
@@ -95,6 +99,8 @@ class Config:
     theme: Path
     templates_dir: Path | None
     static_dir: Path | None
+    extra_css: tuple[str, ...]
+    extra_js: tuple[str, ...]
     date_format: str
     offline: bool
     papers_per_page: int
@@ -225,9 +231,30 @@ def _check(key: str, kind: str, v: Any, problems: list[str]) -> Any:
         return _check_url(key, v, problems)
     elif kind == "date-map":
         return _check_dates(key, v, problems)
+    elif kind in ("css-list", "js-list"):
+        return _check_assets(key, kind[:-5], v, problems)
     expected = {"path": "str (a folder path)"}.get(kind, kind)
     problems.append(f"'{key}': expected {expected}, got {_typename(v)} ({v!r})")
     return None
+
+
+_ASSET = re.compile(r"^(?!.*(^|/)\.)[A-Za-z0-9_][A-Za-z0-9._/-]*$")   # no "..", no hidden parts, no "/" first
+
+
+def _check_assets(key: str, ext: str, v: Any, problems: list[str]) -> tuple[str, ...]:
+    """A list of file names under the site's ``static/`` ending in ``.css`` / ``.js``."""
+    if not isinstance(v, list):
+        problems.append(f"'{key}': expected a list of file names under static/, like [custom.{ext}], "
+                        f"got {_typename(v)} ({v!r})")
+        return ()
+    out = []
+    for name in v:
+        if not (isinstance(name, str) and _ASSET.match(name) and name.endswith("." + ext)):
+            problems.append(f"'{key}': expected a .{ext} file name under static/ (like custom.{ext} or "
+                            f"css/custom.{ext}; no '..', no leading '/'), got {name!r}")
+            continue
+        out.append(name)
+    return tuple(out)
 
 
 def _check_dates(key: str, v: Any, problems: list[str]) -> dict[str, dt.date]:
@@ -316,6 +343,7 @@ def from_mapping(raw: dict, root: Path, path: Path | None = None) -> Config:
         base_url=v["base_url"], year=v["year"], dates=v["dates"],
         dumps_dir=p(v["dumps_dir"]), content_dir=p(v["content_dir"]), output_dir=p(v["output_dir"]),
         theme=p(v["theme"]), templates_dir=p(v["templates_dir"]), static_dir=p(v["static_dir"]),
+        extra_css=tuple(v["extra_css"]), extra_js=tuple(v["extra_js"]),
         date_format=v["date_format"], offline=v["offline"], papers_per_page=v["papers_per_page"],
         related_count=v["related_count"], feed_days=v["feed_days"], feed_size=v["feed_size"],
         daily_feed_days=v["daily_feed_days"], excerpt_length=v["excerpt_length"],
