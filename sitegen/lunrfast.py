@@ -4,7 +4,8 @@ lunr.py's ``Builder`` spends 2-3 ms per paper (Token objects, per-token
 pipeline calls, a Python-level sorted-vector insert per posting).  This
 module computes the same index from plain data structures:
 
-1. *Tokenize* like lunr: lower-case, split on lunr's separators
+1. *Fold* (:func:`sitegen.fold.fold`: NFKD, combining marks dropped, lower-case;
+   the query side folds the same way), then *tokenize* like lunr: lower-case, split on lunr's separators
    (``[ \\t\\n\\r\\f\\v\\xa0-]``; :func:`normalize` first maps the extra
    characters JavaScript's ``\\s`` matches to a space, so lunr.js would split
    the same text the same way).
@@ -38,6 +39,7 @@ from typing import Sequence
 
 import numpy as np
 
+from sitegen.fold import fold
 from sitegen.stemmer import pipeline_term
 
 K1 = 1.2
@@ -87,7 +89,7 @@ class Analyzer:
         if not text:
             return {}
         if not text.isascii():
-            text = normalize(text)
+            text = normalize(fold(text))
         c = Counter(map(self._memo.__getitem__, _split(text)))
         c.pop(None, None)
         return dict(c)

@@ -32,6 +32,11 @@ Output (all under ``search/``, compact deterministic JSON):
 * ``docs-<i>-<hash>.json`` -- ``[[title, url, date, snippet, shown], ...]`` for refs
   ``i*size .. i*size+size-1``: enough to render a result without the paper
   (``date`` ISO for ``<time datetime>``, ``shown`` formatted at build time).
+* ``terms-<key>-<hash>.json`` -- the term dictionary for typo correction
+  (:mod:`sitegen.termdict`), one file per first letter of the terms.
+* ``dates-<hash>.json`` -- ``[[date, first ref], ...]`` per distinct first-seen
+  date: refs are in date order, so a date filter is a ref range and sorting
+  by date is sorting by ref.  Fetched only for ``after:`` / ``before:``.
 * every file again as ``.js`` that assigns the same JSON into
   ``window.SITEGEN_SEARCH_DATA["<name>.json"]``, for ``file://`` browsing
   where ``fetch`` is blocked (loaded with ``<script src>``, no inline script).
@@ -49,7 +54,8 @@ store chunks of unchanged documents keep their names.  Recomputing weights is
 vectorised (numpy) and takes well under a second at 50k.  Output is
 byte-identical with or without the cache.
 
-Refs are the ordinals 0..n-1 given by the caller (``SearchDoc.ref``).
+Refs are the ordinals 0..n-1 given by the caller (``SearchDoc.ref``), in
+date-first-seen order.
 Weights are computed exactly like lunr.py's Builder (see
 :mod:`sitegen.lunrfast`), with lunr.js's pipeline (:mod:`sitegen.stemmer`).
 """
@@ -70,12 +76,12 @@ from typing import Sequence
 
 import numpy as np
 
-from sitegen import lunrfast
+from sitegen import lunrfast, termdict
 from sitegen.lunrfast import BuiltIndex
 
 __all__ = ["SearchDoc", "build_search_index", "FORMAT", "FIELDS"]
 
-FORMAT = 1
+FORMAT = 2
 LUNR_VERSION = "2.3.9"
 FIELDS = ("title", "abstract")
 DATA_GLOBAL = "SITEGEN_SEARCH_DATA"
@@ -84,7 +90,7 @@ _RAW_PER_GZ = 2.5
 _CACHE_NAME = "search-terms.marshal"
 # The analysis code is part of the key: a changed tokenizer or stemmer never reads stale counts.
 _CACHE_VERSION = "sitegen-search-terms/1/{}/{}".format(sys.version_info[:2], hashlib.blake2b(
-    b"".join((Path(__file__).parent / m).read_bytes() for m in ("stemmer.py", "lunrfast.py")),
+    b"".join((Path(__file__).parent / m).read_bytes() for m in ("stemmer.py", "lunrfast.py", "fold.py")),
     digest_size=8).hexdigest())
 
 
@@ -346,6 +352,9 @@ def build_search_index(docs: Sequence[SearchDoc], cache_dir: Path | None = None,
     for i, d in enumerate(docs):
         if d.ref != i:
             raise ValueError(f"SearchDoc refs must be 0..n-1 in order; doc {i} has ref {d.ref}")
+        if i and d.date < docs[i - 1].date:
+            raise ValueError(f"SearchDoc refs must be in date order (sort by date first seen); doc {i} "
+                             f"({d.date}) comes after {docs[i - 1].date}")
     if shard_raw_bytes is None:
         shard_raw_bytes = int(shard_kb * 1024 * _RAW_PER_GZ)
     fields = [("title", title_boost), ("abstract", 1)]
@@ -356,6 +365,8 @@ def build_search_index(docs: Sequence[SearchDoc], cache_dir: Path | None = None,
         built = lunrfast.build(counts, fields)
         del counts
         shards = encode_shards(built, max(1, shard_raw_bytes))
+        buckets = termdict.term_buckets(built)
+        del built
     finally:
         if gc_was_enabled:
             gc.enable()
@@ -375,6 +386,18 @@ def build_search_index(docs: Sequence[SearchDoc], cache_dir: Path | None = None,
         h = _hash(text)
         _emit(out, f"docs-{c // doc_chunk}-{h}.json", text, emit_js)
         chunk_hashes.append(h)
+    term_hashes = {}
+    for key, classes in buckets.items():
+        text = dumps(classes)
+        term_hashes[key] = h = _hash(text)
+        _emit(out, f"terms-{key}-{h}.json", text, emit_js)
+    days: list[list] = []
+    for d in docs:
+        if not days or days[-1][0] != d.date:
+            days.append([d.date, d.ref])
+    dates_text = dumps(days)
+    dates_hash = _hash(dates_text)
+    _emit(out, f"dates-{dates_hash}.json", dates_text, emit_js)
     manifest = {
         "format": FORMAT,
         "lunr": LUNR_VERSION,
@@ -384,6 +407,8 @@ def build_search_index(docs: Sequence[SearchDoc], cache_dir: Path | None = None,
         "docs": len(docs),
         "shards": {"first": firsts, "hash": hashes, "bytes": sizes},
         "store": {"size": doc_chunk, "hash": chunk_hashes},
+        "terms": term_hashes,
+        "dates": dates_hash,
     }
     _emit(out, "manifest.json", dumps(manifest), emit_js)
     return out

@@ -67,7 +67,7 @@ def read_dump(path: Path) -> tuple[str, list[tuple[str, str]]]:
 
 @functools.lru_cache(maxsize=2)
 def load_dump_docs() -> tuple[SearchDoc, ...]:
-    """Every paper of the shipped dumps once (first sighting), as SearchDocs."""
+    """Every paper of the shipped dumps once (first sighting), as SearchDocs in date order."""
     seen: set[str] = set()
     rows = []
     for path in sorted(DUMPS.glob("*.txt")):
@@ -76,6 +76,7 @@ def load_dump_docs() -> tuple[SearchDoc, ...]:
             if title not in seen:
                 seen.add(title)
                 rows.append((title, abstract, date))
+    rows.sort(key=lambda r: r[2])       # refs in date order, as the build gives them (stable)
     return tuple(SearchDoc(i, t, a, f"papers/p{i}/", d) for i, (t, a, d) in enumerate(rows))
 
 
