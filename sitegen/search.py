@@ -420,20 +420,29 @@ def read_index(files: dict[str, bytes], shard_ids: Sequence[int] | None = None,
                all_refs: bool = True) -> dict:
     """A serialized lunr index from built files (``search/...`` -> bytes).
 
-    The Python twin of ``search.js``'s ``mergeShards``: only ``shard_ids``
+    The Python twin of ``search/shards.js``'s ``mergeShards``: only ``shard_ids``
     (default all) are merged; ``all_refs`` adds an empty field vector for
-    every document.  Used by tests and ``sitegen check``."""
+    every document.  Used by tests."""
     manifest = json.loads(files["search/manifest.json"])
-    fields = manifest["fields"]
     sh = manifest["shards"]
     ids = range(len(sh["first"])) if shard_ids is None else sorted(shard_ids)
+    lists = [json.loads(files[f"search/shard-{i}-{sh['hash'][i]}.json"]) for i in ids]
+    return merge_entries(manifest, lists, None, all_refs)
+
+
+def merge_entries(manifest: dict, shard_lists: Sequence[list], keep=None, all_refs: bool = False) -> dict:
+    """A serialized lunr index from decoded shards (in shard order), with only
+    the terms in ``keep`` (default all); ``search/shards.js``'s ``mergeShards``."""
+    fields = manifest["fields"]
     vectors: dict[str, list] = {}
     if all_refs:
         vectors = {f"{f}/{d}": [] for d in range(manifest["docs"]) for f in fields}
     inverted = []
     idx = 0
-    for i in ids:
-        for entry in json.loads(files[f"search/shard-{i}-{sh['hash'][i]}.json"]):
+    for entries in shard_lists:
+        for entry in entries:
+            if keep is not None and entry[0] not in keep:
+                continue
             posting: dict = {"_index": idx}
             for f, name in enumerate(fields):
                 by_ref: dict = {}

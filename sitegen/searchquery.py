@@ -1,0 +1,470 @@
+"""The search engine in Python, over a built index: ``sitegen search`` and the tests' oracle.
+
+The twin of ``themes/default/static/search/{query,shards,score}.js``, step
+for step: the same folding (:mod:`sitegen.fold`), the same query syntax
+(lunr.py's QueryParser for the word part, as lunr.js's in the browser), the
+same shards loaded, the same resolution of words to indexed terms (prefixes,
+wildcards, typo corrections from the term dictionary), BM25 scores from
+lunr.py's own ``Index.query`` on the merged shards, and the same ranking
+(every word first, then by words matched, then exact before prefix, then
+score; or newest first).  tests/js/ hold the browser's answers equal to these
+over a query suite.
+
+Reading the files is the caller's business: ``Engine(read)`` takes a function
+from a file name under ``search/`` to its bytes.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Callable
+
+from sitegen import lunrfast
+from sitegen.fold import fold
+from sitegen.stemmer import STOP_WORDS, stem, trim
+from sitegen.termdict import bucket_key
+
+__all__ = ["Engine", "Result", "Group", "parse_query", "QueryError", "SYNTAX_HELP"]
+
+SYNTAX_HELP = ('Use plain words; "two words" for a phrase, +word requires a word, -word excludes it, '
+               'word* matches a prefix, title:word searches titles only, after:2025-03 and before:2025-06-01 '
+               'filter by date.')
+MIN_PREFIX = 3
+MAX_PREFIX_SHARDS = 2
+MAX_COMPLETIONS = 30
+MAX_CORRECTIONS = 3
+BACK_PREFIX = 4
+MAX_FETCH_BYTES = 4_000_000
+
+OPTIONAL, REQUIRED, PROHIBITED = 1, 2, 3
+
+_WS = "\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"   # JavaScript's \s
+_FILTER = re.compile(f"(^|[{_WS}])(after|before):([^{_WS}]*)")
+_PHRASE = re.compile('"([^"]*)("|$)')
+_ENDS_WS = re.compile(f"[{_WS}]\\Z")
+_DATE = re.compile(r"^(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?\Z")
+_WILD_LEAD = re.compile(r"^[^A-Za-z0-9_*]+")
+_PLAIN_STRIP = re.compile(r"[:^~+*\\]")
+_PLAIN_DASH = re.compile(f"(^|[{_WS}])-+")
+
+
+class QueryError(ValueError):
+    """A query that cannot run (our message, for the reader)."""
+
+
+def _js_key(s: str) -> bytes:
+    return s.encode("utf-16-be", "surrogatepass")
+
+
+def period(text: str) -> tuple[str, str] | None:
+    """'YYYY[-MM[-DD]]' -> (start ISO date, start of the next period), or None."""
+    m = _DATE.match(text)
+    if not m:
+        return None
+    y = int(m[1])
+    try:
+        if m[2] is None:
+            start, nxt = dt.date(y, 1, 1), dt.date(y + 1, 1, 1)
+        elif m[3] is None:
+            mo = int(m[2])
+            start = dt.date(y, mo, 1)
+            nxt = dt.date(y + 1, 1, 1) if mo == 12 else dt.date(y, mo + 1, 1)
+        else:
+            start = dt.date(y, int(m[2]), int(m[3]))
+            nxt = start + dt.timedelta(days=1)
+    except ValueError:
+        return None
+    return start.isoformat(), nxt.isoformat()
+
+
+@dataclass
+class Group:
+    """One query word (see query.js)."""
+
+    word: str
+    term: str
+    kind: str                      # "term" | "wildcard" | "fuzzy"
+    fields: list[str]
+    presence: int
+    boost: float = 1
+    edit_distance: int = 0
+    prefix: bool = False
+    # filled by resolution
+    terms: list[str] = field(default_factory=list)
+    exact: str | None = None
+    missing: bool = False
+    corrected: bool = False
+
+
+@dataclass
+class Parsed:
+    groups: list[Group]
+    after: str | None
+    before: str | None
+    hint: str | None
+    empty: bool
+
+
+def _lunr_clauses(text: str, fields: list[str]):
+    from lunr.query import Query
+    from lunr.query_parser import QueryParser
+    query = Query(fields)
+    QueryParser(text, query).parse()
+    return query.clauses
+
+
+def parse_query(query_string: str, fields: list[str], typing: bool = False) -> Parsed:
+    """query.js ``parseQuery``."""
+    from lunr.exceptions import QueryParseError
+    text = fold(query_string)
+    hints: list[str] = []
+    bounds = {"after": None, "before": None}
+
+    def on_filter(m: re.Match) -> str:
+        which, value = m[2], m[3]
+        p = period(value)
+        if p is None:
+            hints.append(f"Dates look like {which}:2025, {which}:2025-03 or {which}:2025-03-12.")
+        elif which == "after":
+            if bounds["after"] is None or p[0] > bounds["after"]:
+                bounds["after"] = p[0]
+        elif bounds["before"] is None or p[0] < bounds["before"]:
+            bounds["before"] = p[0]
+        return m[1] + " "
+
+    text = _FILTER.sub(on_filter, text)
+    phrase_words: list[str] = []
+
+    def on_phrase(m: re.Match) -> str:
+        phrase_words.extend(lunrfast.tokenize(lunrfast.normalize(m[1])))
+        return " "
+
+    text = _PHRASE.sub(on_phrase, text)
+    ends_with_space = bool(_ENDS_WS.search(query_string) or _ENDS_WS.search(text))
+    try:
+        clauses = _lunr_clauses(text, fields)
+    except QueryParseError:
+        hints.append("Couldn\u2019t read that as a query, so special characters were ignored. " + SYNTAX_HELP)
+        plain = _PLAIN_DASH.sub(r"\1", _PLAIN_STRIP.sub(" ", text))
+        try:
+            clauses = _lunr_clauses(plain, fields)
+        except QueryParseError:
+            clauses = []
+    groups: list[Group] = []
+    last = len(clauses) - 1
+    for i, c in enumerate(clauses):
+        presence = c.presence.value
+        g = Group("", "", "term", list(c.fields), presence, c.boost, c.edit_distance or 0)
+        if "*" in c.term:
+            lead = _WILD_LEAD.sub("", c.term, count=1)
+            if not lead or lead[0] == "*":
+                raise QueryError("Searches can\u2019t start with * \u2014 put a few letters first, like diffus*.")
+            g.kind, g.word, g.term = "wildcard", lead, lead
+        else:
+            t = trim(c.term)
+            if not t or t in STOP_WORDS:
+                continue
+            g.word, g.term = t, stem(t)
+            if c.edit_distance:
+                g.kind = "fuzzy"
+            elif (typing and i == last and not ends_with_space and not phrase_words and presence == OPTIONAL
+                  and len(t) >= MIN_PREFIX):
+                g.prefix = True
+        groups.append(g)
+    for w in phrase_words:
+        t = trim(w)
+        if not t or t in STOP_WORDS:
+            continue
+        groups.append(Group(t, stem(t), "term", list(fields), REQUIRED))
+    return Parsed(groups, bounds["after"], bounds["before"], " ".join(hints) or None,
+                  not groups and bounds["after"] is None and bounds["before"] is None)
+
+
+def edit_distance(a: str, b: str, limit: int) -> int:
+    """Optimal-string-alignment distance, or limit + 1 once it must exceed limit."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    prev2: list[int] | None = None
+    prev = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        cur = [i]
+        best = i
+        for j in range(1, len(b) + 1):
+            cost = 0 if a[i - 1] == b[j - 1] else 1
+            v = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+            if prev2 is not None and i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                v = min(v, prev2[j - 2] + 1)
+            cur.append(v)
+            best = min(best, v)
+        if best > limit:
+            return limit + 1
+        prev2, prev = prev, cur
+    return prev[len(b)]
+
+
+def corrections(word: str, term: str, bucket: list[list[str]] | None, limit: int) -> list[str]:
+    """shards.js ``corrections``."""
+    if len(word) < 3 or not bucket:
+        return []
+    top = 2 if len(word) >= 8 else 1
+    found = []
+    for c in range(len(bucket) - 1, -1, -1):
+        for t in bucket[c]:
+            d = edit_distance(term, t, top)
+            if d <= top and t != term:
+                found.append((d, -c, _js_key(t), t))
+    found.sort()
+    return [f[3] for f in found if f[0] == found[0][0]][:limit] if found else []
+
+
+def _back_terms(word: str) -> list[str]:
+    return [word[:k] for k in range(len(word) - 1, max(MIN_PREFIX, len(word) - BACK_PREFIX) - 1, -1)]
+
+
+@dataclass
+class Result:
+    ref: int
+    score: float
+    tier: int
+
+
+@dataclass
+class Answer:
+    results: list[Result]
+    hint: str | None
+    empty: bool
+    corrections: list[dict]
+    groups: list[Group]
+
+
+class Engine:
+    """A built index, read lazily through ``read(name) -> bytes`` (names under search/)."""
+
+    def __init__(self, read: Callable[[str], bytes]) -> None:
+        self._read = read
+        self.manifest = json.loads(read("manifest.json"))
+        self._firsts = [_js_key(t) for t in self.manifest["shards"]["first"]]
+        self._shards: dict[int, list] = {}
+        self._entries: dict[str, list] = {}
+
+    # ---- files
+    def _json(self, name: str):
+        return json.loads(self._read(name))
+
+    def _load(self, ids) -> None:
+        for i in ids:
+            if i not in self._shards:
+                lst = self._json(f"shard-{i}-{self.manifest['shards']['hash'][i]}.json")
+                self._shards[i] = lst
+                for e in lst:
+                    self._entries[e[0]] = e
+
+    def docs(self, refs: list[int]) -> list[dict]:
+        size = self.manifest["store"]["size"]
+        out = []
+        for ref in refs:
+            chunk = ref // size
+            rows = self._json(f"docs-{chunk}-{self.manifest['store']['hash'][chunk]}.json")
+            row = rows[ref - chunk * size]
+            out.append({"title": row[0], "url": row[1], "date": row[2], "snippet": row[3], "shown": row[4]})
+        return out
+
+    # ---- shards
+    def shard_for(self, term: str) -> int:
+        return max(0, bisect.bisect_right(self._firsts, _js_key(term)) - 1)
+
+    def shard_range(self, prefix: str, cap: int = 0) -> list[int]:
+        k = self.shard_for(prefix)
+        out = [k]
+        p = _js_key(prefix)
+        while k + 1 < len(self._firsts) and self._firsts[k + 1][:len(p)] <= p and (not cap or len(out) < cap):
+            k += 1
+            out.append(k)
+        return out
+
+    def needed_shards(self, groups: list[Group]) -> list[int]:
+        want: set[int] = set()
+        for g in groups:
+            if g.kind == "fuzzy":
+                return list(range(len(self._firsts)))
+            if g.kind == "wildcard":
+                p = g.term.split("*")[0]
+                want.update(self.shard_range(p))
+                if g.term.index("*") == len(g.term) - 1 and stem(p) != p:
+                    want.update(self.shard_range(stem(p)))
+                continue
+            want.add(self.shard_for(g.term))
+            if g.prefix:
+                want.update(self.shard_range(g.word, MAX_PREFIX_SHARDS))
+                if g.term != g.word:
+                    want.update(self.shard_range(g.term, MAX_PREFIX_SHARDS))
+                want.update(self.shard_for(t) for t in _back_terms(g.word))
+        return sorted(want)
+
+    # ---- resolution
+    def _df(self, term: str) -> int:
+        return sum(len(p[1]) for p in self._entries[term][1:] if p)
+
+    def _in_shards(self, ids, prefix: str) -> list[str]:
+        ids = sorted(self._shards) if ids is None else ids
+        return [e[0] for i in ids for e in self._shards.get(i, ()) if e[0].startswith(prefix)]
+
+    def resolve(self, groups: list[Group]) -> None:
+        from lunr.token_set import TokenSet
+        for g in groups:
+            terms: list[str] = []
+
+            def take(t: str) -> None:
+                if t not in terms:
+                    terms.append(t)
+            if g.kind == "fuzzy":
+                from lunr.query import Clause
+                ts = TokenSet.from_clause(Clause(term=g.term, edit_distance=g.edit_distance))
+                for t in TokenSet.from_list(sorted(self._in_shards(None, ""), key=_js_key)).intersect(ts).to_list():
+                    take(t)
+                terms.sort(key=_js_key)
+            elif g.kind == "wildcard":
+                p = g.term.split("*")[0]
+                if g.term.index("*") == len(g.term) - 1:
+                    for t in self._in_shards(self.shard_range(p), p):
+                        take(t)
+                    sp = stem(p)
+                    if sp != p:
+                        for t in self._in_shards(self.shard_range(sp), sp):
+                            take(t)
+                else:
+                    pool = self._in_shards(self.shard_range(p), p)
+                    ts = TokenSet.from_string(g.term)
+                    for t in sorted(TokenSet.from_list(pool).intersect(ts).to_list(), key=_js_key):
+                        take(t)
+            else:
+                if g.term in self._entries:
+                    take(g.term)
+                    g.exact = g.term
+                if g.prefix:
+                    more = self._in_shards(self.shard_range(g.word, MAX_PREFIX_SHARDS), g.word)
+                    if g.term != g.word:
+                        more += self._in_shards(self.shard_range(g.term, MAX_PREFIX_SHARDS), g.term)
+                    if g.exact is None:
+                        more += [t for t in _back_terms(g.word) if t in self._entries]
+                    uniq = list(dict.fromkeys(t for t in more if t != g.term))
+                    uniq.sort(key=lambda t: (-self._df(t), _js_key(t)))
+                    for t in uniq[:MAX_COMPLETIONS]:
+                        take(t)
+                g.missing = not terms and g.presence != PROHIBITED
+            g.terms = terms
+
+    def correct(self, groups: list[Group]) -> list[dict]:
+        buckets = self.manifest.get("terms") or {}
+        fixes = []
+        need: set[int] = set()
+        for g in groups:
+            key = bucket_key(g.term) if g.missing else None
+            if key not in buckets:
+                continue
+            bucket = self._json(f"terms-{key}-{buckets[key]}.json")
+            terms = corrections(g.word, g.term, bucket, 1 if g.presence == REQUIRED else MAX_CORRECTIONS)
+            if terms:
+                fixes.append((g, terms))
+                need.update(self.shard_for(t) for t in terms)
+        self._load(sorted(need))
+        out = []
+        for g, terms in fixes:
+            g.terms = [t for t in terms if t in self._entries]
+            g.corrected = bool(g.terms)
+            if g.terms:
+                out.append({"word": g.word, "terms": g.terms})
+        return out
+
+    # ---- scoring
+    def _scores(self, groups: list[Group]) -> tuple[dict[int, float], dict[int, list[str]]]:
+        """lunr.py's BM25 over the positive groups' terms (one optional clause per term)."""
+        from lunr.index import Index
+        from lunr.query import Query, QueryPresence
+        from sitegen.search import merge_entries
+        clauses = [(t, g) for g in groups if g.presence != PROHIBITED for t in g.terms]
+        if not clauses:
+            return {}, {}
+        keep = {t for t, _ in clauses}
+        ids = sorted(self._shards)
+        index = Index.load(merge_entries(self.manifest, [self._shards[i] for i in ids], keep))
+        query = Query(self.manifest["fields"])
+        for t, g in clauses:
+            query.clause(term=t, fields=list(g.fields), boost=g.boost, use_pipeline=False,
+                         wildcard=Query.WILDCARD_NONE, presence=QueryPresence.OPTIONAL)
+        scores, terms = {}, {}
+        for r in index.query(query):
+            scores[int(r["ref"])] = r["score"]
+            terms[int(r["ref"])] = list(r["match_data"].metadata)
+        return scores, terms
+
+    def _ref_range(self, after: str | None, before: str | None) -> tuple[int, int]:
+        n = self.manifest["docs"]
+        if after is None and before is None:
+            return 0, n
+        days = self._json(f"dates-{self.manifest['dates']}.json")
+
+        def first_from(date: str) -> int:
+            return next((ref for d, ref in days if d >= date), n)
+        return (0 if after is None else first_from(after)), (n if before is None else first_from(before))
+
+    def search(self, query_string: str, typing: bool = False, by_date: bool = False) -> Answer:
+        m = self.manifest
+        fields = m["fields"]
+        parsed = parse_query(query_string, fields, typing)
+        if parsed.empty:
+            return Answer([], parsed.hint, True, [], [])
+        ids = self.needed_shards(parsed.groups)
+        if sum(m["shards"]["bytes"][i] for i in ids if i not in self._shards) > MAX_FETCH_BYTES:
+            raise QueryError("That query would need too much of the index. "
+                             "Use a longer prefix before * or drop the ~ (fuzzy) part.")
+        self._load(ids)
+        groups = parsed.groups
+        self.resolve(groups)
+        fixes = self.correct(groups)
+        scores, _ = self._scores(groups)
+        lo, hi = self._ref_range(parsed.after, parsed.before)
+        n = m["docs"]
+        cover = [0] * n
+        bonus = [0] * n
+        req = [0] * n
+        excluded = [False] * n
+        n_req = n_pos = 0
+        for g in groups:
+            hit: set[int] = set()
+            exact: set[int] = set()
+            for t in g.terms:
+                e = self._entries[t]
+                for name in g.fields:
+                    p = e[1 + fields.index(name)]
+                    if not p:
+                        continue
+                    ref = 0
+                    for gap in p[1]:
+                        ref += gap
+                        hit.add(ref)
+                        if g.prefix and t == g.exact:
+                            exact.add(ref)
+            if g.presence == PROHIBITED:
+                for d in hit:
+                    excluded[d] = True
+                continue
+            n_pos += 1
+            n_req += g.presence == REQUIRED
+            for d in hit:
+                cover[d] += 1
+                req[d] += g.presence == REQUIRED
+                if d in exact:
+                    bonus[d] = 1
+        results = [Result(d, scores.get(d, 0.0), 2 * cover[d] + bonus[d])
+                   for d in range(max(0, lo), min(hi, n))
+                   if (cover[d] or not n_pos) and not excluded[d] and req[d] == n_req]
+        if by_date or not n_pos:
+            results.sort(key=lambda r: -r.ref)
+        else:
+            results.sort(key=lambda r: (-r.tier, -r.score, r.ref))
+        return Answer(results, parsed.hint, False, fixes, groups)
