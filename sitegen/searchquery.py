@@ -208,7 +208,7 @@ def edit_distance(a: str, b: str, limit: int) -> int:
 
 def corrections(word: str, term: str, bucket: list[list[str]] | None, limit: int) -> list[str]:
     """shards.js ``corrections``."""
-    if len(word) < 3 or not bucket:
+    if len(word) < 4 or not bucket:
         return []
     top = 2 if len(word) >= 8 else 1
     found = []

@@ -283,8 +283,10 @@
       tiers[doc] = 2 * cover[doc] + bonus[doc]
     }
     var scores = base ? base.scores : new Float64Array(n)
-    return ranked(hits.subarray(0, count), scores, base ? base.termsFor : function () { return [] },
+    var out = ranked(hits.subarray(0, count), scores, base ? base.termsFor : function () { return [] },
       tiers, !!(opts && opts.byDate) || !nPositive)
+    out.tierOf = function (ref) { return tiers[ref] }
+    return out
   }
 
   /* Quickselect: reorder a[lo..hi] so that a[k] is where a full sort by cmp

@@ -12,7 +12,7 @@
  *     ``diffus``, the stem of ``diffusion``);
  *   - word*: every term starting with the word or with its stem;
  *   - a word not in the index: the nearest terms of its term-dictionary
- *     bucket (edit distance 1, 2 for words of 8+ letters) -- one extra fetch,
+ *     bucket (edit distance 1, 2 for words of 8+ letters; words of 4+ letters) -- one extra fetch,
  *     plus the shards of the corrections;
  * then score (score.js: lunr's BM25 over the resolved terms, then the
  * reader's ranking).  lunr scores query . field vector / |query|, so the
@@ -150,7 +150,7 @@
    * 0], [class 1], ...]): the terms at the smallest distance (<= 1, or 2
    * for words of 8+ letters), most frequent first, at most `limit`. */
   function corrections (word, term, bucket, limit) {
-    if (word.length < 3 || !bucket) return []
+    if (word.length < 4 || !bucket) return []
     var max = word.length >= 8 ? 2 : 1
     var found = []
     for (var c = bucket.length - 1; c >= 0; c--) {
@@ -463,6 +463,8 @@
           none.hint = parsed.hint
           none.empty = true
           none.corrections = []
+          none.clauses = []
+          none.tierOf = function () { return 0 }
           return none
         }
         var ids = neededShards(m, parsed.groups)
@@ -475,6 +477,7 @@
             var range = got[1] ? refRange(got[1], m.docs, parsed.after, parsed.before) : { lo: 0, hi: m.docs }
             var out = S.rankGroups(m, resolved, postings, baseScores(m, resolved, loaded),
               { lo: range.lo, hi: range.hi, byDate: byDate })
+            out.clauses = scoringClauses(resolved)
             out.hint = parsed.hint
             out.empty = false
             out.corrections = fixes
