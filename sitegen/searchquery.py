@@ -206,6 +206,23 @@ def edit_distance(a: str, b: str, limit: int) -> int:
     return prev[len(b)]
 
 
+ENDINGS = ("", "s", "e", "es", "ed", "d", "er", "ers", "ing", "ings", "ion", "ions", "ation", "ations",
+           "ate", "ated", "ates", "al", "ally", "ly", "y", "ies", "ity", "ities", "ness", "ment", "ments", "ive",
+           "ence", "ance", "ent", "ant", "ism", "ist", "ize", "ized", "ization", "ic", "ical", "ous", "able", "ful")
+
+
+def typo_distance(word: str, term: str, t: str, limit: int) -> int:
+    """shards.js ``typoDistance``: to the word's stem, or to the word for ``t`` + an ending."""
+    best = edit_distance(term, t, limit)
+    for ending in ENDINGS:
+        if best == 0:
+            break
+        cand = t + ending
+        if abs(len(cand) - len(word)) <= limit:
+            best = min(best, edit_distance(word, cand, limit))
+    return best
+
+
 def corrections(word: str, term: str, bucket: list[list[str]] | None, limit: int) -> list[str]:
     """shards.js ``corrections``."""
     if len(word) < 4 or not bucket:
@@ -214,8 +231,10 @@ def corrections(word: str, term: str, bucket: list[list[str]] | None, limit: int
     found = []
     for c in range(len(bucket) - 1, -1, -1):
         for t in bucket[c]:
-            d = edit_distance(term, t, top)
-            if d <= top and t != term:
+            if t == term or len(t) > len(word) + top or len(t) < len(term) - top - 8:
+                continue
+            d = typo_distance(word, term, t, top)
+            if d <= top:
                 found.append((d, -c, _js_key(t), t))
     found.sort()
     return [f[3] for f in found if f[0] == found[0][0]][:limit] if found else []

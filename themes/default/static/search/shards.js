@@ -146,6 +146,24 @@
     return prev[b.length]
   }
 
+  /* Endings that turn a stem back into a word ("gener" + "ate"): a misspelt
+   * word often defeats the stemmer ("genrate" stems to "genrat"), so it is
+   * also compared with each candidate stem plus each of these. */
+  var ENDINGS = ['', 's', 'e', 'es', 'ed', 'd', 'er', 'ers', 'ing', 'ings', 'ion', 'ions', 'ation', 'ations',
+    'ate', 'ated', 'ates', 'al', 'ally', 'ly', 'y', 'ies', 'ity', 'ities', 'ness', 'ment', 'ments', 'ive',
+    'ence', 'ance', 'ent', 'ant', 'ism', 'ist', 'ize', 'ized', 'ization', 'ic', 'ical', 'ous', 'able', 'ful']
+
+  /* The distance of a candidate stem t from a misspelt word: to the word's
+   * own stem, or to the word for t plus an ending, whichever is smaller. */
+  function typoDistance (word, term, t, max) {
+    var best = editDistance(term, t, max)
+    for (var i = 0; i < ENDINGS.length && best > 0; i++) {
+      var cand = t + ENDINGS[i]
+      if (Math.abs(cand.length - word.length) <= max) best = Math.min(best, editDistance(word, cand, max))
+    }
+    return best
+  }
+
   /* The corrections of a missing term from its bucket ([[terms of df class
    * 0], [class 1], ...]): the terms at the smallest distance (<= 1, or 2
    * for words of 8+ letters), most frequent first, at most `limit`. */
@@ -154,10 +172,13 @@
     var max = word.length >= 8 ? 2 : 1
     var found = []
     for (var c = bucket.length - 1; c >= 0; c--) {
-      bucket[c].forEach(function (t) {
-        var d = editDistance(term, t, max)
-        if (d <= max && t !== term) found.push([d, -c, t])
-      })
+      var terms = bucket[c]
+      for (var k = 0; k < terms.length; k++) {
+        var t = terms[k]
+        if (t === term || t.length > word.length + max || t.length < term.length - max - 8) continue
+        var d = typoDistance(word, term, t, max)
+        if (d <= max) found.push([d, -c, t])
+      }
     }
     found.sort(function (x, y) { return (x[0] - y[0]) || (x[1] - y[1]) || jsLess(x[2], y[2]) })
     var out = []
