@@ -17,171 +17,28 @@ from a file name under ``search/`` to its bytes.
 from __future__ import annotations
 
 import bisect
-import datetime as dt
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
 
-from sitegen import lunrfast
 from sitegen.fold import fold
-from sitegen.stemmer import STOP_WORDS, stem, trim
+from sitegen.search import FORMAT
+
+from sitegen.searchsyntax import (MIN_PREFIX, OPTIONAL, PROHIBITED, REQUIRED, Group, QueryError,
+                                  parse_query)
+from sitegen.searchsyntax import js_key as _js_key
+from sitegen.stemmer import stem, trim
 from sitegen.termdict import bucket_key
 
-__all__ = ["Engine", "Result", "Group", "parse_query", "QueryError", "SYNTAX_HELP"]
+__all__ = ["Engine", "Result", "Answer", "corrections", "QueryError", "search_site"]
 
-SYNTAX_HELP = ('Use plain words; "two words" for a phrase, +word requires a word, -word excludes it, '
-               'word* matches a prefix, title:word searches titles only, after:2025-03 and before:2025-06-01 '
-               'filter by date.')
-MIN_PREFIX = 3
 MAX_PREFIX_SHARDS = 2
 MAX_COMPLETIONS = 30
 MAX_CORRECTIONS = 3
 BACK_PREFIX = 4
 MAX_FETCH_BYTES = 4_000_000
-
-OPTIONAL, REQUIRED, PROHIBITED = 1, 2, 3
-
-_WS = "\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"   # JavaScript's \s
-_FILTER = re.compile(f"(^|[{_WS}])(after|before):([^{_WS}]*)")
-_PHRASE = re.compile('"([^"]*)("|$)')
-_ENDS_WS = re.compile(f"[{_WS}]\\Z")
-_DATE = re.compile(r"^(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?\Z")
-_WILD_LEAD = re.compile(r"^[^A-Za-z0-9_*]+")
-_PLAIN_STRIP = re.compile(r"[:^~+*\\]")
-_PLAIN_DASH = re.compile(f"(^|[{_WS}])-+")
-
-
-class QueryError(ValueError):
-    """A query that cannot run (our message, for the reader)."""
-
-
-def _js_key(s: str) -> bytes:
-    return s.encode("utf-16-be", "surrogatepass")
-
-
-def period(text: str) -> tuple[str, str] | None:
-    """'YYYY[-MM[-DD]]' -> (start ISO date, start of the next period), or None."""
-    m = _DATE.match(text)
-    if not m:
-        return None
-    y = int(m[1])
-    try:
-        if m[2] is None:
-            start, nxt = dt.date(y, 1, 1), dt.date(y + 1, 1, 1)
-        elif m[3] is None:
-            mo = int(m[2])
-            start = dt.date(y, mo, 1)
-            nxt = dt.date(y + 1, 1, 1) if mo == 12 else dt.date(y, mo + 1, 1)
-        else:
-            start = dt.date(y, int(m[2]), int(m[3]))
-            nxt = start + dt.timedelta(days=1)
-    except ValueError:
-        return None
-    return start.isoformat(), nxt.isoformat()
-
-
-@dataclass
-class Group:
-    """One query word (see query.js)."""
-
-    word: str
-    term: str
-    kind: str                      # "term" | "wildcard" | "fuzzy"
-    fields: list[str]
-    presence: int
-    boost: float = 1
-    edit_distance: int = 0
-    prefix: bool = False
-    # filled by resolution
-    terms: list[str] = field(default_factory=list)
-    exact: str | None = None
-    missing: bool = False
-    corrected: bool = False
-
-
-@dataclass
-class Parsed:
-    groups: list[Group]
-    after: str | None
-    before: str | None
-    hint: str | None
-    empty: bool
-
-
-def _lunr_clauses(text: str, fields: list[str]):
-    from lunr.query import Query
-    from lunr.query_parser import QueryParser
-    query = Query(fields)
-    QueryParser(text, query).parse()
-    return query.clauses
-
-
-def parse_query(query_string: str, fields: list[str], typing: bool = False) -> Parsed:
-    """query.js ``parseQuery``."""
-    from lunr.exceptions import QueryParseError
-    text = fold(query_string)
-    hints: list[str] = []
-    bounds = {"after": None, "before": None}
-
-    def on_filter(m: re.Match) -> str:
-        which, value = m[2], m[3]
-        p = period(value)
-        if p is None:
-            hints.append(f"Dates look like {which}:2025, {which}:2025-03 or {which}:2025-03-12.")
-        elif which == "after":
-            if bounds["after"] is None or p[0] > bounds["after"]:
-                bounds["after"] = p[0]
-        elif bounds["before"] is None or p[0] < bounds["before"]:
-            bounds["before"] = p[0]
-        return m[1] + " "
-
-    text = _FILTER.sub(on_filter, text)
-    phrase_words: list[str] = []
-
-    def on_phrase(m: re.Match) -> str:
-        phrase_words.extend(lunrfast.tokenize(lunrfast.normalize(m[1])))
-        return " "
-
-    text = _PHRASE.sub(on_phrase, text)
-    ends_with_space = bool(_ENDS_WS.search(query_string) or _ENDS_WS.search(text))
-    try:
-        clauses = _lunr_clauses(text, fields)
-    except QueryParseError:
-        hints.append("Couldn\u2019t read that as a query, so special characters were ignored. " + SYNTAX_HELP)
-        plain = _PLAIN_DASH.sub(r"\1", _PLAIN_STRIP.sub(" ", text))
-        try:
-            clauses = _lunr_clauses(plain, fields)
-        except QueryParseError:
-            clauses = []
-    groups: list[Group] = []
-    last = len(clauses) - 1
-    for i, c in enumerate(clauses):
-        presence = c.presence.value
-        g = Group("", "", "term", list(c.fields), presence, c.boost, c.edit_distance or 0)
-        if "*" in c.term:
-            lead = _WILD_LEAD.sub("", c.term, count=1)
-            if not lead or lead[0] == "*":
-                raise QueryError("Searches can\u2019t start with * \u2014 put a few letters first, like diffus*.")
-            g.kind, g.word, g.term = "wildcard", lead, lead
-        else:
-            t = trim(c.term)
-            if not t or t in STOP_WORDS:
-                continue
-            g.word, g.term = t, stem(t)
-            if c.edit_distance:
-                g.kind = "fuzzy"
-            elif (typing and i == last and not ends_with_space and not phrase_words and presence == OPTIONAL
-                  and len(t) >= MIN_PREFIX):
-                g.prefix = True
-        groups.append(g)
-    for w in phrase_words:
-        t = trim(w)
-        if not t or t in STOP_WORDS:
-            continue
-        groups.append(Group(t, stem(t), "term", list(fields), REQUIRED))
-    return Parsed(groups, bounds["after"], bounds["before"], " ".join(hints) or None,
-                  not groups and bounds["after"] is None and bounds["before"] is None)
 
 
 def edit_distance(a: str, b: str, limit: int) -> int:
@@ -487,3 +344,55 @@ class Engine:
         else:
             results.sort(key=lambda r: (-r.tier, -r.score, r.ref))
         return Answer(results, parsed.hint, False, fixes, groups)
+
+
+# ------------------------------------------------------------------ a built site
+
+def surface(term: str, texts: list[str]) -> str:
+    """search.js ``surface``: a word of ``texts`` whose term is ``term`` (how a correction is shown)."""
+    for text in texts:
+        for w in re.split(r"[\s\-]+", text or ""):
+            core = trim(fold(w))
+            if core and stem(core) == term:
+                return core
+    return term
+
+
+def corrected_query(query: str, fixes: list[dict], docs: list[dict]) -> str:
+    """search.js ``correctedQuery``: the query with each corrected word as the results spell it."""
+    texts = [t for d in docs for t in (d["title"], d["snippet"])]
+    out = fold(query)
+    for c in fixes:
+        shown = surface(c["terms"][0], texts)
+        out = "".join(w.replace(c["word"], shown, 1) if trim(w.lstrip("+-")) == c["word"] else w
+                      for w in re.split(r"(\s+)", out))
+    return out
+
+
+def search_site(site_dir: Path, query: str, limit: int = 10, by_date: bool = False) -> dict:
+    """``sitegen search``: the top ``limit`` results of ``query`` over ``site_dir``'s index."""
+    from sitegen.errors import BuildError
+    folder = Path(site_dir) / "search"
+    if not (folder / "manifest.json").is_file():
+        raise BuildError(f"no search index in {folder}/ (no manifest.json). Build the site first "
+                         "(`sitegen build`), or point at it with `--out DIR`.")
+    engine = Engine(lambda name: (folder / name).read_bytes())
+    if engine.manifest.get("format") != FORMAT:
+        raise BuildError(f"the search index in {folder}/ has format {engine.manifest.get('format')!r}, "
+                         f"this sitegen reads format {FORMAT}: rebuild the site (`sitegen build`).")
+    try:
+        answer = engine.search(query, by_date=by_date)
+    except QueryError as e:
+        raise BuildError(f"search {query!r}: {e}") from None
+    top = answer.results[:max(0, limit)]
+    docs = engine.docs([r.ref for r in top])
+    return {
+        "query": query,
+        "total": len(answer.results),
+        "sort": "date" if by_date else "relevance",
+        "showing_results_for": corrected_query(query, answer.corrections, docs) if answer.corrections else None,
+        "corrections": answer.corrections,
+        "hint": answer.hint,
+        "results": [{"rank": i + 1, "title": d["title"], "url": d["url"], "date": d["date"], "shown": d["shown"],
+                     "score": round(r.score, 6)} for i, (r, d) in enumerate(zip(top, docs))],
+    }
