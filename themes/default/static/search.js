@@ -247,20 +247,23 @@
 
   function pageHref (ui, q) {
     var action = ui.form.getAttribute('action') || (ui.base + 'search/')
-    return action + '?q=' + encodeURIComponent(q)
+    return action + '?q=' + encodeURIComponent(q.trim())
   }
 
   // ---- running a query
 
-  function perform (ui, q, limit) {
+  /* Search and fetch the top results' rows.  opts: {typing (the last word
+   * is also a prefix), byDate (newest first)}. */
+  function perform (ui, q, limit, opts) {
     var seq = ++ui.seq
     var current = function () { return seq === ui.seq }
-    return ui.engine.search(q).then(function (res) {
+    return ui.engine.search(q, opts).then(function (res) {
       if (!current()) return null
       var top = res.slice(0, limit)
       return ui.engine.docs(top.map(function (r) { return r.ref })).then(function (docs) {
         if (!current()) return null
-        return { q: q, res: res, top: top, docs: docs }
+        var shownAs = res.corrections.length ? correctedQuery(q, res.corrections, docs) : null
+        return { q: q, res: res, top: top, docs: docs, correctedTo: shownAs }
       })
     }).catch(function (err) {
       if (!current()) return null
@@ -274,10 +277,10 @@
     if (ui.page) {
       updateUrl(ui, q, !ui.editing)
       ui.editing = true
-      return showPage(ui, q)
+      return showPage(ui, q, true)
     }
     if (!q.trim()) { closeDropdown(ui); return }
-    perform(ui, q, DROPDOWN_RESULTS).then(function (out) {
+    perform(ui, q, DROPDOWN_RESULTS, { typing: true }).then(function (out) {
       if (out) renderDropdown(ui, out)
     })
   }
@@ -306,7 +309,7 @@
         clearTimeout(ui.timer)
         updateUrl(ui, ui.input.value, !ui.editing)
         ui.editing = false
-        showPage(ui, ui.input.value)
+        showPage(ui, ui.input.value, false)
       }
       // otherwise the form submits: GET {base}search/?q=...
     } else if (ev.key === 'Escape') {
@@ -331,6 +334,7 @@
       announce(ui, out.error)
     } else {
       if (out.res.hint) dd.appendChild(message(ui.doc, out.res.hint))
+      if (out.correctedTo) dd.appendChild(message(ui.doc, correctionText(out)))
       var total = out.res.count
       if (!total) {
         var none = out.res.empty
@@ -383,6 +387,13 @@
     openDropdown(ui)
   }
 
+  /* "Showing results for “diffusion models”: no paper contains “difusion”." */
+  function correctionText (out) {
+    var words = out.res.corrections.map(function (c) { return '\u201c' + c.word + '\u201d' })
+    return 'Showing results for \u201c' + out.correctedTo + '\u201d: no paper contains ' +
+      words.join(' or ') + '.'
+  }
+
   function message (doc, text) {
     var div = doc.createElement('div')
     div.className = 'search-message'
@@ -420,22 +431,62 @@
   // ---- results page
 
   function fromLocation (ui) {
-    var q = new URLSearchParams(root.location.search).get('q') || ''
+    var params = new URLSearchParams(root.location.search)
+    var q = params.get('q') || ''
+    ui.byDate = params.get('sort') === 'date'
     ui.input.value = q
     ui.editing = false
-    showPage(ui, q)
+    showPage(ui, q, false)
+  }
+
+  function pageUrl (ui, q) {
+    var parts = []
+    if (q) parts.push('q=' + encodeURIComponent(q))
+    if (ui.byDate) parts.push('sort=date')
+    return root.location.pathname + (parts.length ? '?' + parts.join('&') : '')
   }
 
   function updateUrl (ui, q, push) {
-    var url = root.location.pathname + (q ? '?q=' + encodeURIComponent(q) : '')
+    var url = pageUrl(ui, q)
     try {
       if (push) root.history.pushState({ q: q }, '', url)
       else root.history.replaceState({ q: q }, '', url)
     } catch (e) { /* e.g. some file:// contexts */ }
   }
 
-  function showPage (ui, q) {
+  /* The "Sort: Relevance | Newest first" switch above the results (made once). */
+  function sortControl (ui) {
+    if (ui.sort) return ui.sort
+    var p = ui.doc.createElement('p')
+    p.className = 'search-sort'
+    p.id = 'search-sort'
+    p.appendChild(ui.doc.createTextNode('Sort: '))
+    ui.sortButtons = [['relevance', 'Best match'], ['date', 'Newest first']].map(function (o, i) {
+      var b = ui.doc.createElement('button')
+      b.type = 'button'
+      b.className = 'search-sort-' + o[0]
+      b.appendChild(ui.doc.createTextNode(o[1]))
+      b.addEventListener('click', function () {
+        var byDate = o[0] === 'date'
+        if (byDate === ui.byDate) return
+        ui.byDate = byDate
+        updateUrl(ui, ui.input.value, true)
+        ui.editing = false
+        showPage(ui, ui.input.value, false)
+      })
+      if (i) p.appendChild(ui.doc.createTextNode(' '))
+      p.appendChild(b)
+      return b
+    })
+    ui.list.parentNode.insertBefore(p, ui.list)
+    ui.sort = p
+    return p
+  }
+
+  function showPage (ui, q, typing) {
     if (!ui.list || !ui.status) return Promise.resolve()
+    sortControl(ui)
+    ui.sortButtons.forEach(function (b, i) { b.setAttribute('aria-pressed', String((i === 1) === !!ui.byDate)) })
     if (!q.trim()) {
       ui.seq++
       ui.doc.title = ui.title
@@ -446,17 +497,19 @@
     }
     ui.doc.title = '\u201c' + q + '\u201d \u2013 ' + ui.title
     setText(ui.status, 'Searching\u2026')
-    return perform(ui, q, PAGE_SIZE).then(function (out) {
+    return perform(ui, q, PAGE_SIZE, { typing: !!typing, byDate: !!ui.byDate }).then(function (out) {
       if (!out) return
       ui.last = out
       clear(ui.list)
       if (out.error) { setText(ui.status, out.error); return }
       var total = out.res.count
       var text = total
-        ? total + (total === 1 ? ' result' : ' results') + ' for \u201c' + q + '\u201d.'
+        ? total + (total === 1 ? ' result' : ' results') + ' for \u201c' + q + '\u201d' +
+          (ui.byDate ? ', newest first.' : '.')
         : (out.res.empty
           ? 'Type a word to search for (very common words like \u201cthe\u201d are ignored).'
           : 'No results for \u201c' + q + '\u201d. Try removing words, checking the spelling, or using a prefix like diffus*.')
+      if (out.correctedTo) text += ' ' + correctionText(out)
       if (out.res.hint) text += ' ' + out.res.hint
       setText(ui.status, text)
       appendResults(ui, out.top, out.docs, out.res.termsFor)
