@@ -15,6 +15,7 @@ from tests.bench.search_bench import load_dump_docs, synthetic_docs
 
 import lunr_reference as lunr_ref
 from sitegen import lunrfast, search
+from sitegen.fold import fold
 from sitegen.search import SearchDoc, build_search_index
 
 FIELDS = [("title", 10), ("abstract", 1)]
@@ -36,7 +37,7 @@ TRICKY = [
 def lunr_py_index(docs) -> dict:
     builder = lunr_ref.lunr_py_builder(FIELDS)
     for ref, (title, abstract) in enumerate(docs):
-        builder.add({"ref": ref, "title": lunrfast.normalize(title), "abstract": lunrfast.normalize(abstract)})
+        builder.add({"ref": ref, "title": lunrfast.normalize(fold(title)), "abstract": lunrfast.normalize(fold(abstract))})
     return builder.build().serialize()
 
 

@@ -22,7 +22,8 @@ import lunr_reference as lunr_ref
 from sitegen import lunrfast, search
 from sitegen.stemmer import stem
 
-QUERIES = json.loads((Path(__file__).parent / "js" / "queries.json").read_text(encoding="utf-8"))
+QUERIES = [q for q in json.loads((Path(__file__).parent / "js" / "queries.json").read_text(encoding="utf-8"))
+           if isinstance(q, str)]
 
 
 def utf16(s: str) -> bytes:
