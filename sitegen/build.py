@@ -204,7 +204,8 @@ def search_files(config: Config, papers) -> dict[str, bytes]:
             for i, p in enumerate(ordered)]
     opts = {"title_boost": config.search.title_boost, "shard_kb": config.search.shard_kb,
             "emit_js": config.offline}   # the .js twins are for file:// only
-    code = b"".join((_HERE / m).read_bytes() for m in ("search.py", "lunrfast.py", "stemmer.py", "fold.py", "termdict.py"))
+    code = b"".join((_HERE / m).read_bytes() for m in ("search.py", "lunrfast.py", "stemmer.py", "fold.py", "termdict.py",
+                                                        "positions.py"))
     return _memo(config.cache_dir / f"search-output-{int(config.offline)}.pickle", (docs, opts, code),
                  lambda: build_search_index(docs, cache_dir=config.cache_dir / "search", **opts))
 

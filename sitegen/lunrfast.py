@@ -40,7 +40,7 @@ from typing import Sequence
 import numpy as np
 
 from sitegen.fold import fold
-from sitegen.stemmer import pipeline_term
+from sitegen.stemmer import pipeline_term, trim
 
 K1 = 1.2
 B = 0.75
@@ -93,6 +93,30 @@ class Analyzer:
         c = Counter(map(self._memo.__getitem__, _split(text)))
         c.pop(None, None)
         return dict(c)
+
+    def positions(self, text: str) -> list[int]:
+        """Token positions of every term occurrence, grouped by term in the
+        order of :meth:`counts` (so ``counts[t]`` of them per term), ascending.
+        A position counts every token that is not punctuation only (stop
+        words count), as ``search/query.js`` counts a phrase's words."""
+        if not text:
+            return []
+        if not text.isascii():
+            text = normalize(fold(text))
+        memo = self._memo
+        by_term: dict[str, list[int]] = {}
+        pos = 0
+        for tok in _split(text):
+            if not tok:
+                continue
+            term = memo[tok]
+            if term is None:
+                if not trim(tok):
+                    continue
+            else:
+                by_term.setdefault(term, []).append(pos)
+            pos += 1
+        return [p for ps in by_term.values() for p in ps]
 
 
 @dataclass

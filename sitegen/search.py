@@ -32,6 +32,8 @@ Output (all under ``search/``, compact deterministic JSON):
 * ``docs-<i>-<hash>.json`` -- ``[[title, url, date, snippet, shown], ...]`` for refs
   ``i*size .. i*size+size-1``: enough to render a result without the paper
   (``date`` ISO for ``<time datetime>``, ``shown`` formatted at build time).
+* ``pos-<i>-<hash>.json`` -- the token positions of shard ``i``'s postings
+  (:mod:`sitegen.positions`), fetched only to check ``"phrase"`` queries.
 * ``terms-<key>-<hash>.json`` -- the term dictionary for typo correction
   (:mod:`sitegen.termdict`), one file per first letter of the terms.
 * ``dates-<hash>.json`` -- ``[[date, first ref], ...]`` per distinct first-seen
@@ -76,7 +78,7 @@ from typing import Sequence
 
 import numpy as np
 
-from sitegen import lunrfast, termdict
+from sitegen import lunrfast, positions, termdict
 from sitegen.lunrfast import BuiltIndex
 
 __all__ = ["SearchDoc", "build_search_index", "FORMAT", "FIELDS"]
@@ -90,7 +92,7 @@ _RAW_PER_GZ = 2.5
 _CACHE_NAME = "search-terms.marshal"
 # The analysis code is part of the key: a changed tokenizer or stemmer never reads stale counts.
 _CACHE_VERSION = "sitegen-search-terms/1/{}/{}".format(sys.version_info[:2], hashlib.blake2b(
-    b"".join((Path(__file__).parent / m).read_bytes() for m in ("stemmer.py", "lunrfast.py", "fold.py")),
+    b"".join((Path(__file__).parent / m).read_bytes() for m in ("stemmer.py", "lunrfast.py", "fold.py", "positions.py")),
     digest_size=8).hexdigest())
 
 
@@ -245,26 +247,28 @@ def _joined(arr: np.ndarray) -> tuple[str, list[int]]:
     return ",".join(strs) + ",", offs.tolist()
 
 
-def encode_shards(built: BuiltIndex, shard_raw_bytes: int) -> list[tuple[str, str]]:
-    """[(first term, shard JSON text)], terms in JavaScript order."""
+def encode_shards(built: BuiltIndex, shard_raw_bytes: int) -> list[tuple[str, str, list[int]]]:
+    """[(first term, shard JSON text, its term ids)], terms in JavaScript order."""
     terms = built.terms
     order = _js_order(terms)
     rank = np.empty(len(terms), dtype=np.int64)
     rank[np.array(order, dtype=np.int64)] = np.arange(len(terms), dtype=np.int64)
     per_field = [_field_strings(fp, rank, len(terms)) for fp in built.fields]
-    shards: list[tuple[str, str]] = []
+    shards: list[tuple[str, str, list[int]]] = []
     cur: list[str] = []
+    ids: list[int] = []
     size = 2                    # "[" ... "]", in UTF-8 bytes
     first = ""
     for k, tid in enumerate(order):
         entry = "[" + _json_str(terms[tid]) + "," + ",".join(f[k] for f in per_field) + "]"
         n = len(entry) if entry.isascii() else len(entry.encode("utf-8"))
         if cur and size + 1 + n > shard_raw_bytes:
-            shards.append((first, "[" + ",".join(cur) + "]"))
-            cur, size, first = [], 2, terms[tid]
+            shards.append((first, "[" + ",".join(cur) + "]", ids))
+            cur, ids, size, first = [], [], 2, terms[tid]
         size += n + (1 if cur else 0)
         cur.append(entry)
-    shards.append((first, "[" + ",".join(cur) + "]"))
+        ids.append(tid)
+    shards.append((first, "[" + ",".join(cur) + "]", ids))
     return shards
 
 
@@ -312,27 +316,33 @@ def _save_cache(path: Path, entries: dict) -> None:
         pass    # a cache that cannot be written only costs time next build
 
 
-def analyze_docs(docs: Sequence[SearchDoc], cache_dir: Path | None = None) -> list[list[dict]]:
-    """Per-document ``[title_counts, abstract_counts]`` (cached when possible)."""
+def analyze_docs(docs: Sequence[SearchDoc], cache_dir: Path | None = None
+                 ) -> tuple[list[list[dict]], list[tuple[Sequence[int], Sequence[int]]]]:
+    """Per-document ``[title_counts, abstract_counts]`` and ``(title_positions,
+    abstract_positions)`` (:meth:`lunrfast.Analyzer.positions`), cached when possible."""
     analyzer = lunrfast.Analyzer()
     if cache_dir is None:
-        return [[analyzer.counts(d.title), analyzer.counts(d.abstract)] for d in docs]
+        return ([[analyzer.counts(d.title), analyzer.counts(d.abstract)] for d in docs],
+                [(analyzer.positions(d.title), analyzer.positions(d.abstract)) for d in docs])
     cached = _load_cache(Path(cache_dir) / _CACHE_NAME)
     keep: dict = {}
     result = []
+    positions = []
     for doc in docs:
         key = _doc_key(doc)
         entry = cached.get(key)
         if entry is None:
             t, a = analyzer.counts(doc.title), analyzer.counts(doc.abstract)
-            entry = (tuple(t), tuple(t.values()), tuple(a), tuple(a.values()))
+            entry = (tuple(t), tuple(t.values()), tuple(a), tuple(a.values()),
+                     tuple(analyzer.positions(doc.title)), tuple(analyzer.positions(doc.abstract)))
             result.append([t, a])
         else:
             result.append([dict(zip(entry[0], entry[1])), dict(zip(entry[2], entry[3]))])
+        positions.append((entry[4], entry[5]))
         keep[key] = entry
     if keep.keys() != cached.keys():
         _save_cache(Path(cache_dir) / _CACHE_NAME, keep)
-    return result
+    return result, positions
 
 
 # --------------------------------------------------------------- entry point
@@ -361,10 +371,11 @@ def build_search_index(docs: Sequence[SearchDoc], cache_dir: Path | None = None,
     gc_was_enabled = gc.isenabled()
     gc.disable()    # millions of small dicts/strings: the cyclic GC only costs time here
     try:
-        counts = analyze_docs(docs, cache_dir)
+        counts, token_pos = analyze_docs(docs, cache_dir)
         built = lunrfast.build(counts, fields)
-        del counts
         shards = encode_shards(built, max(1, shard_raw_bytes))
+        pos_texts = positions.encode(built, counts, token_pos, [ids for _, _, ids in shards])
+        del counts, token_pos
         buckets = termdict.term_buckets(built)
         del built
     finally:
@@ -373,12 +384,16 @@ def build_search_index(docs: Sequence[SearchDoc], cache_dir: Path | None = None,
 
     out: dict[str, bytes] = {}
     firsts, hashes, sizes = [], [], []
-    for i, (first, text) in enumerate(shards):
+    pos_hashes = []
+    for i, ((first, text, _), pos_text) in enumerate(zip(shards, pos_texts)):
         h = _hash(text)
         _emit(out, f"shard-{i}-{h}.json", text, emit_js)
         firsts.append(first)
         hashes.append(h)
         sizes.append(len(text.encode("utf-8")))
+        ph = _hash(pos_text)
+        _emit(out, f"pos-{i}-{ph}.json", pos_text, emit_js)
+        pos_hashes.append(ph)
     chunk_hashes = []
     for c in range(0, len(docs), doc_chunk):
         text = dumps([[d.title, d.url, d.date, snippet(d.abstract, snippet_chars), d.shown or d.date]
@@ -405,7 +420,7 @@ def build_search_index(docs: Sequence[SearchDoc], cache_dir: Path | None = None,
         "boosts": [boost for _, boost in fields],
         "pipeline": ["stemmer"],
         "docs": len(docs),
-        "shards": {"first": firsts, "hash": hashes, "bytes": sizes},
+        "shards": {"first": firsts, "hash": hashes, "bytes": sizes, "pos": pos_hashes},
         "store": {"size": doc_chunk, "hash": chunk_hashes},
         "terms": term_hashes,
         "dates": dates_hash,

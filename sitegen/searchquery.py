@@ -115,6 +115,7 @@ class Answer:
     empty: bool
     corrections: list[dict]
     groups: list[Group]
+    phrases: list[list[tuple[int, int]]]
 
 
 class Engine:
@@ -278,6 +279,49 @@ class Engine:
             terms[int(r["ref"])] = list(r["match_data"].metadata)
         return scores, terms
 
+    def _phrase_filter(self, phrases: list[list[tuple[int, int]]], groups: list[Group]):
+        """shards.js ``phraseCheck`` / ``phraseFilter``: ref -> every phrase occurs in one field."""
+        if not phrases:
+            return None
+        fields = self.manifest["fields"]
+        pos_of: dict[str, list[dict[int, list[int]]]] = {}
+        for k in sorted({self.shard_for(t) for ph in phrases for g, _ in ph for t in groups[g].terms}):
+            lst = self._json(f"pos-{k}-{self.manifest['shards']['pos'][k]}.json")
+            for entry, per_field in zip(self._shards[k], lst):
+                pos_of[entry[0]] = per_field
+
+        decoded: dict[str, list[dict[int, list[int]]]] = {}
+
+        def positions(t: str) -> list[dict[int, list[int]]]:
+            if t not in decoded:
+                out = []
+                for f in range(len(fields)):
+                    seq, p, by_ref = pos_of[t][f], self._entries[t][1 + f], {}
+                    k = ref = 0
+                    for gap in (p[1] if p else ()):
+                        ref += gap
+                        n = seq[k]
+                        k += 1
+                        acc, lst2 = 0, []
+                        for d in seq[k:k + n]:
+                            acc += d
+                            lst2.append(acc)
+                        k += n
+                        by_ref[ref] = lst2
+                    out.append(by_ref)
+                decoded[t] = out
+            return decoded[t]
+
+        def at(g: int, f: int, ref: int) -> set[int]:
+            return {p for t in groups[g].terms for p in positions(t)[f].get(ref, ())}
+
+        def occurs(ph, f: int, ref: int) -> bool:
+            first = at(ph[0][0], f, ref)
+            rest = [(off - ph[0][1], at(g, f, ref)) for g, off in ph[1:]]
+            return any(all(p + d in s for d, s in rest) for p in first)
+
+        return lambda ref: all(any(occurs(ph, f, ref) for f in range(len(fields))) for ph in phrases)
+
     def _ref_range(self, after: str | None, before: str | None) -> tuple[int, int]:
         n = self.manifest["docs"]
         if after is None and before is None:
@@ -293,7 +337,7 @@ class Engine:
         fields = m["fields"]
         parsed = parse_query(query_string, fields, typing)
         if parsed.empty:
-            return Answer([], parsed.hint, True, [], [])
+            return Answer([], parsed.hint, True, [], [], [])
         ids = self.needed_shards(parsed.groups)
         if sum(m["shards"]["bytes"][i] for i in ids if i not in self._shards) > MAX_FETCH_BYTES:
             raise QueryError("That query would need too much of the index. "
@@ -304,6 +348,7 @@ class Engine:
         fixes = self.correct(groups)
         scores, _ = self._scores(groups)
         lo, hi = self._ref_range(parsed.after, parsed.before)
+        keep = self._phrase_filter(parsed.phrases, groups)
         n = m["docs"]
         cover = [0] * n
         bonus = [0] * n
@@ -338,12 +383,12 @@ class Engine:
                     bonus[d] = 1
         results = [Result(d, scores.get(d, 0.0), 2 * cover[d] + bonus[d])
                    for d in range(max(0, lo), min(hi, n))
-                   if (cover[d] or not n_pos) and not excluded[d] and req[d] == n_req]
+                   if (cover[d] or not n_pos) and not excluded[d] and req[d] == n_req and (keep is None or keep(d))]
         if by_date or not n_pos:
             results.sort(key=lambda r: -r.ref)
         else:
             results.sort(key=lambda r: (-r.tier, -r.score, r.ref))
-        return Answer(results, parsed.hint, False, fixes, groups)
+        return Answer(results, parsed.hint, False, fixes, groups, parsed.phrases)
 
 
 # ------------------------------------------------------------------ a built site

@@ -87,6 +87,7 @@ class Group:
 @dataclass
 class Parsed:
     groups: list[Group]
+    phrases: list[list[tuple[int, int]]]     # per phrase: (group index, token offset) of its words
     after: str | None
     before: str | None
     hint: str | None
@@ -121,10 +122,10 @@ def parse_query(query_string: str, fields: list[str], typing: bool = False) -> P
         return m[1] + " "
 
     text = _FILTER.sub(on_filter, text)
-    phrase_words: list[str] = []
+    phrase_tokens: list[list[str]] = []
 
     def on_phrase(m: re.Match) -> str:
-        phrase_words.extend(lunrfast.tokenize(lunrfast.normalize(m[1])))
+        phrase_tokens.append(lunrfast.tokenize(lunrfast.normalize(m[1])))
         return " "
 
     text = _PHRASE.sub(on_phrase, text)
@@ -155,14 +156,23 @@ def parse_query(query_string: str, fields: list[str], typing: bool = False) -> P
             g.word, g.term = t, stem(t)
             if c.edit_distance:
                 g.kind = "fuzzy"
-            elif (typing and i == last and not ends_with_space and not phrase_words and presence == OPTIONAL
+            elif (typing and i == last and not ends_with_space and not phrase_tokens and presence == OPTIONAL
                   and len(t) >= MIN_PREFIX):
                 g.prefix = True
         groups.append(g)
-    for w in phrase_words:
-        t = trim(w)
-        if not t or t in STOP_WORDS:
-            continue
-        groups.append(Group(t, stem(t), "term", list(fields), REQUIRED))
-    return Parsed(groups, bounds["after"], bounds["before"], " ".join(hints) or None,
+    phrases = []
+    for tokens in phrase_tokens:
+        words = []
+        offset = 0
+        for w in tokens:
+            t = trim(w)
+            if not t:
+                continue            # punctuation only: no position (sitegen/positions.py)
+            if t not in STOP_WORDS:
+                words.append((len(groups), offset))
+                groups.append(Group(t, stem(t), "term", list(fields), REQUIRED))
+            offset += 1
+        if len(words) > 1:
+            phrases.append(words)
+    return Parsed(groups, phrases, bounds["after"], bounds["before"], " ".join(hints) or None,
                   not groups and bounds["after"] is None and bounds["before"] is None)

@@ -75,6 +75,7 @@ def expected_results(files: dict, queries) -> dict:
             "empty": a.empty,
             "groups": [[g.word, g.term, g.kind, g.prefix, g.fields, g.presence, g.boost, g.edit_distance]
                        for g in a.groups],
+            "phrases": [[list(w) for w in ph] for ph in a.phrases],
         }
     return out
 

@@ -113,6 +113,8 @@ for (const corpus of CORPORA) {
       assert.deepEqual(parsed.groups.map(function (g) {
         return [g.word, g.term, g.kind, g.prefix, g.fields, g.presence, g.boost, g.editDistance]
       }), exp.groups, key + ': parsed groups')
+      assert.deepEqual(parsed.phrases.map(function (ph) { return ph.map(function (w) { return [w.group, w.offset] }) }),
+        exp.phrases, key + ': phrases')
       if (res.count) nonEmpty++
 
       // the reference path: merged shards -> lunr.Index.load -> lunr's query

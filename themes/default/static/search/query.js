@@ -1,12 +1,14 @@
 /* sitegen search, part 1 of 4: folding and query parsing (pure; no DOM, no I/O).
  *
- * parseQuery(text, fields, {typing}) -> {groups, after, before, hint, empty}
+ * parseQuery(text, fields, {typing}) -> {groups, phrases, after, before, hint, empty}
  *
  * A *group* is one query word as the reader wrote it: {word (folded), term
  * (stemmed, or the wildcard pattern), kind: 'term' | 'wildcard' | 'fuzzy',
  * prefix (the word being typed: also matched as a prefix), fields, presence
  * (lunr.Query.presence), boost, editDistance}.  shards.js resolves each group
  * to indexed terms; score.js ranks documents by how many groups they match.
+ * A phrase is [{group, offset}]: its words' groups and their token offsets
+ * within it (stop words count, punctuation-only tokens do not).
  *
  * Syntax (README "Searching"): plain words, +word (required), -word
  * (excluded), "a phrase" (its words required), title:word / abstract:word,
@@ -118,10 +120,10 @@
       }
       return lead + ' '
     })
-    // phrases: their words are required (phrase order is not checked: see README)
-    var phraseWords = []
+    // phrases: their words are required, and must stand in this order (shards.js checks positions)
+    var phraseTokens = []
     text = text.replace(PHRASE_RE, function (all, inner) {
-      lunr.tokenizer(inner).forEach(function (tok) { phraseWords.push(tok.toString()) })
+      phraseTokens.push(lunr.tokenizer(inner).map(function (tok) { return tok.toString() }))
       return ' '
     })
     var endsWithSpace = /\s$/.test(queryString) || /\s$/.test(text)
@@ -160,21 +162,32 @@
         g.word = t
         g.term = stem(t)
         if (c.editDistance) g.kind = 'fuzzy'
-        else if (typing && i === last && !endsWithSpace && !phraseWords.length && c.presence === P.OPTIONAL &&
+        else if (typing && i === last && !endsWithSpace && !phraseTokens.length && c.presence === P.OPTIONAL &&
                  t.length >= MIN_PREFIX) g.prefix = true
       }
       groups.push(g)
     })
-    phraseWords.forEach(function (w) {
-      var t = trimWord(w)
-      if (t === '' || isStopWord(t)) return
-      groups.push({
-        word: t, term: stem(t), kind: 'term', prefix: false, fields: fields.slice(),
-        presence: P.REQUIRED, boost: 1, editDistance: 0
+    var phrases = []
+    phraseTokens.forEach(function (tokens) {
+      var words = []
+      var offset = 0
+      tokens.forEach(function (w) {
+        var t = trimWord(w)
+        if (t === '') return           // punctuation only: no position (sitegen/positions.py)
+        if (!isStopWord(t)) {
+          words.push({ group: groups.length, offset: offset })
+          groups.push({
+            word: t, term: stem(t), kind: 'term', prefix: false, fields: fields.slice(),
+            presence: P.REQUIRED, boost: 1, editDistance: 0
+          })
+        }
+        offset++
       })
+      if (words.length > 1) phrases.push(words)
     })
     return {
       groups: groups,
+      phrases: phrases,
       after: after,
       before: before,
       hint: hints.length ? hints.join(' ') : null,

@@ -233,7 +233,7 @@
    * groups = [{fieldIdx, presence, terms (indexed terms), exact (the exact
    * term or null), prefix}], base = lunr scores of the positive groups' terms
    * ({scores: Float64Array over all refs, termsFor}), opts = {lo, hi (ref
-   * range of the date filter), byDate}.  A document must match every
+   * range of the date filter), byDate, keep (ref -> bool: the phrase check)}.  A document must match every
    * required group and no prohibited one; its tier is 2 x the number of
    * positive groups it matches, +1 if it matches the typed word exactly. */
   function rankGroups (manifest, groups, postings, base, opts) {
@@ -279,6 +279,7 @@
     for (var doc = Math.max(0, lo); doc < Math.min(hi, n); doc++) {
       if (nPositive && !cover[doc]) continue
       if (excluded[doc] || reqHits[doc] !== nRequired) continue
+      if (opts && opts.keep && !opts.keep(doc)) continue
       hits[count++] = doc
       tiers[doc] = 2 * cover[doc] + bonus[doc]
     }

@@ -318,6 +318,52 @@
     })
   }
 
+  /* Decode one field of a positions-file entry (sitegen/positions.py) along
+   * the field's postings: Map ref -> positions (ascending). */
+  function decodePositions (seq, refs) {
+    var out = new Map()
+    var k = 0
+    for (var i = 0; i < refs.length; i++) {
+      var n = seq[k++]
+      var list = new Array(n)
+      var p = 0
+      for (var j = 0; j < n; j++) { p += seq[k++]; list[j] = p }
+      out.set(refs[i], list)
+    }
+    return out
+  }
+
+  /* ref -> true if every phrase occurs in one field: each word (any of its
+   * group's terms) at its offset from a common start.  positions(term) ->
+   * [Map ref -> positions] per field. */
+  function phraseFilter (manifest, phrases, resolved, positions) {
+    var nf = manifest.fields.length
+    function at (g, f, ref) {      // the positions of group g in field f of ref, as a Set
+      var set = new Set()
+      resolved[g].terms.forEach(function (t) {
+        var list = positions(t)[f].get(ref)
+        if (list) list.forEach(function (p) { set.add(p) })
+      })
+      return set
+    }
+    function occurs (phrase, f, ref) {
+      var first = at(phrase[0].group, f, ref)
+      if (!first.size) return false
+      var rest = phrase.slice(1).map(function (w) { return [w.offset - phrase[0].offset, at(w.group, f, ref)] })
+      var found = false
+      first.forEach(function (p) {
+        if (!found && rest.every(function (r) { return r[1].has(p + r[0]) })) found = true
+      })
+      return found
+    }
+    return function (ref) {
+      return phrases.every(function (phrase) {
+        for (var f = 0; f < nf; f++) if (occurs(phrase, f, ref)) return true
+        return false
+      })
+    }
+  }
+
   /* [lo, hi) refs of the date filter from the dates file ([[date, first ref]]). */
   function refRange (days, n, after, before) {
     function firstFrom (date) {
@@ -369,7 +415,7 @@
         })
       })).then(function (lists) {
         // keep the shards of this query and the most recent others
-        var keep = ids.concat(pinned || [])
+        var keep = ids.concat(pinned || []).filter(function (k, i, all) { return all.indexOf(k) === i })
         recent = keep.concat(recent.filter(function (i) { return keep.indexOf(i) === -1 }))
         while (recent.length > Math.max(MAX_SHARDS, keep.length)) {
           var old = recent.pop()
@@ -452,6 +498,42 @@
       })
     }
 
+    /* The phrase check (null without phrases): fetches the positions twins
+     * of the shards holding the phrases' terms -- one file per shard. */
+    function phraseCheck (m, phrases, resolved) {
+      if (!phrases.length) return Promise.resolve(null)
+      var want = []
+      phrases.forEach(function (ph) {
+        ph.forEach(function (w) {
+          resolved[w.group].terms.forEach(function (t) {
+            var k = shardFor(m.shards.first, t)
+            if (want.indexOf(k) === -1) want.push(k)
+          })
+        })
+      })
+      want.sort(function (a, b) { return a - b })
+      return Promise.all(want.map(function (k) {
+        return load('pos-' + k + '-' + m.shards.pos[k] + '.json').then(function (list) { return [k, list] })
+      })).then(function (got) {
+        var byTerm = new Map()
+        got.forEach(function (kl) {
+          var entries = shards[kl[0]]
+          kl[1].forEach(function (fieldsPos, i) { byTerm.set(entries[i][0], fieldsPos) })
+        })
+        var cache = new Map()
+        return phraseFilter(m, phrases, resolved, function (t) {
+          var p = cache.get(t)
+          if (!p) {
+            var raw = byTerm.get(t)
+            var post = postings(t)
+            p = raw.map(function (seq, f) { return decodePositions(seq, post[f].refs) })
+            cache.set(t, p)
+          }
+          return p
+        })
+      })
+    }
+
     function baseScores (m, resolved, loadedIds) {
       var clauses = scoringClauses(resolved)
       if (!clauses.length) return null
@@ -494,10 +576,16 @@
         return Promise.all([loadShards(m, ids), dates]).then(function (got) {
           var resolved = resolveGroups(m, parsed.groups, vocab)
           return correct(m, resolved, ids).then(function (fixes) {
-            var loaded = Object.keys(shards).map(Number).sort(function (a, b) { return a - b })
             var range = got[1] ? refRange(got[1], m.docs, parsed.after, parsed.before) : { lo: 0, hi: m.docs }
+            return phraseCheck(m, parsed.phrases, resolved).then(function (keep) {
+              return [fixes, range, keep]
+            })
+          }).then(function (state) {
+            var fixes = state[0]
+            var range = state[1]
+            var loaded = Object.keys(shards).map(Number).sort(function (a, b) { return a - b })
             var out = S.rankGroups(m, resolved, postings, baseScores(m, resolved, loaded),
-              { lo: range.lo, hi: range.hi, byDate: byDate })
+              { lo: range.lo, hi: range.hi, byDate: byDate, keep: state[2] })
             out.clauses = scoringClauses(resolved)
             out.hint = parsed.hint
             out.empty = false
@@ -537,6 +625,8 @@
     mergeShards: mergeShards,
     runQuery: runQuery,
     refRange: refRange,
+    decodePositions: decodePositions,
+    phraseFilter: phraseFilter,
     bucketKey: bucketKey,
     createEngine: createEngine
   }
