@@ -262,7 +262,7 @@ class Engine:
         """lunr.py's BM25 over the positive groups' terms (one optional clause per term)."""
         from lunr.index import Index
         from lunr.query import Query, QueryPresence
-        from sitegen.search import merge_entries
+        from sitegen.searchread import merge_entries
         clauses = [(t, g) for g in groups if g.presence != PROHIBITED for t in g.terms]
         if not clauses:
             return {}, {}

@@ -14,7 +14,7 @@ import pytest
 from tests.bench.search_bench import load_dump_docs, synthetic_docs
 
 import lunr_reference as lunr_ref
-from sitegen import lunrfast, search
+from sitegen import lunrfast, search, searchread
 from sitegen.fold import fold
 from sitegen.search import SearchDoc, build_search_index
 
@@ -171,8 +171,8 @@ def test_shard_budget_and_title_boost():
     default = json.loads(build_search_index(docs)["search/manifest.json"])
     assert len(default["shards"]["first"]) <= 5             # 394 papers: ~250 KB gzipped in all
     # title weights scale with the boost
-    one = lunr_ref.load_lunr_index(search.read_index(build_search_index(docs, title_boost=1)))
-    ten = lunr_ref.load_lunr_index(search.read_index(build_search_index(docs, title_boost=10)))
+    one = lunr_ref.load_lunr_index(searchread.read_index(build_search_index(docs, title_boost=1)))
+    ten = lunr_ref.load_lunr_index(searchread.read_index(build_search_index(docs, title_boost=10)))
     r1 = dict(lunr_ref.browser_search(one, "title:survey"))
     r10 = dict(lunr_ref.browser_search(ten, "title:survey"))
     assert r1.keys() == r10.keys() and r1

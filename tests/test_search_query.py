@@ -218,3 +218,18 @@ def test_cli_search_errors_say_what_to_do(project):
     cli("build", "--quiet")
     r = cli("search", "--out", str(out), "*vey")
     assert r.exit_code == 1 and "can\u2019t start with *" in r.output
+
+
+def test_check_verifies_the_search_index(project):
+    cli = lambda *a: run_cli(*a, cwd=project)  # noqa: E731
+    assert cli("build", "--quiet").exit_code == 0
+    assert cli("check").exit_code == 0
+    search_dir = project / "_site" / "search"
+    pos = sorted(search_dir.glob("pos-*.json"))[0]
+    pos.unlink()
+    shard = sorted(search_dir.glob("shard-*.json"))[0]
+    shard.write_bytes(shard.read_bytes().replace(b"]]", b"]] ", 1))
+    r = cli("check")
+    assert r.exit_code == 1
+    assert f"search: {pos}: missing (listed in manifest.json)" in r.output
+    assert f"search: {shard}: content does not match its hash" in r.output
