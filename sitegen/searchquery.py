@@ -34,7 +34,7 @@ from sitegen.termdict import bucket_key
 
 __all__ = ["Engine", "Result", "Answer", "corrections", "QueryError", "search_site"]
 
-MAX_PREFIX_SHARDS = 2
+MAX_PREFIX_SHARDS = 1
 MAX_COMPLETIONS = 30
 MAX_CORRECTIONS = 3
 BACK_PREFIX = 4

@@ -200,9 +200,14 @@ const q = arguments[0], warm = arguments[1], done = arguments[arguments.length -
 performance.clearResourceTimings();
 performance.setResourceTimingBufferSize(10000);
 const input = document.getElementById('search-input');
+// file:// loads have no Resource Timing entries: note the data scripts search.js adds instead
+const added = [];
+new MutationObserver(ms => ms.forEach(m => m.addedNodes.forEach(n => {
+  if (n.tagName === 'SCRIPT' && n.src.indexOf('/search/') !== -1 && n.src.indexOf('/static/') === -1)
+    added.push(n.src) }))).observe(document.head, {childList: true});
 const dd = document.getElementById('search-dropdown');
 const manifestLoaded = () => performance.getEntriesByType('resource')
-  .some(e => e.name.endsWith('/search/manifest.json'));
+  .some(e => /\/search\/manifest\.js(on)?$/.test(e.name));
 let t0 = 0;
 const type = () => {
   t0 = performance.now();
@@ -217,6 +222,8 @@ const poll = () => {
     const res = performance.getEntriesByType('resource')
       .filter(e => e.name.indexOf('/search/') !== -1 && e.name.indexOf('/static/') === -1)
       .map(e => [e.name.split('/search/')[1], e.transferSize, e.encodedBodySize]);
+    const seen = new Set(res.map(r => r[0]));
+    added.forEach(src => { const n = src.split('/search/')[1]; if (!seen.has(n)) { seen.add(n); res.push([n, 0, 0]); } });
     done({ms: t1 - t0, files: res, first: (dd.querySelector('.search-option-title') || {}).textContent || null});
   } else if (performance.now() - t0 > 20000) {
     done({ms: null, files: [], first: null});
@@ -231,14 +238,17 @@ if (!warm) { type(); } else {
 
 
 def measure_queries(site_dir: Path, queries: list[str], debounce_ms: float = 80,
-                    warm_manifest: bool = False) -> list[dict]:
+                    warm_manifest: bool = False, offline: bool = False) -> list[dict]:
     """Time to first results and bytes fetched per query, each in a fresh page
     (HTTP cache disabled) of headless Chromium.  ``ms`` runs from the input
     event to the rendered dropdown and includes search.js's debounce
     (``ms_without_debounce`` subtracts it).  With ``warm_manifest`` the box is
     focused first and the query typed once the manifest has arrived (a reader
-    clicking, then typing); otherwise focus and typing are simultaneous."""
+    clicking, then typing); otherwise focus and typing are simultaneous.
+    ``offline``: ``site_dir`` is an offline site (write_site(offline=True)),
+    opened from file:// (data loaded as .js files; bytes counted as their JSON)."""
     server, url = serve(site_dir)
+    page = (site_dir / "papers" / "p0" / "index.html").as_uri() if offline else url + "papers/p0/"
     tmp = Path(tempfile.mkdtemp(prefix="search-bench-"))
     driver = chromium(tmp / "profile")
     out = []
@@ -247,12 +257,12 @@ def measure_queries(site_dir: Path, queries: list[str], debounce_ms: float = 80,
         for q in queries:
             driver.execute_cdp_cmd("Network.enable", {})
             driver.execute_cdp_cmd("Network.setCacheDisabled", {"cacheDisabled": True})
-            driver.get(url + "papers/p0/")
+            driver.get(page)
             r = driver.execute_async_script(_PROBE, q, warm_manifest)
-            names = [f[0] for f in r["files"]]
+            names = [re.sub(r"\.js$", ".json", f[0]) for f in r["files"]]
             raw = sum((site_dir / "search" / n).stat().st_size for n in names)
             gz = sum(len(gzip.compress((site_dir / "search" / n).read_bytes(), 6)) for n in names)
-            out.append({"query": q, "warm_manifest": warm_manifest, "ms": r["ms"],
+            out.append({"query": q, "warm_manifest": warm_manifest, "offline": offline, "ms": r["ms"],
                         "ms_without_debounce": (r["ms"] or 0) - debounce_ms,
                         "files": len(names), "bytes_raw": raw, "bytes_gzip": gz,
                         "first_result": r["first"]})
@@ -269,7 +279,8 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--no-browser", action="store_true")
     ap.add_argument("--queries", default="diffusion,model,survey,reinforcement learning,"
-                                         "diffusion video,key,transform*")
+                                         "diffusion video,key,transform*,vid,difusion,kv cache compression,"
+                                         "\"language model\",video -diffusion,model after:2024-06")
     args = ap.parse_args(argv)
     docs = list(load_dump_docs()) if args.n == 0 else synthetic_docs(args.n, args.seed)
     build = measure_build(docs)
@@ -277,12 +288,34 @@ def main(argv=None) -> int:
     print(json.dumps(build, indent=1))
     if args.no_browser:
         return 0
+    queries = args.queries.split(",")
+    rows = []
     with tempfile.TemporaryDirectory(prefix="search-site-") as d:
         site = write_site(files, Path(d) / "site")
+        offline_site = write_site(files, Path(d) / "offline", offline=True)
         for warm in (False, True):
-            for row in measure_queries(site, args.queries.split(","), warm_manifest=warm):
+            for row in measure_queries(site, queries, warm_manifest=warm):
                 print(json.dumps(row))
+                rows.append(row)
+        for row in measure_queries(offline_site, queries, warm_manifest=False, offline=True):
+            print(json.dumps(row))
+            rows.append(row)
+    print(_table(rows, queries))
     return 0
+
+
+def _table(rows: list[dict], queries: list[str]) -> str:
+    """Per query: KB gzipped fetched, ms to the first results (http cold / http warm / file://)."""
+    def cell(q, warm, offline, key):
+        r = next(x for x in rows if x["query"] == q and x["offline"] == offline and (offline or x["warm_manifest"] == warm))
+        return r[key]
+    lines = ["| query | files | KB gzipped (incl. manifest) | ms to results, http: typed at focus / after manifest"
+             " | file:// typed at focus | first result |", "|---|---|---|---|---|---|"]
+    for q in queries:
+        lines.append(f"| `{q}` | {cell(q, False, False, 'files')} | {cell(q, False, False, 'bytes_gzip') / 1024:.0f} | "
+                     f"{cell(q, False, False, 'ms'):.0f} / {cell(q, True, False, 'ms'):.0f} | "
+                     f"{cell(q, True, True, 'ms'):.0f} | {(cell(q, False, False, 'first_result') or '')[:50]} |")
+    return "\n".join(lines) + "\n(ms include the 80 ms input debounce)"
 
 
 if __name__ == "__main__":

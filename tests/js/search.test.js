@@ -216,7 +216,7 @@ test('syntax errors become hints, never exceptions', async function () {
   assert.ok(stop.empty)
 })
 
-test('wildcards load exactly the shard range of their prefix; typed words at most MAX_PREFIX_SHARDS more', function () {
+test('wildcards load exactly the shard range of their prefix; typed words at most MAX_PREFIX_SHARDS more per range', function () {
   const m = { shards: { first: ['', 'b', 'ca', 'cb', 'cc', 'd'] } }
   const group = function (term, extra) {
     return Object.assign({ word: term, term: term, kind: term.indexOf('*') === -1 ? 'term' : 'wildcard', prefix: false }, extra || {})
@@ -228,8 +228,9 @@ test('wildcards load exactly the shard range of their prefix; typed words at mos
   assert.deepEqual(core.neededShards(m, [group('z*')]), [5])
   assert.deepEqual(core.neededShards(m, [group('cat')]), [2])
   assert.deepEqual(core.neededShards(m, [group('cat', { kind: 'fuzzy', editDistance: 1 })]), [0, 1, 2, 3, 4, 5])
-  assert.equal(core.MAX_PREFIX_SHARDS, 2)
-  assert.deepEqual(core.neededShards(m, [group('c', { prefix: true })]), [1, 2])
+  assert.equal(core.MAX_PREFIX_SHARDS, 1)
+  assert.deepEqual(core.neededShards(m, [group('c', { prefix: true })]), [1])
+  assert.deepEqual(core.neededShards(m, [group('cb', { prefix: true, term: 'ca' })]), [2, 3])
 })
 
 test('edit distance: transpositions count one, the bound cuts off', function () {
