@@ -33,7 +33,9 @@ Output (all under ``search/``, compact deterministic JSON):
   ``i*size .. i*size+size-1``: enough to render a result without the paper
   (``date`` ISO for ``<time datetime>``, ``shown`` formatted at build time).
 * ``pos-<i>-<hash>.json`` -- the token positions of shard ``i``'s postings
-  (:mod:`sitegen.positions`), fetched only to check ``"phrase"`` queries.
+  (:mod:`sitegen.positions`), fetched only to check ``"phrase"`` queries.  A
+  shard and its twin share one hash: that of the shard text, a newline and
+  the positions text (one manifest entry, and neither can go stale alone).
 * ``terms-<key>-<hash>.json`` -- the term dictionary for typo correction
   (:mod:`sitegen.termdict`), one file per first letter of the terms.
 * ``dates-<hash>.json`` -- ``[[date, first ref], ...]`` per distinct first-seen
@@ -348,7 +350,7 @@ def analyze_docs(docs: Sequence[SearchDoc], cache_dir: Path | None = None
 # --------------------------------------------------------------- entry point
 
 def build_search_index(docs: Sequence[SearchDoc], cache_dir: Path | None = None, *,
-                       title_boost: float = 10, shard_kb: float = 60,
+                       title_boost: float = 10, shard_kb: float = 30,
                        shard_raw_bytes: int | None = None, doc_chunk: int = 25,
                        snippet_chars: int = 240, emit_js: bool = True) -> dict[str, bytes]:
     """Return {output-relative path: bytes}, all paths under "search/".
@@ -384,16 +386,13 @@ def build_search_index(docs: Sequence[SearchDoc], cache_dir: Path | None = None,
 
     out: dict[str, bytes] = {}
     firsts, hashes, sizes = [], [], []
-    pos_hashes = []
     for i, ((first, text, _), pos_text) in enumerate(zip(shards, pos_texts)):
-        h = _hash(text)
+        h = _hash(text + "\n" + pos_text)     # one tag for the shard and its positions twin
         _emit(out, f"shard-{i}-{h}.json", text, emit_js)
+        _emit(out, f"pos-{i}-{h}.json", pos_text, emit_js)
         firsts.append(first)
         hashes.append(h)
         sizes.append(len(text.encode("utf-8")))
-        ph = _hash(pos_text)
-        _emit(out, f"pos-{i}-{ph}.json", pos_text, emit_js)
-        pos_hashes.append(ph)
     chunk_hashes = []
     for c in range(0, len(docs), doc_chunk):
         text = dumps([[d.title, d.url, d.date, snippet(d.abstract, snippet_chars), d.shown or d.date]
@@ -420,7 +419,7 @@ def build_search_index(docs: Sequence[SearchDoc], cache_dir: Path | None = None,
         "boosts": [boost for _, boost in fields],
         "pipeline": ["stemmer"],
         "docs": len(docs),
-        "shards": {"first": firsts, "hash": hashes, "bytes": sizes, "pos": pos_hashes},
+        "shards": {"first": firsts, "hash": hashes, "bytes": sizes},
         "store": {"size": doc_chunk, "hash": chunk_hashes},
         "terms": term_hashes,
         "dates": dates_hash,

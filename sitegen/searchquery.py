@@ -34,7 +34,7 @@ from sitegen.termdict import bucket_key
 
 __all__ = ["Engine", "Result", "Answer", "corrections", "QueryError", "search_site"]
 
-MAX_PREFIX_SHARDS = 1
+MAX_PREFIX_SHARDS = 2
 MAX_COMPLETIONS = 30
 MAX_CORRECTIONS = 3
 BACK_PREFIX = 4
@@ -286,7 +286,7 @@ class Engine:
         fields = self.manifest["fields"]
         pos_of: dict[str, list[dict[int, list[int]]]] = {}
         for k in sorted({self.shard_for(t) for ph in phrases for g, _ in ph for t in groups[g].terms}):
-            lst = self._json(f"pos-{k}-{self.manifest['shards']['pos'][k]}.json")
+            lst = self._json(f"pos-{k}-{self.manifest['shards']['hash'][k]}.json")
             for entry, per_field in zip(self._shards[k], lst):
                 pos_of[entry[0]] = per_field
 

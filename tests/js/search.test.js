@@ -228,8 +228,8 @@ test('wildcards load exactly the shard range of their prefix; typed words at mos
   assert.deepEqual(core.neededShards(m, [group('z*')]), [5])
   assert.deepEqual(core.neededShards(m, [group('cat')]), [2])
   assert.deepEqual(core.neededShards(m, [group('cat', { kind: 'fuzzy', editDistance: 1 })]), [0, 1, 2, 3, 4, 5])
-  assert.equal(core.MAX_PREFIX_SHARDS, 1)
-  assert.deepEqual(core.neededShards(m, [group('c', { prefix: true })]), [1])
+  assert.equal(core.MAX_PREFIX_SHARDS, 2)
+  assert.deepEqual(core.neededShards(m, [group('c', { prefix: true })]), [1, 2])
   assert.deepEqual(core.neededShards(m, [group('cb', { prefix: true, term: 'ca' })]), [2, 3])
 })
 

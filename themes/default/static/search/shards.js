@@ -38,7 +38,7 @@
 
   var MAX_FETCH_BYTES = 4000000   // raw shard bytes one query may load
   var MAX_SHARDS = 24             // shards kept in memory between queries
-  var MAX_PREFIX_SHARDS = 1       // shards a typed word's prefix may load (per range)
+  var MAX_PREFIX_SHARDS = 2       // shards a typed word's prefix may load (per range: its own and the next)
   var MAX_COMPLETIONS = 30        // terms a typed word's prefix expands to (most frequent)
   var MAX_CORRECTIONS = 3         // terms a misspelt word is corrected to (1 if +required)
   var BACK_PREFIX = 4             // a typed word also matches terms it starts with, down to this
@@ -513,7 +513,7 @@
       })
       want.sort(function (a, b) { return a - b })
       return Promise.all(want.map(function (k) {
-        return load('pos-' + k + '-' + m.shards.pos[k] + '.json').then(function (list) { return [k, list] })
+        return load('pos-' + k + '-' + m.shards.hash[k] + '.json').then(function (list) { return [k, list] })
       })).then(function (got) {
         var byTerm = new Map()
         got.forEach(function (kl) {
