@@ -207,7 +207,7 @@ new MutationObserver(ms => ms.forEach(m => m.addedNodes.forEach(n => {
     added.push(n.src) }))).observe(document.head, {childList: true});
 const dd = document.getElementById('search-dropdown');
 const manifestLoaded = () => performance.getEntriesByType('resource')
-  .some(e => /\/search\/manifest\.js(on)?$/.test(e.name));
+  .some(e => /\\/search\\/manifest\\.js(on)?$/.test(e.name));
 let t0 = 0;
 const type = () => {
   t0 = performance.now();
