@@ -28,7 +28,7 @@ OPTIONAL, REQUIRED, PROHIBITED = 1, 2, 3
 
 _WS = "\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"   # JavaScript's \s
 _FILTER = re.compile(f"(^|[{_WS}])(after|before):([^{_WS}]*)")
-_PHRASE = re.compile('"([^"]*)("|\\Z)')
+_PHRASE = re.compile(f'(^|[{_WS}])\\+?"([^"]*)("|\\Z)')     # a phrase starts a word
 _ENDS_WS = re.compile(f"[{_WS}]\\Z")
 _DATE = re.compile(r"^(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?\Z")
 _WILD_LEAD = re.compile(r"^[^A-Za-z0-9_*]+")
@@ -125,8 +125,8 @@ def parse_query(query_string: str, fields: list[str], typing: bool = False) -> P
     phrase_tokens: list[list[str]] = []
 
     def on_phrase(m: re.Match) -> str:
-        phrase_tokens.append(lunrfast.tokenize(lunrfast.normalize(m[1])))
-        return " "
+        phrase_tokens.append(lunrfast.tokenize(lunrfast.normalize(m[2])))
+        return m[1] + " "
 
     text = _PHRASE.sub(on_phrase, text)
     ends_with_space = bool(_ENDS_WS.search(query_string) or _ENDS_WS.search(text))

@@ -280,7 +280,7 @@ def main(argv=None) -> int:
     ap.add_argument("--no-browser", action="store_true")
     ap.add_argument("--queries", default="diffusion,model,survey,reinforcement learning,"
                                          "diffusion video,key,transform*,vid,difusion,kv cache compression,"
-                                         "\"language model\",video -diffusion,model after:2024-06")
+                                         "\"language model\",video -diffusion,model after:2021-06")
     args = ap.parse_args(argv)
     docs = list(load_dump_docs()) if args.n == 0 else synthetic_docs(args.n, args.seed)
     build = measure_build(docs)

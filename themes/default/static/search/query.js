@@ -99,7 +99,7 @@
   // ------------------------------------------------------------ parsing
 
   var FILTER_RE = /(^|\s)(after|before):(\S*)/g
-  var PHRASE_RE = /"([^"]*)("|$)/g
+  var PHRASE_RE = /(^|\s)\+?"([^"]*)("|$)/g      // a phrase starts a word: onerror="x" is no phrase
 
   /* Parse a query (see the header comment).  typing: the reader is still
    * typing, so the last word (no space after it) is also a prefix. */
@@ -122,9 +122,9 @@
     })
     // phrases: their words are required, and must stand in this order (shards.js checks positions)
     var phraseTokens = []
-    text = text.replace(PHRASE_RE, function (all, inner) {
+    text = text.replace(PHRASE_RE, function (all, lead, inner) {
       phraseTokens.push(lunr.tokenizer(inner).map(function (tok) { return tok.toString() }))
-      return ' '
+      return lead + ' '
     })
     var endsWithSpace = /\s$/.test(queryString) || /\s$/.test(text)
     var query = new lunr.Query(fields)
