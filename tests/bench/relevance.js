@@ -1,11 +1,12 @@
 'use strict'
 // Runs queries through the real search.js (Node, lunr.js 2.3.9) over a built index.
-//   node tests/bench/relevance.js SEARCH_DIR QUERIES.json > RANKS.json
+//   node tests/bench/relevance.js SEARCH_DIR QUERIES.json [ENGINE.js] > RANKS.json
+// (ENGINE.js: another search.js to compare with, e.g. an older version)
 // QUERIES.json: [{q, typing}]; prints [{count, top: [ref, ...] (first 10), ms, corrected}]
 // (tests/bench/relevance.py writes the queries and reads the answers).
 const fs = require('fs')
 const path = require('path')
-const core = require('../../themes/default/static/search.js')
+const core = require(process.argv[4] ? path.resolve(process.argv[4]) : '../../themes/default/static/search.js')
 
 const dir = process.argv[2]
 const queries = JSON.parse(fs.readFileSync(process.argv[3], 'utf8'))
@@ -27,7 +28,7 @@ const engine = core.createEngine(function (name) {
     }
     const top = res.slice(0, 10).map(function (r) { return r.ref })
     const ms = Number(process.hrtime.bigint() - t0) / 1e6
-    out.push({ count: res.count, top: top, ms: ms, corrected: res.corrections.length > 0 })
+    out.push({ count: res.count, top: top, ms: ms, corrected: (res.corrections || []).length > 0 })
   }
   process.stdout.write(JSON.stringify(out))
 })().catch(function (e) { console.error(e); process.exit(1) })

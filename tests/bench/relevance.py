@@ -27,6 +27,7 @@ CLI::
     python -m tests.bench.relevance --split held-out
     python -m tests.bench.relevance --synthetic 5000 --seed 2 --split held-out
     python -m tests.bench.relevance --title-boost 3 --write-queries tests/bench/relevance/shipped-tune.json
+    python -m tests.bench.relevance --engine /tmp/old-search.js      # an older search.js, same queries
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import random
 import re
 import shutil
@@ -128,7 +130,7 @@ def make_queries(docs, split: str, sample: int, seed: int) -> list[dict]:
     return out
 
 
-def run_node(files: dict[str, bytes], queries: list[dict]) -> list[dict]:
+def run_node(files: dict[str, bytes], queries: list[dict], engine: Path | None = None) -> list[dict]:
     node = shutil.which("node")
     if not node:
         raise SystemExit("node is needed (the benchmark runs the real search.js)")
@@ -139,8 +141,11 @@ def run_node(files: dict[str, bytes], queries: list[dict]) -> list[dict]:
             p.write_bytes(data)
         qfile = Path(tmp) / "queries.json"
         qfile.write_text(json.dumps(queries), encoding="utf-8")
-        proc = subprocess.run([node, str(ROOT / "tests" / "bench" / "relevance.js"), str(Path(tmp) / "search"),
-                               str(qfile)], capture_output=True, text=True, check=True, cwd=ROOT)
+        cmd = [node, str(ROOT / "tests" / "bench" / "relevance.js"), str(Path(tmp) / "search"), str(qfile)]
+        if engine:
+            cmd.append(str(engine))
+        env = dict(os.environ, NODE_PATH=str(ROOT / "node_modules"))
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=True, cwd=ROOT, env=env)
     return json.loads(proc.stdout)
 
 
@@ -203,6 +208,8 @@ def main(argv=None) -> int:
     ap.add_argument("--queries", type=Path, help="read the queries from this file instead of generating them")
     ap.add_argument("--write-queries", type=Path, help="write the generated queries here")
     ap.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    ap.add_argument("--engine", type=Path, help="another search.js to run instead (e.g. an older version, "
+                                                "`git show REV:themes/default/static/search.js > /tmp/old.js`)")
     args = ap.parse_args(argv)
     docs = synthetic_docs(args.synthetic, args.seed) if args.synthetic else list(load_dump_docs())
     label = f"synthetic {args.synthetic} (seed {args.seed})" if args.synthetic else f"shipped {len(docs)}"
@@ -215,7 +222,7 @@ def main(argv=None) -> int:
         args.write_queries.parent.mkdir(parents=True, exist_ok=True)
         args.write_queries.write_text(json.dumps(queries, indent=0, ensure_ascii=False) + "\n", encoding="utf-8")
     files = build_search_index(docs, title_boost=args.title_boost, emit_js=False)
-    answers = run_node(files, queries)
+    answers = run_node(files, queries, args.engine)
     table = metrics(docs, queries, answers)
     print(json.dumps(table, indent=1) if args.json else format_table(label, table))
     return 0
