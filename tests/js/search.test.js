@@ -2,10 +2,13 @@
 // node --test tests/js/
 //
 // Loads indexes built by sitegen (Python; tests/js/build_fixture.py) into the
-// real themes/default/static/search.js + lunr.js 2.3.9 and checks that, for
-// every query of queries.json, merging only the shards the query needs gives
-// the same refs and scores as lunr.py (0.8.0) searching the unsharded index,
-// and as lunr.js searching the unsharded index.
+// real themes/default/static/search.js (+ static/search/*.js) and lunr.js 2.3.9
+// and checks, for every query of queries.json (plain, typed, sorted by date):
+// the same ranking (refs, tiers, scores), corrections, hints and parsed groups
+// as sitegen.searchquery (Python, scoring with lunr.py 0.8.0); the same through
+// lunr.js's own Index#query on the merged shards; the same scores from lunr.js
+// on the unsharded index; and only the needed shards loaded.  Also folding
+// (search.js == sitegen.fold) over tricky strings.
 //
 // Fixtures: $SITEGEN_SEARCH_FIXTURE if set (a directory build_fixture.py
 // wrote), else built now with $SITEGEN_PYTHON (default python3).
