@@ -1,9 +1,10 @@
-/* sitegen search, part 4 of 4 and the entry point: the UI (header dropdown
+/* sitegen search, part 5 of 5 and the entry point: the UI (header dropdown
  * and the /search/ results page).
  *
  * The pure parts live in static/search/: query.js (folding, parsing),
- * score.js (lunr BM25 on postings, the reader's ranking), shards.js (the
- * engine: shards, prefixes, typos, doc store).  This file loads them (plain
+ * score.js (lunr BM25 on postings, the reader's ranking), match.js (typo
+ * corrections, the phrase check), shards.js (the engine: shards, prefixes,
+ * typos, phrases, doc store).  This file loads them (plain
  * <script> elements next to it, so file:// works with no build step) and
  * wires the page.  In Node (tests) it exports the pure core of all parts.
  *
@@ -18,18 +19,19 @@
   if (isNode) {
     var q = require('./search/query.js')
     var s = require('./search/score.js')
+    var mt = require('./search/match.js')
     var sh = require('./search/shards.js')
-    module.exports = factory(require('lunr'), root, q, s, sh)
+    module.exports = factory(require('lunr'), root, q, s, mt, sh)
     return
   }
   if (!root || !root.document) return
-  var PARTS = ['query', 'score', 'shards']
+  var PARTS = ['query', 'score', 'match', 'shards']
   var self = root.document.currentScript
   var dir = self && self.src ? self.src.replace(/[^/]*$/, '') + 'search/' : null
   function start () {
     var parts = root.SitegenSearchParts
     if (!root.lunr) return
-    var api = factory(root.lunr, root, parts.query, parts.score, parts.shards)
+    var api = factory(root.lunr, root, parts.query, parts.score, parts.match, parts.shards)
     root.SitegenSearch = api
     api.init(root.document)
   }
@@ -40,12 +42,12 @@
   missing.forEach(function (name) {
     var el = root.document.createElement('script')
     el.src = dir + name + '.js'
-    el.async = false          // execute in this order: shards needs query and score
+    el.async = false          // execute in this order: shards needs the others
     el.onload = function () { if (--left === 0) start() }
     el.onerror = function () { if (root.console) root.console.error('sitegen search: cannot load ' + el.src) }
     root.document.head.appendChild(el)
   })
-})(typeof window !== 'undefined' ? window : this, function (lunr, root, Q, S, SH) {
+})(typeof window !== 'undefined' ? window : this, function (lunr, root, Q, S, M, SH) {
   'use strict'
 
   var DATA_GLOBAL = 'SITEGEN_SEARCH_DATA'
@@ -118,7 +120,7 @@
   }
 
   var core = {}
-  ;[Q, S, SH].forEach(function (part) { for (var k in part) core[k] = part[k] })
+  ;[Q, S, M, SH].forEach(function (part) { for (var k in part) core[k] = part[k] })
   core.highlight = highlight
   core.surface = surface
   core.correctedQuery = correctedQuery

@@ -1,4 +1,4 @@
-/* sitegen search, part 2 of 4: scoring and ranking (pure; no DOM, no I/O).
+/* sitegen search, part 2 of 5: scoring and ranking (pure; no DOM, no I/O).
  *
  * scoreClauses: lunr 2.3.9's Index#query, computed directly on postings
  * (exact lunr BM25 scores; tests/js hold it to lunr.js and lunr.py).
