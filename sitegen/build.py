@@ -201,12 +201,13 @@ def static_files(config: Config) -> dict[str, Path]:
 def search_files(config: Config, papers) -> dict[str, bytes]:
     from .search import SearchDoc, build_search_index
     shown = lru_cache(maxsize=None)(lambda d: format_date(d, config.date_format))
+    # refs in first-seen order (then slug): a date filter is a ref range, "newest first" is ref order
+    ordered = sorted(papers.values(), key=lambda p: (p.first_seen, p.slug))
     docs = [SearchDoc(i, p.title, p.abstract, f"papers/{p.slug}/", p.first_seen.isoformat(), shown(p.first_seen))
-            for i, p in enumerate(papers.values())]
+            for i, p in enumerate(ordered)]
     opts = {"title_boost": config.search.title_boost, "shard_kb": config.search.shard_kb,
             "emit_js": config.offline}   # the .js twins are for file:// only
-    code = b"".join((_HERE / m).read_bytes() for m in ("search.py", "lunrfast.py", "stemmer.py"))
-    return _memo(config.cache_dir / f"search-output-{int(config.offline)}.pickle", (docs, opts, code),
+    return _memo(config.cache_dir / f"search-output-{int(config.offline)}.pickle", (docs, opts, _package_code()),
                  lambda: build_search_index(docs, cache_dir=config.cache_dir / "search", **opts))
 
 

@@ -88,6 +88,7 @@ def main(ctx: click.Context, debug: bool) -> None:
     sitegen build    ingest, then render content/ -> _site/
     sitegen check    verify a built site (links, assets, feeds, search)
     sitegen serve    preview with live reload
+    sitegen search   search a built site from the terminal
     """
     ctx.ensure_object(dict)["debug"] = debug
 
@@ -177,6 +178,39 @@ def serve(config_path, host, port, open_browser, no_watch, out) -> None:
     from .serve import serve as run_serve
     cfg = _config(config_path, output_dir=out)
     run_serve(cfg, host=host, port=port, open_browser=open_browser, watch=not no_watch, log=_log)
+
+
+@main.command()
+@click.argument("query", nargs=-1, required=True)
+@click.option("--out", "out", type=click.Path(path_type=Path), help="The built site to search (default: _site).")
+@click.option("--config", "config_path", type=click.Path(), help=CONFIG_HELP)
+@click.option("--limit", default=10, show_default=True, type=click.IntRange(min=1), help="Results to show.")
+@click.option("--sort", type=click.Choice(["relevance", "date"]), default="relevance", show_default=True,
+              help="Best match first, or newest first.")
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+def search(query: tuple[str, ...], out: Path | None, config_path: str | None, limit: int, sort: str,
+           as_json: bool) -> None:
+    """Search a built site's index, as its search page does (same syntax, same order)."""
+    import json
+    from .searchquery import search_site
+    cfg = _config(config_path, output_dir=out)
+    text = " ".join(query)
+    found = search_site(cfg.output_dir, text, limit=limit, by_date=sort == "date")
+    for r in found["results"]:
+        r["url"] = cfg.abs_url(r["url"])
+    if as_json:
+        click.echo(json.dumps(found, indent=1))
+        return
+    total = found["total"]
+    head = f"{total} result{'s' if total != 1 else ''} for \u201c{text}\u201d"
+    if found["showing_results_for"]:
+        head += f", showing results for \u201c{found['showing_results_for']}\u201d"
+    click.echo(printable(head + (" (newest first)" if sort == "date" else "") + "."))
+    if found["hint"]:
+        click.echo(printable(found["hint"]))
+    for r in found["results"]:
+        click.echo(printable(f"{r['rank']:>3}. {r['date']}  {r['title']}"))
+        click.echo(printable(f"     {r['url']}"))
 
 
 if __name__ == "__main__":  # pragma: no cover

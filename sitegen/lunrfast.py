@@ -4,7 +4,8 @@ lunr.py's ``Builder`` spends 2-3 ms per paper (Token objects, per-token
 pipeline calls, a Python-level sorted-vector insert per posting).  This
 module computes the same index from plain data structures:
 
-1. *Tokenize* like lunr: lower-case, split on lunr's separators
+1. *Fold* (:func:`sitegen.fold.fold`: NFKD, combining marks dropped, lower-case;
+   the query side folds the same way), then *tokenize* like lunr: lower-case, split on lunr's separators
    (``[ \\t\\n\\r\\f\\v\\xa0-]``; :func:`normalize` first maps the extra
    characters JavaScript's ``\\s`` matches to a space, so lunr.js would split
    the same text the same way).
@@ -38,7 +39,8 @@ from typing import Sequence
 
 import numpy as np
 
-from sitegen.stemmer import pipeline_term
+from sitegen.fold import fold
+from sitegen.stemmer import pipeline_term, trim
 
 K1 = 1.2
 B = 0.75
@@ -87,10 +89,34 @@ class Analyzer:
         if not text:
             return {}
         if not text.isascii():
-            text = normalize(text)
+            text = normalize(fold(text))
         c = Counter(map(self._memo.__getitem__, _split(text)))
         c.pop(None, None)
         return dict(c)
+
+    def positions(self, text: str) -> list[int]:
+        """Token positions of every term occurrence, grouped by term in the
+        order of :meth:`counts` (so ``counts[t]`` of them per term), ascending.
+        A position counts every token that is not punctuation only (stop
+        words count), as ``search/query.js`` counts a phrase's words."""
+        if not text:
+            return []
+        if not text.isascii():
+            text = normalize(fold(text))
+        memo = self._memo
+        by_term: dict[str, list[int]] = {}
+        pos = 0
+        for tok in _split(text):
+            if not tok:
+                continue
+            term = memo[tok]
+            if term is None:
+                if not trim(tok):
+                    continue
+            else:
+                by_term.setdefault(term, []).append(pos)
+            pos += 1
+        return [p for ps in by_term.values() for p in ps]
 
 
 @dataclass

@@ -32,6 +32,15 @@ Output (all under ``search/``, compact deterministic JSON):
 * ``docs-<i>-<hash>.json`` -- ``[[title, url, date, snippet, shown], ...]`` for refs
   ``i*size .. i*size+size-1``: enough to render a result without the paper
   (``date`` ISO for ``<time datetime>``, ``shown`` formatted at build time).
+* ``pos-<i>-<hash>.json`` -- the token positions of shard ``i``'s postings
+  (:mod:`sitegen.positions`), fetched only to check ``"phrase"`` queries.  A
+  shard and its twin share one hash: that of the shard text, a newline and
+  the positions text (one manifest entry, and neither can go stale alone).
+* ``terms-<key>-<hash>.json`` -- the term dictionary for typo correction
+  (:mod:`sitegen.termdict`), one file per first letter of the terms.
+* ``dates-<hash>.json`` -- ``[[date, first ref], ...]`` per distinct first-seen
+  date: refs are in date order, so a date filter is a ref range and sorting
+  by date is sorting by ref.  Fetched only for ``after:`` / ``before:``.
 * every file again as ``.js`` that assigns the same JSON into
   ``window.SITEGEN_SEARCH_DATA["<name>.json"]``, for ``file://`` browsing
   where ``fetch`` is blocked (loaded with ``<script src>``, no inline script).
@@ -49,7 +58,8 @@ store chunks of unchanged documents keep their names.  Recomputing weights is
 vectorised (numpy) and takes well under a second at 50k.  Output is
 byte-identical with or without the cache.
 
-Refs are the ordinals 0..n-1 given by the caller (``SearchDoc.ref``).
+Refs are the ordinals 0..n-1 given by the caller (``SearchDoc.ref``), in
+date-first-seen order.
 Weights are computed exactly like lunr.py's Builder (see
 :mod:`sitegen.lunrfast`), with lunr.js's pipeline (:mod:`sitegen.stemmer`).
 """
@@ -70,21 +80,22 @@ from typing import Sequence
 
 import numpy as np
 
-from sitegen import lunrfast
+from sitegen import lunrfast, positions, termdict
 from sitegen.lunrfast import BuiltIndex
 
 __all__ = ["SearchDoc", "build_search_index", "FORMAT", "FIELDS"]
 
-FORMAT = 1
+FORMAT = 2
 LUNR_VERSION = "2.3.9"
 FIELDS = ("title", "abstract")
 DATA_GLOBAL = "SITEGEN_SEARCH_DATA"
 # Raw shard bytes per gzipped byte: full shards compress ~2.5:1 (gzip -6).
 _RAW_PER_GZ = 2.5
 _CACHE_NAME = "search-terms.marshal"
-# The analysis code is part of the key: a changed tokenizer or stemmer never reads stale counts.
+# The package's code is part of the key (every module, no list to keep up to date): a changed
+# tokenizer, folding or stemmer never reads stale counts.
 _CACHE_VERSION = "sitegen-search-terms/1/{}/{}".format(sys.version_info[:2], hashlib.blake2b(
-    b"".join((Path(__file__).parent / m).read_bytes() for m in ("stemmer.py", "lunrfast.py")),
+    b"".join(p.name.encode() + b"\0" + p.read_bytes() for p in sorted(Path(__file__).parent.glob("*.py"))),
     digest_size=8).hexdigest())
 
 
@@ -239,26 +250,28 @@ def _joined(arr: np.ndarray) -> tuple[str, list[int]]:
     return ",".join(strs) + ",", offs.tolist()
 
 
-def encode_shards(built: BuiltIndex, shard_raw_bytes: int) -> list[tuple[str, str]]:
-    """[(first term, shard JSON text)], terms in JavaScript order."""
+def encode_shards(built: BuiltIndex, shard_raw_bytes: int) -> list[tuple[str, str, list[int]]]:
+    """[(first term, shard JSON text, its term ids)], terms in JavaScript order."""
     terms = built.terms
     order = _js_order(terms)
     rank = np.empty(len(terms), dtype=np.int64)
     rank[np.array(order, dtype=np.int64)] = np.arange(len(terms), dtype=np.int64)
     per_field = [_field_strings(fp, rank, len(terms)) for fp in built.fields]
-    shards: list[tuple[str, str]] = []
+    shards: list[tuple[str, str, list[int]]] = []
     cur: list[str] = []
+    ids: list[int] = []
     size = 2                    # "[" ... "]", in UTF-8 bytes
     first = ""
     for k, tid in enumerate(order):
         entry = "[" + _json_str(terms[tid]) + "," + ",".join(f[k] for f in per_field) + "]"
         n = len(entry) if entry.isascii() else len(entry.encode("utf-8"))
         if cur and size + 1 + n > shard_raw_bytes:
-            shards.append((first, "[" + ",".join(cur) + "]"))
-            cur, size, first = [], 2, terms[tid]
+            shards.append((first, "[" + ",".join(cur) + "]", ids))
+            cur, ids, size, first = [], [], 2, terms[tid]
         size += n + (1 if cur else 0)
         cur.append(entry)
-    shards.append((first, "[" + ",".join(cur) + "]"))
+        ids.append(tid)
+    shards.append((first, "[" + ",".join(cur) + "]", ids))
     return shards
 
 
@@ -306,33 +319,39 @@ def _save_cache(path: Path, entries: dict) -> None:
         pass    # a cache that cannot be written only costs time next build
 
 
-def analyze_docs(docs: Sequence[SearchDoc], cache_dir: Path | None = None) -> list[list[dict]]:
-    """Per-document ``[title_counts, abstract_counts]`` (cached when possible)."""
+def analyze_docs(docs: Sequence[SearchDoc], cache_dir: Path | None = None
+                 ) -> tuple[list[list[dict]], list[tuple[Sequence[int], Sequence[int]]]]:
+    """Per-document ``[title_counts, abstract_counts]`` and ``(title_positions,
+    abstract_positions)`` (:meth:`lunrfast.Analyzer.positions`), cached when possible."""
     analyzer = lunrfast.Analyzer()
     if cache_dir is None:
-        return [[analyzer.counts(d.title), analyzer.counts(d.abstract)] for d in docs]
+        return ([[analyzer.counts(d.title), analyzer.counts(d.abstract)] for d in docs],
+                [(analyzer.positions(d.title), analyzer.positions(d.abstract)) for d in docs])
     cached = _load_cache(Path(cache_dir) / _CACHE_NAME)
     keep: dict = {}
     result = []
+    positions = []
     for doc in docs:
         key = _doc_key(doc)
         entry = cached.get(key)
         if entry is None:
             t, a = analyzer.counts(doc.title), analyzer.counts(doc.abstract)
-            entry = (tuple(t), tuple(t.values()), tuple(a), tuple(a.values()))
+            entry = (tuple(t), tuple(t.values()), tuple(a), tuple(a.values()),
+                     tuple(analyzer.positions(doc.title)), tuple(analyzer.positions(doc.abstract)))
             result.append([t, a])
         else:
             result.append([dict(zip(entry[0], entry[1])), dict(zip(entry[2], entry[3]))])
+        positions.append((entry[4], entry[5]))
         keep[key] = entry
     if keep.keys() != cached.keys():
         _save_cache(Path(cache_dir) / _CACHE_NAME, keep)
-    return result
+    return result, positions
 
 
 # --------------------------------------------------------------- entry point
 
 def build_search_index(docs: Sequence[SearchDoc], cache_dir: Path | None = None, *,
-                       title_boost: float = 10, shard_kb: float = 60,
+                       title_boost: float = 10, shard_kb: float = 30,
                        shard_raw_bytes: int | None = None, doc_chunk: int = 25,
                        snippet_chars: int = 240, emit_js: bool = True) -> dict[str, bytes]:
     """Return {output-relative path: bytes}, all paths under "search/".
@@ -346,25 +365,32 @@ def build_search_index(docs: Sequence[SearchDoc], cache_dir: Path | None = None,
     for i, d in enumerate(docs):
         if d.ref != i:
             raise ValueError(f"SearchDoc refs must be 0..n-1 in order; doc {i} has ref {d.ref}")
+        if i and d.date < docs[i - 1].date:
+            raise ValueError(f"SearchDoc refs must be in date order (sort by date first seen); doc {i} "
+                             f"({d.date}) comes after {docs[i - 1].date}")
     if shard_raw_bytes is None:
         shard_raw_bytes = int(shard_kb * 1024 * _RAW_PER_GZ)
     fields = [("title", title_boost), ("abstract", 1)]
     gc_was_enabled = gc.isenabled()
     gc.disable()    # millions of small dicts/strings: the cyclic GC only costs time here
     try:
-        counts = analyze_docs(docs, cache_dir)
+        counts, token_pos = analyze_docs(docs, cache_dir)
         built = lunrfast.build(counts, fields)
-        del counts
         shards = encode_shards(built, max(1, shard_raw_bytes))
+        pos_texts = positions.encode(built, counts, token_pos, [ids for _, _, ids in shards])
+        del counts, token_pos
+        buckets = termdict.term_buckets(built)
+        del built
     finally:
         if gc_was_enabled:
             gc.enable()
 
     out: dict[str, bytes] = {}
     firsts, hashes, sizes = [], [], []
-    for i, (first, text) in enumerate(shards):
-        h = _hash(text)
+    for i, ((first, text, _), pos_text) in enumerate(zip(shards, pos_texts)):
+        h = _hash(text + "\n" + pos_text)     # one tag for the shard and its positions twin
         _emit(out, f"shard-{i}-{h}.json", text, emit_js)
+        _emit(out, f"pos-{i}-{h}.json", pos_text, emit_js)
         firsts.append(first)
         hashes.append(h)
         sizes.append(len(text.encode("utf-8")))
@@ -375,6 +401,18 @@ def build_search_index(docs: Sequence[SearchDoc], cache_dir: Path | None = None,
         h = _hash(text)
         _emit(out, f"docs-{c // doc_chunk}-{h}.json", text, emit_js)
         chunk_hashes.append(h)
+    term_hashes = {}
+    for key, classes in buckets.items():
+        text = dumps(classes)
+        term_hashes[key] = h = _hash(text)
+        _emit(out, f"terms-{key}-{h}.json", text, emit_js)
+    days: list[list] = []
+    for d in docs:
+        if not days or days[-1][0] != d.date:
+            days.append([d.date, d.ref])
+    dates_text = dumps(days)
+    dates_hash = _hash(dates_text)
+    _emit(out, f"dates-{dates_hash}.json", dates_text, emit_js)
     manifest = {
         "format": FORMAT,
         "lunr": LUNR_VERSION,
@@ -384,46 +422,8 @@ def build_search_index(docs: Sequence[SearchDoc], cache_dir: Path | None = None,
         "docs": len(docs),
         "shards": {"first": firsts, "hash": hashes, "bytes": sizes},
         "store": {"size": doc_chunk, "hash": chunk_hashes},
+        "terms": term_hashes,
+        "dates": dates_hash,
     }
     _emit(out, "manifest.json", dumps(manifest), emit_js)
     return out
-
-
-# --------------------------------------------------------------- reading back
-
-def read_index(files: dict[str, bytes], shard_ids: Sequence[int] | None = None,
-               all_refs: bool = True) -> dict:
-    """A serialized lunr index from built files (``search/...`` -> bytes).
-
-    The Python twin of ``search.js``'s ``mergeShards``: only ``shard_ids``
-    (default all) are merged; ``all_refs`` adds an empty field vector for
-    every document.  Used by tests and ``sitegen check``."""
-    manifest = json.loads(files["search/manifest.json"])
-    fields = manifest["fields"]
-    sh = manifest["shards"]
-    ids = range(len(sh["first"])) if shard_ids is None else sorted(shard_ids)
-    vectors: dict[str, list] = {}
-    if all_refs:
-        vectors = {f"{f}/{d}": [] for d in range(manifest["docs"]) for f in fields}
-    inverted = []
-    idx = 0
-    for i in ids:
-        for entry in json.loads(files[f"search/shard-{i}-{sh['hash'][i]}.json"]):
-            posting: dict = {"_index": idx}
-            for f, name in enumerate(fields):
-                by_ref: dict = {}
-                p = entry[f + 1]
-                if p:
-                    weights, gaps = p[0], p[1]
-                    codes = p[2] if len(p) > 2 else [0] * len(gaps)
-                    ref = 0
-                    for gap, code in zip(gaps, codes):
-                        ref += gap
-                        by_ref[str(ref)] = {}
-                        vectors.setdefault(f"{name}/{ref}", []).extend((idx, weights[code] / 1000))
-                posting[name] = by_ref
-            inverted.append([entry[0], posting])
-            idx += 1
-    return {"version": manifest["lunr"], "fields": fields,
-            "fieldVectors": [[k, v] for k, v in vectors.items()],
-            "invertedIndex": inverted, "pipeline": manifest["pipeline"]}

@@ -4,7 +4,10 @@
 
 * ``search/manifest.json`` parses and has this format's fields with the right types;
 * every shard and document-store chunk it lists exists under its content-addressed
-  name, with that content hash (and, for shards, the listed size);
+  name, with that content hash (and, for shards, the listed size); a shard and its
+  positions file (``pos-<i>-<hash>.json``) share one hash, of the shard's text, a newline
+  and the positions' text, so neither can go stale alone; every term-dictionary bucket
+  (``terms-<key>-<hash>.json``) and the dates file (``dates-<hash>.json``) exist with theirs;
 * every shard's terms are strictly sorted in JavaScript string order and lie inside
   the shard's range (from its first term up to the next shard's), and its postings
   are well formed: ascending refs, each a document of the index, each weight code
@@ -50,13 +53,21 @@ def verify_index(files: AbstractSet[str], read: Read, twins: bool) -> list[str]:
     n_fields = len(manifest["fields"])
     firsts = sh["first"]
     for i, (first, h, size) in enumerate(zip(firsts, sh["hash"], sh["bytes"])):
-        name = f"search/shard-{i}-{h}.json"
-        data = _content(name, f"shard {i}", h, files, read, problems)
-        if data is None:
+        name, pos = f"search/shard-{i}-{h}.json", f"search/pos-{i}-{h}.json"
+        data = _file(name, f"shard {i}", files, read, problems)
+        pos_data = _file(pos, f"the positions of shard {i}", files, read, problems)
+        if data is None or pos_data is None:
             continue
+        actual = hashlib.sha256(data + b"\n" + pos_data).hexdigest()[:8]
+        if actual != h:
+            problems.append(f"{name}: with {pos} its content hash is {actual}, but their names and "
+                            f"{MANIFEST} say {h}")
         if len(data) != size:
             problems.append(f"{name}: {len(data)} bytes, but {MANIFEST} says {size}")
         _twin(name, data, files, read, twins, problems)
+        _twin(pos, pos_data, files, read, twins, problems)
+        if _parse(pos, pos_data, problems) is None:
+            continue
         entries = _parse(name, data, problems)
         if entries is not None:
             upper = firsts[i + 1] if i + 1 < len(firsts) else None
@@ -71,6 +82,14 @@ def verify_index(files: AbstractSet[str], read: Read, twins: bool) -> list[str]:
         chunk = _parse(name, data, problems)
         if chunk is not None:
             _check_chunk(name, chunk, c * size, min(size, docs - c * size), files, problems)
+    named = [(f"search/terms-{key}-{h}.json", f"term-dictionary bucket {key!r}", h)
+             for key, h in sorted(manifest["terms"].items())] + [
+            (f"search/dates-{manifest['dates']}.json", "the dates file", manifest["dates"])]
+    for name, what, h in named:
+        data = _content(name, what, h, files, read, problems)
+        if data is not None:
+            _twin(name, data, files, read, twins, problems)
+            _parse(name, data, problems)
     return problems
 
 
@@ -123,6 +142,12 @@ def _manifest_ok(m, problems: list[str]) -> bool:
         ok = bad('"store.hash": every hash must be 8 hex digits')
     elif ok and len(st["hash"]) != -(-m["docs"] // st["size"]):
         ok = bad(f'"store": {len(st["hash"])} chunks of {st["size"]} cannot hold {m["docs"]} documents exactly')
+    terms = m.get("terms")
+    if not isinstance(terms, dict) or not all(isinstance(k, str) and re.fullmatch(r"[0-9a-z_]+", k)
+                                              and isinstance(h, str) and HASH.match(h) for k, h in terms.items()):
+        ok = bad('"terms" must map each term-dictionary bucket (lower-case letters, digits, _) to an 8-hex-digit hash')
+    if not (isinstance(m.get("dates"), str) and HASH.match(m["dates"])):
+        ok = bad('"dates" must be the 8-hex-digit hash of the dates file')
     return ok
 
 
@@ -141,12 +166,19 @@ def _js_lt(a: str, b: str) -> bool:
     return a.encode("utf-16-be", "surrogatepass") < b.encode("utf-16-be", "surrogatepass")
 
 
-def _content(name: str, what: str, h: str, files: AbstractSet[str], read: Read, problems: list[str]) -> bytes | None:
-    """The bytes of a content-addressed file, checked against its hash."""
+def _file(name: str, what: str, files: AbstractSet[str], read: Read, problems: list[str]) -> bytes | None:
+    """The bytes of a file the manifest names, or None (with a problem) if it is missing."""
     if name not in files:
         problems.append(f"{MANIFEST}: lists {what} as {name}, which is missing")
         return None
-    data = read(name)
+    return read(name)
+
+
+def _content(name: str, what: str, h: str, files: AbstractSet[str], read: Read, problems: list[str]) -> bytes | None:
+    """The bytes of a content-addressed file, checked against its hash."""
+    data = _file(name, what, files, read, problems)
+    if data is None:
+        return None
     if data is not None and hashlib.sha256(data).hexdigest()[:8] != h:
         problems.append(f"{name}: content hash is {hashlib.sha256(data).hexdigest()[:8]}, "
                         f"but its name and {MANIFEST} say {h}")

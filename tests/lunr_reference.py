@@ -3,8 +3,9 @@
 The package holds what runs; this holds what the tests compare it with:
 :func:`to_lunr_dict` (a :class:`sitegen.lunrfast.BuiltIndex` as lunr.py's
 ``Index.serialize()`` writes it), a lunr.py ``Builder`` and ``Index`` with lunr.js's
-pipeline, and :func:`browser_search` (lunr.py searching with search.js's query
-normalization).  Used by tests/test_search_*.py and tests/js/build_fixture.py.
+pipeline, and :func:`browser_search` (lunr.py with lunr's own query semantics, words
+trimmed and stop words dropped: the sharding tests' reference; the engine's own
+ranking, typos and phrases are held to :mod:`sitegen.searchquery` by tests/js/).
 """
 
 from __future__ import annotations
@@ -82,8 +83,7 @@ _WILD_LEAD = re.compile(r"^[^A-Za-z0-9_*]+")
 
 
 def browser_clauses(index, query_string: str):
-    """Parse ``query_string`` with lunr.py and normalize the clauses exactly
-    like ``search.js``'s ``parseQuery``: plain terms are trimmed like the
+    """Parse ``query_string`` with lunr.py and normalize the clauses: plain terms are trimmed like the
     indexing pipeline and dropped if empty or a stop word; wildcard terms
     lose leading punctuation; a leading ``*`` raises ValueError.  Raises
     lunr's QueryParseError on a syntax error."""
@@ -109,7 +109,7 @@ def browser_clauses(index, query_string: str):
 
 
 def browser_search(index, query_string: str) -> list[tuple[int, float]]:
-    """``[(ref, score)]`` as search.js computes them (see browser_clauses)."""
+    """``[(ref, score)]`` of lunr.py's own query over the clauses (see browser_clauses)."""
     query = browser_clauses(index, query_string)
     if not query.clauses:
         return []

@@ -67,10 +67,15 @@ def _reseal(out: Path) -> None:
     for kind, hashes in (("shard", m["shards"]["hash"]), ("docs", m["store"]["hash"])):
         for i, old in enumerate(hashes):
             data = (search / f"{kind}-{i}-{old}.json").read_bytes()
-            new = hashlib.sha256(data).hexdigest()[:8]
-            for ext in (".json", ".js") if twins else (".json",):
-                (search / f"{kind}-{i}-{old}{ext}").unlink()
+            # a shard and its positions file share one hash: of the shard, a newline and the positions
+            pos = (search / f"pos-{i}-{old}.json").read_bytes() if kind == "shard" else None
+            new = hashlib.sha256(data if pos is None else data + b"\n" + pos).hexdigest()[:8]
+            for name in [kind] + (["pos"] if pos is not None else []):
+                for ext in (".json", ".js") if twins else (".json",):
+                    (search / f"{name}-{i}-{old}{ext}").unlink()
             _write_index_file(search, f"{kind}-{i}-{new}.json", data, twins)
+            if pos is not None:
+                _write_index_file(search, f"pos-{i}-{new}.json", pos, twins)
             hashes[i] = new
             if kind == "shard":
                 m["shards"]["bytes"][i] = len(data)

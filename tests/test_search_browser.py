@@ -191,7 +191,7 @@ def test_only_needed_shards_are_fetched(site):
     page_wait(lambda: options(drv), "the dropdown's options")
     names = drv.execute_script(
         "return performance.getEntriesByType('resource').map(e => e.name)"
-        ".filter(n => n.indexOf('/search/') !== -1).map(n => n.split('/search/')[1])")
+        ".filter(n => n.indexOf('/search/') !== -1 && n.indexOf('/static/') === -1).map(n => n.split('/search/')[1])")
     shards = [n for n in names if n.startswith("shard-")]
     total = len(list((site["offline"] / "search").glob("shard-*.json")))
     assert total > 10
@@ -228,3 +228,91 @@ def test_offline_file_pages_load_data_with_script_tags_under_csp(site):
     box.send_keys(Keys.ENTER)
     page_wait(lambda: "search/index.html?q=mixture" in drv.current_url, "the offline results page for mixture")
     page_wait(lambda: "results for" in by_id(drv, "search-status").text, "the offline results status")
+
+
+# ---- issue 14: prefix as you type, typo correction, exclusion, date filter, sort by date; http and file://
+
+def page_url(site, mode, rel, query=""):
+    if mode == "http":
+        return site["url"] + rel + query
+    target = site["offline"] / rel / "index.html"
+    return target.as_uri() + query
+
+
+def results(driver):
+    return [e.text for e in driver.find_elements("css selector", "#search-results .search-result-title")]
+
+
+def dates(driver):
+    return [e.get_attribute("datetime") for e in driver.find_elements("css selector", "#search-results time")]
+
+
+@pytest.mark.parametrize("mode", ["http", "file"])
+def test_prefix_while_typing_finds_the_paper(site, mode):
+    drv = site["driver"]
+    drv.get(page_url(site, mode, "papers/p0"))
+    drv.get_log("browser")            # (another test adds an inline script to the offline page)
+    type_query(drv, "vid")            # no paper has the word "vid": only the prefix finds them
+    page_wait(lambda: options(drv), "the dropdown's options for a prefix")
+    titles = [o.find_element("css selector", ".search-option-title").text for o in options(drv)]
+    assert all("vid" in t.lower() for t in titles[:3]), titles
+    marks = [m.text.lower() for m in options(drv)[0].find_elements("css selector", "mark")]
+    assert any(m.startswith("vid") for m in marks), marks
+    assert severe_logs(drv) == []
+
+
+@pytest.mark.parametrize("mode", ["http", "file"])
+def test_typo_is_corrected_and_said_so(site, mode):
+    drv = site["driver"]
+    drv.get(page_url(site, mode, "search", "?q=difusion%20modles"))
+    status = by_id(drv, "search-status")
+    page_wait(lambda: "Showing results for" in status.text, "the correction notice")
+    assert "\u201cdiffusion models\u201d" in status.text and "\u201cdifusion\u201d" in status.text
+    assert "diffusion" in results(drv)[0].lower()
+
+
+@pytest.mark.parametrize("mode", ["http", "file"])
+def test_exclusion_date_filter_and_sort_by_date(site, mode):
+    drv = site["driver"]
+    docs = site["docs"]
+    with_video = {d.title for d in docs if "video" in (d.title + " " + d.abstract).lower()}
+    drv.get(page_url(site, mode, "search", "?q=diffusion%20-video"))
+    drv.get_log("browser")
+    status = by_id(drv, "search-status")
+    page_wait(lambda: "results for" in status.text, "the results for diffusion -video")
+    got = results(drv)
+    assert got and not (set(got) & with_video)
+    # date filter: only papers first seen from 2025-03-12 on (the dumps span several days)
+    days = sorted({d.date for d in docs})
+    cut = days[len(days) // 2]
+    drv.get(page_url(site, mode, "search", f"?q=model%20after:{cut}"))
+    page_wait(lambda: "results for" in by_id(drv, "search-status").text, "the date-filtered results")
+    expected = sum(1 for d in docs if d.date >= cut and "model" in (d.title + d.abstract).lower())
+    total = int(by_id(drv, "search-status").text.split()[0])
+    assert 0 < total <= expected
+    assert all(x >= cut for x in dates(drv))
+    # sort by date: newest first, the URL remembers it, back returns to best match
+    drv.find_element("css selector", "#search-sort .search-sort-date").click()
+    page_wait(lambda: "newest first" in by_id(drv, "search-status").text, "the results sorted by date")
+    assert "sort=date" in drv.current_url or mode == "file"
+    shown = dates(drv)
+    assert shown == sorted(shown, reverse=True) and len(shown) >= 2
+    assert drv.find_element("css selector", "#search-sort .search-sort-date").get_attribute("aria-pressed") == "true"
+    assert severe_logs(drv) == []
+
+
+def test_results_page_reserves_space_no_layout_shift(site):
+    drv = site["driver"]
+    drv.get(site["url"] + "search/")
+    drv.execute_script("""window.__cls = 0;
+        new PerformanceObserver(l => l.getEntries().forEach(e => { if (!e.hadRecentInput) window.__cls += e.value }))
+        .observe({type: 'layout-shift', buffered: true});""")
+    footer_top = drv.execute_script("return document.getElementById('page-footer').getBoundingClientRect().top")
+    assert footer_top >= drv.execute_script("return window.innerHeight")     # below the fold before results
+    drv.get(site["url"] + "search/?q=model")
+    drv.execute_script("""window.__cls = 0;
+        new PerformanceObserver(l => l.getEntries().forEach(e => { if (!e.hadRecentInput) window.__cls += e.value }))
+        .observe({type: 'layout-shift', buffered: true});""")
+    page_wait(lambda: results(drv), "the results for model")
+    cls = drv.execute_script("return window.__cls")
+    assert cls < 0.05, cls

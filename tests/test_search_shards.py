@@ -3,7 +3,7 @@
 Python twin of what tests/js/search.test.js checks with the real search.js:
 a synthetic corpus cut into many shards, every query of tests/js/queries.json,
 lunr.py searching (a) the full index and (b) only the needed shards merged by
-sitegen.search.read_index.  Scores equal to 1e-9, same refs.
+sitegen.searchread.read_index.  Scores equal to 1e-9, same refs.
 """
 
 from __future__ import annotations
@@ -19,10 +19,11 @@ from lunr.query import QueryPresence
 from tests.bench.search_bench import synthetic_docs
 
 import lunr_reference as lunr_ref
-from sitegen import lunrfast, search
+from sitegen import lunrfast, search, searchread
 from sitegen.stemmer import stem
 
-QUERIES = json.loads((Path(__file__).parent / "js" / "queries.json").read_text(encoding="utf-8"))
+QUERIES = [q for q in json.loads((Path(__file__).parent / "js" / "queries.json").read_text(encoding="utf-8"))
+           if isinstance(q, str)]
 
 
 def utf16(s: str) -> bytes:
@@ -90,7 +91,7 @@ def test_needed_shards_give_the_full_index_results(corpus):
         negated = all(c.presence == QueryPresence.PROHIBITED for c in clauses)
         key = (tuple(ids), negated)
         if key not in cache:
-            cache[key] = lunr_ref.load_lunr_index(search.read_index(files, ids, all_refs=negated))
+            cache[key] = lunr_ref.load_lunr_index(searchread.read_index(files, ids, all_refs=negated))
         got = lunr_ref.browser_search(cache[key], q)
         assert same(got, expected), q
         if expected:
@@ -105,12 +106,12 @@ def test_missing_shard_changes_results(corpus):
     ids = needed_shards(manifest, clauses)
     assert len(ids) == 2
     expected = lunr_ref.browser_search(full, "survey diffusion")
-    partial = lunr_ref.load_lunr_index(search.read_index(files, ids[:1], all_refs=False))
+    partial = lunr_ref.load_lunr_index(searchread.read_index(files, ids[:1], all_refs=False))
     assert not same(lunr_ref.browser_search(partial, "survey diffusion"), expected)
 
 
 def test_whole_sharded_index_equals_full_index(corpus):
     files, _, full = corpus
-    merged = lunr_ref.load_lunr_index(search.read_index(files))
+    merged = lunr_ref.load_lunr_index(searchread.read_index(files))
     for q in ["model", "learning -video", "title:survey", "+diffusion +image", "lang*", "keey~1"]:
         assert same(lunr_ref.browser_search(merged, q), lunr_ref.browser_search(full, q)), q

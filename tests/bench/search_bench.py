@@ -67,7 +67,7 @@ def read_dump(path: Path) -> tuple[str, list[tuple[str, str]]]:
 
 @functools.lru_cache(maxsize=2)
 def load_dump_docs() -> tuple[SearchDoc, ...]:
-    """Every paper of the shipped dumps once (first sighting), as SearchDocs."""
+    """Every paper of the shipped dumps once (first sighting), as SearchDocs in date order."""
     seen: set[str] = set()
     rows = []
     for path in sorted(DUMPS.glob("*.txt")):
@@ -76,6 +76,7 @@ def load_dump_docs() -> tuple[SearchDoc, ...]:
             if title not in seen:
                 seen.add(title)
                 rows.append((title, abstract, date))
+    rows.sort(key=lambda r: r[2])       # refs in date order, as the build gives them (stable)
     return tuple(SearchDoc(i, t, a, f"papers/p{i}/", d) for i, (t, a, d) in enumerate(rows))
 
 
@@ -128,6 +129,7 @@ def write_site(files: dict[str, bytes], site_dir: Path, offline: bool = False) -
     (static / "vendor").mkdir(parents=True, exist_ok=True)
     for name in ("search.js", "style.css", "site.js"):
         shutil.copy(STATIC / name, static / name)
+    shutil.copytree(STATIC / "search", static / "search", dirs_exist_ok=True)
     shutil.copy(STATIC / "vendor" / "lunr.min.js", static / "vendor" / "lunr.min.js")
     for rel, depth in (("index.html", 0), ("search/index.html", 1), ("papers/p0/index.html", 2)):
         base = ("../" * depth or "./") if offline else "/"
@@ -144,7 +146,8 @@ CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' 
 def test_page(base: str, offline: bool, results_page: bool) -> str:
     action = base + ("search/index.html" if offline else "search/")
     page = ('<div id="search-page"><p id="search-status" aria-live="polite"></p>'
-            '<ol id="search-results"></ol></div>') if results_page else "<p>Paper page</p>"
+            '<ol id="search-results"></ol></div><footer id="page-footer"><p>Footer</p></footer>'
+            ) if results_page else "<p>Paper page</p>"
     return f"""<!doctype html>
 <html lang="en" data-base="{base}" data-offline="{1 if offline else 0}">
 <head><meta charset="utf-8"><title>Search test</title>
@@ -196,9 +199,14 @@ const q = arguments[0], warm = arguments[1], done = arguments[arguments.length -
 performance.clearResourceTimings();
 performance.setResourceTimingBufferSize(10000);
 const input = document.getElementById('search-input');
+// file:// loads have no Resource Timing entries: note the data scripts search.js adds instead
+const added = [];
+new MutationObserver(ms => ms.forEach(m => m.addedNodes.forEach(n => {
+  if (n.tagName === 'SCRIPT' && n.src.indexOf('/search/') !== -1 && n.src.indexOf('/static/') === -1)
+    added.push(n.src) }))).observe(document.head, {childList: true});
 const dd = document.getElementById('search-dropdown');
 const manifestLoaded = () => performance.getEntriesByType('resource')
-  .some(e => e.name.endsWith('/search/manifest.json'));
+  .some(e => /\\/search\\/manifest\\.js(on)?$/.test(e.name));
 let t0 = 0;
 const type = () => {
   t0 = performance.now();
@@ -211,8 +219,10 @@ const poll = () => {
   if (!dd.hidden && opts.length) {
     const t1 = performance.now();
     const res = performance.getEntriesByType('resource')
-      .filter(e => e.name.indexOf('/search/') !== -1)
+      .filter(e => e.name.indexOf('/search/') !== -1 && e.name.indexOf('/static/') === -1)
       .map(e => [e.name.split('/search/')[1], e.transferSize, e.encodedBodySize]);
+    const seen = new Set(res.map(r => r[0]));
+    added.forEach(src => { const n = src.split('/search/')[1]; if (!seen.has(n)) { seen.add(n); res.push([n, 0, 0]); } });
     done({ms: t1 - t0, files: res, first: (dd.querySelector('.search-option-title') || {}).textContent || null});
   } else if (performance.now() - t0 > 20000) {
     done({ms: null, files: [], first: null});
@@ -227,14 +237,17 @@ if (!warm) { type(); } else {
 
 
 def measure_queries(site_dir: Path, queries: list[str], debounce_ms: float = 80,
-                    warm_manifest: bool = False) -> list[dict]:
+                    warm_manifest: bool = False, offline: bool = False) -> list[dict]:
     """Time to first results and bytes fetched per query, each in a fresh page
     (HTTP cache disabled) of headless Chromium.  ``ms`` runs from the input
     event to the rendered dropdown and includes search.js's debounce
     (``ms_without_debounce`` subtracts it).  With ``warm_manifest`` the box is
     focused first and the query typed once the manifest has arrived (a reader
-    clicking, then typing); otherwise focus and typing are simultaneous."""
+    clicking, then typing); otherwise focus and typing are simultaneous.
+    ``offline``: ``site_dir`` is an offline site (write_site(offline=True)),
+    opened from file:// (data loaded as .js files; bytes counted as their JSON)."""
     server, url = serve(site_dir)
+    page = (site_dir / "papers" / "p0" / "index.html").as_uri() if offline else url + "papers/p0/"
     tmp = Path(tempfile.mkdtemp(prefix="search-bench-"))
     driver = chromium(tmp / "profile")
     out = []
@@ -243,12 +256,12 @@ def measure_queries(site_dir: Path, queries: list[str], debounce_ms: float = 80,
         for q in queries:
             driver.execute_cdp_cmd("Network.enable", {})
             driver.execute_cdp_cmd("Network.setCacheDisabled", {"cacheDisabled": True})
-            driver.get(url + "papers/p0/")
+            driver.get(page)
             r = driver.execute_async_script(_PROBE, q, warm_manifest)
-            names = [f[0] for f in r["files"]]
+            names = [re.sub(r"\.js$", ".json", f[0]) for f in r["files"]]
             raw = sum((site_dir / "search" / n).stat().st_size for n in names)
             gz = sum(len(gzip.compress((site_dir / "search" / n).read_bytes(), 6)) for n in names)
-            out.append({"query": q, "warm_manifest": warm_manifest, "ms": r["ms"],
+            out.append({"query": q, "warm_manifest": warm_manifest, "offline": offline, "ms": r["ms"],
                         "ms_without_debounce": (r["ms"] or 0) - debounce_ms,
                         "files": len(names), "bytes_raw": raw, "bytes_gzip": gz,
                         "first_result": r["first"]})
@@ -265,7 +278,8 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--no-browser", action="store_true")
     ap.add_argument("--queries", default="diffusion,model,survey,reinforcement learning,"
-                                         "diffusion video,key,transform*")
+                                         "diffusion video,key,transform*,vid,difusion,kv cache compression,"
+                                         "\"language model\",video -diffusion,model after:2021-06")
     args = ap.parse_args(argv)
     docs = list(load_dump_docs()) if args.n == 0 else synthetic_docs(args.n, args.seed)
     build = measure_build(docs)
@@ -273,12 +287,34 @@ def main(argv=None) -> int:
     print(json.dumps(build, indent=1))
     if args.no_browser:
         return 0
+    queries = args.queries.split(",")
+    rows = []
     with tempfile.TemporaryDirectory(prefix="search-site-") as d:
         site = write_site(files, Path(d) / "site")
+        offline_site = write_site(files, Path(d) / "offline", offline=True)
         for warm in (False, True):
-            for row in measure_queries(site, args.queries.split(","), warm_manifest=warm):
+            for row in measure_queries(site, queries, warm_manifest=warm):
                 print(json.dumps(row))
+                rows.append(row)
+        for row in measure_queries(offline_site, queries, warm_manifest=False, offline=True):
+            print(json.dumps(row))
+            rows.append(row)
+    print(_table(rows, queries))
     return 0
+
+
+def _table(rows: list[dict], queries: list[str]) -> str:
+    """Per query: KB gzipped fetched, ms to the first results (http cold / http warm / file://)."""
+    def cell(q, warm, offline, key):
+        r = next(x for x in rows if x["query"] == q and x["offline"] == offline and (offline or x["warm_manifest"] == warm))
+        return r[key]
+    lines = ["| query | files | KB gzipped (incl. manifest) | ms to results, http: typed at focus / after manifest"
+             " | file:// typed at focus | first result |", "|---|---|---|---|---|---|"]
+    for q in queries:
+        lines.append(f"| `{q}` | {cell(q, False, False, 'files')} | {cell(q, False, False, 'bytes_gzip') / 1024:.0f} | "
+                     f"{cell(q, False, False, 'ms'):.0f} / {cell(q, True, False, 'ms'):.0f} | "
+                     f"{cell(q, True, True, 'ms'):.0f} | {(cell(q, False, False, 'first_result') or '')[:50]} |")
+    return "\n".join(lines) + "\n(ms include the 80 ms input debounce)"
 
 
 if __name__ == "__main__":

@@ -6,10 +6,13 @@ For each corpus, OUTDIR/<corpus>/ gets:
   search/...      the files sitegen.search.build_search_index writes
   full.json       the same index unsharded, as lunr.py's Builder serializes it
                   (fast builder; tests/test_search_builder.py proves equality)
-  expected.json   {query: {"results": [[ref, score], ...]} | {"error": kind}}
-                  from lunr.py (0.8.0) searching full.json, with the query
-                  normalization search.js applies (tests/lunr_reference.browser_search)
-and OUTDIR/corpora.json lists the corpora.  Queries: tests/js/queries.json.
+  expected.json   {key: answer} for every query of tests/js/queries.json, from
+                  sitegen.searchquery.Engine (lunr.py 0.8.0 scoring) over the
+                  corpus's own shards; key = JSON [query, typing, byDate],
+                  answer = {"results": [[ref, score, tier], ...], "corrections",
+                  "groups", "hint"} or {"error": "query"}
+and OUTDIR/corpora.json lists the corpora, OUTDIR/fold.json pairs tricky
+strings with sitegen.fold.fold of them.
 """
 
 from __future__ import annotations
@@ -21,11 +24,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from lunr.exceptions import QueryParseError  # noqa: E402
-
 from sitegen import lunrfast  # noqa: E402
 from tests import lunr_reference as lunr_ref  # noqa: E402
+from sitegen.fold import fold  # noqa: E402
 from sitegen.search import build_search_index  # noqa: E402
+from sitegen.searchquery import Engine, QueryError  # noqa: E402
 from tests.bench.search_bench import load_dump_docs, synthetic_docs  # noqa: E402
 
 QUERIES = json.loads((Path(__file__).parent / "queries.json").read_text(encoding="utf-8"))
@@ -41,22 +44,46 @@ CORPORA = {
 }
 
 
-def expected_results(index, queries):
+FOLD_CASES = [
+    "T\u00dcLU 3", "na\u00efve", "Stra\u00dfe STRASSE \u1e9e", "\ufb01ne-tuning \ufb02ow", "\u0130stanbul \u0131",
+    "\u03a3\u03bf\u03c6\u03af\u03b1 \u03c3\u03bf\u03c6\u03af\u03b1\u03c2 \u039f\u0394\u039f\u03a3", "Caf\u00e9 cafe\u0301",
+    "\uff26\uff55\uff4c\uff4c\uff57\uff49\uff44\uff54\uff48", "\u2460 \u00bd x\u00b2 \u2122 \u2026", "\u212b \u00c5 \u212a",
+    "\u00c6sir \u00f8resund \u0153uvre \u0142\u00f3d\u017a", "\u0410\u0411\u0412 \u0439\u0451", "\u00b5m \u03bcm",
+    "\u1f08\u03b8\u03ae\u03bd\u03b1\u03b9", "\u0928\u092e\u0938\u094d\u0924\u0947", "\u3053\u3093\u306b\u3061\u306f \u30ac",
+    "\ud55c\uad6d\uc5b4", "\u00e5\u00e4\u00f6 \u00c5\u00c4\u00d6", "\u0661\u0662\u0663", "\U0001d518\U0001d52b \U0001F600",
+    "e\u0301\u0327 a\u20dd", "\u01c4 \u01c5 \u01c6", "\ufb00 \ufb03 \ufb06", "\u017f\u0074 long s",
+    "R\u00e9sum\u00e9\u00a0\u2013 \u201cquoted\u201d", "\u2163 \u216b", "\u1e9b\u0323",
+]
+
+
+def expected_results(files: dict, queries) -> dict:
+    engine = Engine(lambda name: files["search/" + name])
     out = {}
-    for q in queries:
+    for spec in queries:
+        q, typing, by_date = (spec, False, False) if isinstance(spec, str) else (
+            spec["q"], spec.get("typing", False), spec.get("byDate", False))
+        key = json.dumps([q, typing, by_date], ensure_ascii=False, separators=(",", ":"))
         try:
-            out[q] = {"results": [[ref, score] for ref, score in lunr_ref.browser_search(index, q)]}
-        except QueryParseError:
-            out[q] = {"error": "parse"}
-        except ValueError:
-            out[q] = {"error": "wildcard"}
+            a = engine.search(q, typing=typing, by_date=by_date)
+        except QueryError:
+            out[key] = {"error": "query"}
+            continue
+        out[key] = {
+            "results": [[r.ref, r.score, r.tier] for r in a.results],
+            "corrections": a.corrections,
+            "hint": a.hint,
+            "empty": a.empty,
+            "groups": [[g.word, g.term, g.kind, g.prefix, g.fields, g.presence, g.boost, g.edit_distance]
+                       for g in a.groups],
+            "phrases": [[list(w) for w in ph] for ph in a.phrases],
+        }
     return out
 
 
 def build(out_dir: Path, names=None) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     names = list(names or CORPORA)
-    done: dict[str, tuple] = {}      # source -> (docs, full.json text, expected.json text)
+    done: dict[str, tuple] = {}      # source -> (docs, full.json text)
     for name in names:
         source, kwargs = CORPORA[name]
         if source not in done:
@@ -64,17 +91,19 @@ def build(out_dir: Path, names=None) -> None:
             full = lunr_ref.to_lunr_dict(lunrfast.build(
                 lunr_ref.analyze((doc.title, doc.abstract) for doc in docs),
                 [("title", 10), ("abstract", 1)]))
-            index = lunr_ref.load_lunr_index(full)
-            done[source] = (docs, json.dumps(full), json.dumps(expected_results(index, QUERIES)))
-        docs, full_text, expected_text = done[source]
+            done[source] = (docs, json.dumps(full))
+        docs, full_text = done[source]
         d = out_dir / name
-        for rel, data in build_search_index(docs, **kwargs).items():
+        files = build_search_index(docs, **kwargs)
+        expected_text = json.dumps(expected_results(files, QUERIES), ensure_ascii=False)
+        for rel, data in files.items():
             p = d / rel
             p.parent.mkdir(parents=True, exist_ok=True)
             p.write_bytes(data)
         (d / "full.json").write_text(full_text, encoding="utf-8")
         (d / "expected.json").write_text(expected_text, encoding="utf-8")
     (out_dir / "corpora.json").write_text(json.dumps(names), encoding="utf-8")
+    (out_dir / "fold.json").write_text(json.dumps([[t, fold(t)] for t in FOLD_CASES]), encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -2,10 +2,13 @@
 // node --test tests/js/
 //
 // Loads indexes built by sitegen (Python; tests/js/build_fixture.py) into the
-// real themes/default/static/search.js + lunr.js 2.3.9 and checks that, for
-// every query of queries.json, merging only the shards the query needs gives
-// the same refs and scores as lunr.py (0.8.0) searching the unsharded index,
-// and as lunr.js searching the unsharded index.
+// real themes/default/static/search.js (+ static/search/*.js) and lunr.js 2.3.9
+// and checks, for every query of queries.json (plain, typed, sorted by date):
+// the same ranking (refs, tiers, scores), corrections, hints and parsed groups
+// as sitegen.searchquery (Python, scoring with lunr.py 0.8.0); the same through
+// lunr.js's own Index#query on the merged shards; the same scores from lunr.js
+// on the unsharded index; and only the needed shards loaded.  Also folding
+// (search.js == sitegen.fold) over tricky strings.
 //
 // Fixtures: $SITEGEN_SEARCH_FIXTURE if set (a directory build_fixture.py
 // wrote), else built now with $SITEGEN_PYTHON (default python3).
@@ -50,84 +53,113 @@ function fileEngine (corpus, log, opts) {
   }, opts)
 }
 
-function sorted (pairs) {
-  return pairs.slice().sort(function (a, b) { return (b[1] - a[1]) || (a[0] - b[0]) })
+function specOf (spec) {
+  return typeof spec === 'string' ? { q: spec, typing: false, byDate: false }
+    : { q: spec.q, typing: !!spec.typing, byDate: !!spec.byDate }
 }
 
-/* Same refs, scores within TOL, same order up to near-ties. */
-function assertSameResults (actual, expected, what) {
-  const a = sorted(actual)
-  const e = sorted(expected)
-  assert.equal(a.length, e.length, what + ': number of results')
-  const byRef = new Map(e)
-  for (const [ref, score] of a) {
-    assert.ok(byRef.has(ref), what + ': unexpected ref ' + ref)
-    assert.ok(Math.abs(byRef.get(ref) - score) <= TOL,
-      what + ': ref ' + ref + ' score ' + score + ' != ' + byRef.get(ref))
-  }
-  for (let i = 0; i < a.length; i++) {
-    if (a[i][0] !== e[i][0]) {
-      assert.ok(Math.abs(a[i][1] - e[i][1]) <= TOL, what + ': order differs at ' + i)
+function keyOf (s) {
+  return JSON.stringify([s.q, s.typing, s.byDate])
+}
+
+/* Same refs in the same order with the same tiers; scores within TOL; two
+ * results may swap only when their tiers are equal and scores within TOL. */
+function assertSameRanking (actual, expected, what) {
+  assert.equal(actual.length, expected.length, what + ': number of results')
+  const exp = new Map(expected.map(function (r) { return [r[0], r] }))
+  for (let i = 0; i < actual.length; i++) {
+    const [ref, score, tier] = actual[i]
+    const e = exp.get(ref)
+    assert.ok(e, what + ': unexpected ref ' + ref)
+    assert.ok(Math.abs(e[1] - score) <= TOL, what + ': ref ' + ref + ' score ' + score + ' != ' + e[1])
+    if (tier !== undefined) assert.equal(tier, e[2], what + ': ref ' + ref + ' tier')
+    if (ref !== expected[i][0]) {
+      const o = expected[i]
+      assert.ok(o[2] === e[2] && Math.abs(o[1] - score) <= TOL, what + ': order differs at ' + i)
     }
   }
 }
 
+function rows (res) {
+  return res.results.map(function (r) { return [r.ref, r.score, res.tierOf(r.ref)] })
+}
+
 for (const corpus of CORPORA) {
-  test('lunr.js on merged shards == lunr.py on the full index: ' + corpus, async function () {
+  test('search.js == sitegen.searchquery (lunr.py) over the query suite: ' + corpus, async function () {
     const expected = readJson(corpus, 'expected.json')
     const manifest = readJson(corpus, 'search/manifest.json')
     const full = lunr.Index.load(readJson(corpus, 'full.json'))
     let nonEmpty = 0
-    for (const q of QUERIES) {
-      const exp = expected[q]
-      assert.ok(exp, 'no expectation for ' + q)
+    for (const spec of QUERIES.map(specOf)) {
+      const key = keyOf(spec)
+      const exp = expected[key]
+      const q = spec.q
+      assert.ok(exp, 'no expectation for ' + key)
       const log = []
       let res = null
       let error = null
       try {
-        res = await fileEngine(corpus, log).search(q)
+        res = await fileEngine(corpus, log).search(q, spec)
       } catch (e) {
         error = e
       }
       if (exp.error) {
-        if (exp.error === 'wildcard') {
-          assert.ok(error instanceof core.QueryError, q + ': expected a friendly wildcard error')
-        } else {
-          assert.ok(res && res.hint, q + ': expected a syntax hint')
-        }
+        assert.ok(error instanceof core.QueryError, key + ': expected a QueryError, got ' + error)
         continue
       }
-      assert.equal(error, null, q + ': ' + error)
-      const got = res.results.map(function (r) { return [r.ref, r.score] })
-      assertSameResults(got, exp.results, corpus + ' "' + q + '" vs lunr.py')
-      if (got.length) nonEmpty++
+      assert.equal(error, null, key + ': ' + (error && error.stack))
+      assertSameRanking(rows(res), exp.results, corpus + ' ' + key + ' vs Python')
+      assert.deepEqual(res.corrections, exp.corrections, key + ': corrections')
+      assert.equal(res.hint, exp.hint, key + ': hint')
+      assert.equal(res.empty, exp.empty, key + ': empty')
+      const parsed = core.parseQuery(q, manifest.fields, { typing: spec.typing })
+      assert.deepEqual(parsed.groups.map(function (g) {
+        return [g.word, g.term, g.kind, g.prefix, g.fields, g.presence, g.boost, g.editDistance]
+      }), exp.groups, key + ': parsed groups')
+      assert.deepEqual(parsed.phrases.map(function (ph) { return ph.map(function (w) { return [w.group, w.offset] }) }),
+        exp.phrases, key + ': phrases')
+      if (res.count) nonEmpty++
 
       // the reference path: merged shards -> lunr.Index.load -> lunr's query
-      const viaLunr = await fileEngine(corpus, null, { lunrIndex: true }).search(q)
-      assertSameResults(viaLunr.results.map(function (r) { return [r.ref, r.score] }), exp.results,
-        corpus + ' "' + q + '" lunr.Index path vs lunr.py')
+      const viaLunr = await fileEngine(corpus, null, { lunrIndex: true }).search(q, spec)
+      assertSameRanking(rows(viaLunr), exp.results, corpus + ' ' + key + ' lunr.Index path vs Python')
       for (const r of res.results.slice(0, 10)) {
-        assert.deepEqual(res.termsFor(r.ref).sort(), viaLunr.termsFor(String(r.ref)).sort(), q + ': matched terms')
+        assert.deepEqual(res.termsFor(r.ref).slice().sort(), viaLunr.termsFor(String(r.ref)).slice().sort(),
+          key + ': matched terms')
       }
 
-      // the same query on the unsharded index, in lunr.js
-      const parsed = core.parseQuery(q, manifest.fields)
-      const fullRes = parsed.clauses.length
-        ? core.runQuery(full, parsed.clauses).map(function (r) { return [+r.ref, r.score] })
-        : []
-      assertSameResults(got, fullRes, corpus + ' "' + q + '" vs unsharded lunr.js')
+      // the same scoring clauses on the unsharded index, in lunr.js
+      if (res.clauses.length) {
+        const fullScores = new Map(core.runQuery(full, res.clauses).map(function (r) { return [+r.ref, r.score] }))
+        for (const r of res.results) {
+          if (r.score) assert.ok(Math.abs(fullScores.get(r.ref) - r.score) <= TOL, key + ': unsharded lunr.js score of ' + r.ref)
+        }
+      }
 
-      // only the shards the query needs were loaded
+      // only the shards the query needs were loaded (plus those of typo corrections)
       const shards = log.filter(function (n) { return n.indexOf('shard-') === 0 })
-      const want = core.neededShards(manifest, parsed.clauses)
-      assert.equal(shards.length, want.length, q + ': shards loaded')
-      if (manifest.shards.first.length > 10 && /^[a-z]+$/.test(q)) {
-        assert.ok(shards.length <= 1, q + ': a one-word query loads one shard')
+      const want = core.neededShards(manifest, parsed.groups)
+      if (!res.corrections.length) assert.equal(shards.length, want.length, key + ': shards loaded')
+      const buckets = log.filter(function (n) { return n.indexOf('terms-') === 0 })
+      assert.ok(buckets.length <= parsed.groups.length, key + ': at most one term bucket per word')
+      if (manifest.shards.first.length > 10 && /^[a-z]+$/.test(q) && !spec.typing && !res.corrections.length) {
+        assert.ok(shards.length <= 1, key + ': a one-word query loads one shard')
       }
     }
-    assert.ok(nonEmpty >= 50, 'at least 50 queries with results, got ' + nonEmpty)
+    assert.ok(nonEmpty >= 60, 'at least 60 queries with results, got ' + nonEmpty)
   })
 }
+
+test('folding: search.js == sitegen.fold over tricky strings', function () {
+  const cases = JSON.parse(fs.readFileSync(path.join(FIXTURE, 'fold.json'), 'utf8'))
+  assert.ok(cases.length >= 20)
+  for (const [text, folded] of cases) {
+    assert.equal(core.fold(text), folded, JSON.stringify(text))
+    assert.equal(core.fold(folded), folded, 'idempotent: ' + JSON.stringify(text))
+  }
+  assert.equal(core.fold('T\u00dcLU'), 'tulu')
+  assert.equal(core.fold('na\u00efve'), 'naive')
+})
 
 test('sharded corpora really have many shards', function () {
   for (const corpus of CORPORA) {
@@ -187,18 +219,29 @@ test('syntax errors become hints, never exceptions', async function () {
   assert.ok(stop.empty)
 })
 
-test('wildcards load exactly the shard range of their prefix', function () {
+test('wildcards load exactly the shard range of their prefix; typed words at most MAX_PREFIX_SHARDS more per range', function () {
   const m = { shards: { first: ['', 'b', 'ca', 'cb', 'cc', 'd'] } }
-  const clause = function (term, extra) {
-    return Object.assign({ term: term, usePipeline: term.indexOf('*') === -1, fields: ['title'] }, extra || {})
+  const group = function (term, extra) {
+    return Object.assign({ word: term, term: term, kind: term.indexOf('*') === -1 ? 'term' : 'wildcard', prefix: false }, extra || {})
   }
-  assert.deepEqual(core.neededShards(m, [clause('c*')]), [1, 2, 3, 4])
-  assert.deepEqual(core.neededShards(m, [clause('cb*')]), [3])
-  assert.deepEqual(core.neededShards(m, [clause('cbz*')]), [3])
-  assert.deepEqual(core.neededShards(m, [clause('a*')]), [0])
-  assert.deepEqual(core.neededShards(m, [clause('z*')]), [5])
-  assert.deepEqual(core.neededShards(m, [clause('cats')]), [2])   // stemmed: "cat"
-  assert.deepEqual(core.neededShards(m, [clause('cat', { editDistance: 1 })]), [0, 1, 2, 3, 4, 5])
+  assert.deepEqual(core.neededShards(m, [group('c*')]), [1, 2, 3, 4])
+  assert.deepEqual(core.neededShards(m, [group('cb*')]), [3])
+  assert.deepEqual(core.neededShards(m, [group('cbz*')]), [3])
+  assert.deepEqual(core.neededShards(m, [group('a*')]), [0])
+  assert.deepEqual(core.neededShards(m, [group('z*')]), [5])
+  assert.deepEqual(core.neededShards(m, [group('cat')]), [2])
+  assert.deepEqual(core.neededShards(m, [group('cat', { kind: 'fuzzy', editDistance: 1 })]), [0, 1, 2, 3, 4, 5])
+  assert.equal(core.MAX_PREFIX_SHARDS, 2)
+  assert.deepEqual(core.neededShards(m, [group('c', { prefix: true })]), [1, 2])
+  assert.deepEqual(core.neededShards(m, [group('cb', { prefix: true, term: 'ca' })]), [2, 3])
+})
+
+test('edit distance: transpositions count one, the bound cuts off', function () {
+  assert.equal(core.editDistance('diffus', 'difus', 2), 1)
+  assert.equal(core.editDistance('transform', 'transfrom', 2), 1)
+  assert.equal(core.editDistance('abc', 'xyz', 1), 2)
+  assert.deepEqual(core.corrections('difusion', 'difus', [['dfus', 'diffus'], ['difu']], 3), ['difu', 'dfus', 'diffus'], 'most frequent class first, then JS order')
+  assert.deepEqual(core.corrections('vid', 'vid', [['via']], 3), [], 'words under 4 letters are not corrected')
 })
 
 test('highlighting marks words by their lunr term, keeps everything else as text', function () {
@@ -246,11 +289,11 @@ test('one engine answering every query in turn (shard cache and eviction) stays 
     const expected = readJson(corpus, 'expected.json')
     const log = []
     const engine = fileEngine(corpus, log)
-    for (const q of QUERIES.concat(QUERIES.slice().reverse())) {
-      if (expected[q].error) continue
-      const res = await engine.search(q)
-      assertSameResults(res.results.map(function (r) { return [r.ref, r.score] }), expected[q].results,
-        corpus + ' shared engine "' + q + '"')
+    for (const spec of QUERIES.concat(QUERIES.slice().reverse()).map(specOf)) {
+      const exp = expected[keyOf(spec)]
+      if (exp.error) continue
+      const res = await engine.search(spec.q, spec)
+      assertSameRanking(rows(res), exp.results, corpus + ' shared engine ' + keyOf(spec))
     }
     const m = readJson(corpus, 'search/manifest.json')
     if (m.shards.first.length > 30) {

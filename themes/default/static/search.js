@@ -1,619 +1,69 @@
-/* sitegen search: a sharded, prebuilt lunr 2.3.9 index, loaded on demand.
+/* sitegen search, part 5 of 5 and the entry point: the UI (header dropdown
+ * and the /search/ results page).
  *
- * search/manifest.json lists the term-range shards (first term, hash, size)
- * and the document-store chunks.  For a query we parse it with lunr's
- * QueryParser, stem its terms with lunr's pipeline, fetch only the shards
- * holding them (a range of shards for a trailing wildcard), score, then fetch
- * the doc-store chunks of the results we show.  lunr scores query . field
- * vector / |query|, so the postings of the query's terms alone give exactly
- * the full index's scores.  Scoring is scoreClauses (lunr's Index#query on
- * typed arrays: milliseconds where lunr takes a second for a term in most of
- * 50,000 papers); createEngine(loader, {lunrIndex: true}) instead merges the
- * shards into a serialized index for lunr.Index.load and lunr's own query --
- * the reference tests/js/search.test.js holds both to, with lunr.py.
+ * The pure parts live in static/search/: query.js (folding, parsing),
+ * score.js (lunr BM25 on postings, the reader's ranking), match.js (typo
+ * corrections, the phrase check), shards.js (the engine: shards, prefixes,
+ * typos, phrases, doc store).  This file loads them (plain
+ * <script> elements next to it, so file:// works with no build step) and
+ * wires the page.  In Node (tests) it exports the pure core of all parts.
  *
  * Offline builds (data-offline="1", file://) cannot fetch: every data file is
  * also a .js file that fills window.SITEGEN_SEARCH_DATA; we load those with
  * <script src> elements.  No inline script, no innerHTML of data: titles and
  * snippets become text nodes, highlights are <mark> elements.
- *
- * Plain ES2017, no build step.  In Node (tests) it exports its pure core.
  */
 (function (root, factory) {
   'use strict'
   var isNode = typeof module === 'object' && module && module.exports
-  var lunrLib = root && root.lunr ? root.lunr : (isNode ? require('lunr') : null)
-  var api = factory(lunrLib, root)
   if (isNode) {
-    module.exports = api
-  } else if (root && root.document && lunrLib) {
+    var q = require('./search/query.js')
+    var s = require('./search/score.js')
+    var mt = require('./search/match.js')
+    var sh = require('./search/shards.js')
+    module.exports = factory(require('lunr'), root, q, s, mt, sh)
+    return
+  }
+  if (!root || !root.document) return
+  var PARTS = ['query', 'score', 'match', 'shards']
+  var self = root.document.currentScript
+  var dir = self && self.src ? self.src.replace(/[^/]*$/, '') + 'search/' : null
+  function start () {
+    var parts = root.SitegenSearchParts
+    if (!root.lunr) return
+    var api = factory(root.lunr, root, parts.query, parts.score, parts.match, parts.shards)
     root.SitegenSearch = api
     api.init(root.document)
   }
-})(typeof window !== 'undefined' ? window : this, function (lunr, root) {
+  var have = root.SitegenSearchParts || {}
+  var missing = PARTS.filter(function (name) { return !have[name] })
+  if (!missing.length || !dir) { start(); return }
+  var left = missing.length
+  missing.forEach(function (name) {
+    var el = root.document.createElement('script')
+    el.src = dir + name + '.js'
+    el.async = false          // execute in this order: shards needs the others
+    el.onload = function () { if (--left === 0) start() }
+    el.onerror = function () { if (root.console) root.console.error('sitegen search: cannot load ' + el.src) }
+    root.document.head.appendChild(el)
+  })
+})(typeof window !== 'undefined' ? window : this, function (lunr, root, Q, S, M, SH) {
   'use strict'
 
   var DATA_GLOBAL = 'SITEGEN_SEARCH_DATA'
-  var MAX_FETCH_BYTES = 4000000   // raw shard bytes one query may load
-  var MAX_SHARDS = 24             // shards kept in memory between queries
   var DROPDOWN_RESULTS = 8
   var PAGE_SIZE = 20
   var DEBOUNCE_MS = 80
-  var SYNTAX_HELP = 'Use plain words; title:word searches titles only, +word requires a word, ' +
-    '-word excludes it, word* matches a prefix.'
-
-  // ------------------------------------------------------------ query core
-
-  function trimWord (s) {   // lunr.trimmer
-    return s.replace(/^\W+/, '').replace(/\W+$/, '')
-  }
-
-  function isStopWord (s) {
-    return lunr.stopWordFilter(new lunr.Token(s)) === undefined
-  }
-
-  function stem (s) {
-    return lunr.stemmer(new lunr.Token(s)).toString()
-  }
-
-  function QueryError (message) {
-    this.name = 'QueryError'
-    this.message = message
-  }
-  QueryError.prototype = Object.create(Error.prototype)
-  QueryError.prototype.constructor = QueryError
-
-  /* Parse a query string into normalized lunr clauses.  Plain terms are
-   * trimmed of punctuation (like the indexing pipeline does) and stop words
-   * are dropped (they are not in the index).  Returns {clauses, hint}; a
-   * syntax error falls back to the plain words of the query with a hint. */
-  function parseQuery (queryString, fields) {
-    var hint = null
-    var query = new lunr.Query(fields)
-    try {
-      new lunr.QueryParser(queryString, query).parse()
-    } catch (e) {
-      if (!(e instanceof lunr.QueryParseError)) throw e
-      hint = 'Couldn\u2019t read that as a query (' + e.message + '), so special characters were ignored. ' + SYNTAX_HELP
-      query = new lunr.Query(fields)
-      var plain = String(queryString).replace(/[:^~+*\\]/g, ' ').replace(/(^|\s)-+/g, '$1')
-      try {
-        new lunr.QueryParser(plain, query).parse()
-      } catch (e2) {
-        query = new lunr.Query(fields)
-      }
-    }
-    var clauses = []
-    for (var i = 0; i < query.clauses.length; i++) {
-      var c = query.clauses[i]
-      if (c.term.indexOf('*') !== -1) {
-        var lead = c.term.replace(/^[^A-Za-z0-9_*]+/, '')
-        if (lead === '' || lead.charAt(0) === '*') {
-          throw new QueryError('Searches can\u2019t start with * \u2014 put a few letters first, like diffus*.')
-        }
-        c.term = lead
-      } else {
-        var t = trimWord(c.term)
-        if (t === '' || isStopWord(t)) continue
-        c.term = t
-      }
-      clauses.push(c)
-    }
-    return { clauses: clauses, hint: hint }
-  }
-
-  function isNegated (clauses) {
-    for (var i = 0; i < clauses.length; i++) {
-      if (clauses[i].presence !== lunr.Query.presence.PROHIBITED) return false
-    }
-    return clauses.length > 0
-  }
-
-  /* Index of the shard holding `term`: the last shard whose first term <= term. */
-  function shardFor (firsts, term) {
-    var lo = 0
-    var hi = firsts.length - 1
-    while (lo < hi) {
-      var mid = (lo + hi + 1) >> 1
-      if (firsts[mid] <= term) lo = mid; else hi = mid - 1
-    }
-    return lo
-  }
-
-  /* What a list of clauses needs from the index: {exact: {term: true},
-   * prefixes: [...], all: bool} -- exact (stemmed) terms, wildcard prefixes,
-   * and whether a fuzzy (~) clause needs every term. */
-  function neededTerms (clauses) {
-    var need = { exact: Object.create(null), prefixes: [], all: false }
-    clauses.forEach(function (c) {
-      if (c.editDistance) { need.all = true; return }
-      var star = c.term.indexOf('*')
-      if (star === -1) need.exact[c.usePipeline ? stem(c.term) : c.term] = true
-      else need.prefixes.push(c.term.slice(0, star))
-    })
-    return need
-  }
-
-  function termFilter (need) {
-    if (need.all) return null
-    return function (term) {
-      if (need.exact[term] === true) return true
-      for (var i = 0; i < need.prefixes.length; i++) {
-        if (term.slice(0, need.prefixes[i].length) === need.prefixes[i]) return true
-      }
-      return false
-    }
-  }
-
-  /* The shard indices a list of clauses needs, in order. */
-  function neededShards (manifest, clauses) {
-    var firsts = manifest.shards.first
-    var need = neededTerms(clauses)
-    var want = {}
-    Object.keys(need.exact).forEach(function (t) { want[shardFor(firsts, t)] = true })
-    need.prefixes.forEach(function (prefix) {
-      var k = shardFor(firsts, prefix)
-      want[k] = true
-      while (k + 1 < firsts.length && firsts[k + 1].slice(0, prefix.length) <= prefix) want[++k] = true
-    })
-    var out = []
-    for (var k = 0; k < firsts.length; k++) if (need.all || want[k]) out.push(k)
-    return out
-  }
-
-  function shardName (manifest, i) {
-    return 'shard-' + i + '-' + manifest.shards.hash[i] + '.json'
-  }
-
-  function docsName (manifest, chunk) {
-    return 'docs-' + chunk + '-' + manifest.store.hash[chunk] + '.json'
-  }
-
-  /* Merge decoded shards (in shard order) into a serialized lunr index.
-   * Only terms passing `keep` (default: all) are taken: a query only ever
-   * looks up its own terms, its wildcard expansions, or (fuzzy) everything.
-   * Terms get consecutive indices; each field vector gets the components of
-   * the taken terms, in index order.  allRefs adds an (empty) field vector
-   * for every document, which lunr needs for purely negated queries. */
-  function mergeShards (manifest, shards, allRefs, keep) {
-    var fields = manifest.fields
-    var inverted = []
-    var vectors = Object.create(null)
-    var keys = []
-    var idx = 0
-    if (allRefs) {
-      for (var d = 0; d < manifest.docs; d++) {
-        for (var f0 = 0; f0 < fields.length; f0++) {
-          var k0 = fields[f0] + '/' + d
-          vectors[k0] = []
-          keys.push(k0)
-        }
-      }
-    }
-    for (var s = 0; s < shards.length; s++) {
-      var entries = shards[s]
-      for (var e = 0; e < entries.length; e++) {
-        var entry = entries[e]
-        if (keep && !keep(entry[0])) continue
-        var posting = { _index: idx }
-        for (var f = 0; f < fields.length; f++) {
-          var byRef = {}
-          var p = entry[f + 1]
-          if (p.length) {
-            var weights = p[0]
-            var gaps = p[1]
-            var codes = p[2]
-            var ref = 0
-            for (var g = 0; g < gaps.length; g++) {
-              ref += gaps[g]
-              byRef[ref] = {}
-              var key = fields[f] + '/' + ref
-              var vec = vectors[key]
-              if (vec === undefined) {
-                vec = vectors[key] = []
-                keys.push(key)
-              }
-              vec.push(idx, weights[codes ? codes[g] : 0] / 1000)
-            }
-          }
-          posting[fields[f]] = byRef
-        }
-        inverted.push([entry[0], posting])
-        idx++
-      }
-    }
-    return {
-      version: manifest.lunr,
-      fields: fields,
-      fieldVectors: keys.map(function (k) { return [k, vectors[k]] }),
-      invertedIndex: inverted,
-      pipeline: manifest.pipeline
-    }
-  }
-
-  function runQuery (index, clauses) {
-    return index.query(function (q) {
-      clauses.forEach(function (c) {
-        var copy = {}
-        for (var k in c) copy[k] = c[k]
-        q.clause(copy)
-      })
-    })
-  }
-
-  // ------------------------------------------------------------ scoring
-
-  /* Decode one field's postings of a shard entry: {refs: Int32Array
-   * (ascending), w: Float64Array} -- the field-vector components lunr would
-   * load for this term. */
-  function decodePostings (p) {
-    if (!p.length) return { refs: new Int32Array(0), w: new Float64Array(0) }
-    var weights = p[0]
-    var gaps = p[1]
-    var codes = p[2]
-    var n = gaps.length
-    var refs = new Int32Array(n)
-    var w = new Float64Array(n)
-    var ref = 0
-    for (var i = 0; i < n; i++) {
-      ref += gaps[i]
-      refs[i] = ref
-      w[i] = weights[codes ? codes[i] : 0] / 1000
-    }
-    return { refs: refs, w: w }
-  }
-
-  function hasRef (refs, ref) {
-    var lo = 0
-    var hi = refs.length - 1
-    while (lo <= hi) {
-      var mid = (lo + hi) >> 1
-      if (refs[mid] === ref) return true
-      if (refs[mid] < ref) lo = mid + 1; else hi = mid - 1
-    }
-    return false
-  }
-
-  /* lunr 2.3.9's Index#query, computed directly on postings.
-   *
-   * `postings(term)` gives the decoded per-field postings of a loaded term
-   * (or undefined), `candidates(prefix)` the sorted loaded terms starting
-   * with prefix ('' = all).  Same clause semantics as lunr (pipeline,
-   * token-set expansion with lunr.TokenSet, required / prohibited per field,
-   * query vectors with summed boosts, score = sum over matched fields of
-   * query . field vector / |query|); dot products are summed in term order,
-   * as lunr does with the merged index.  lunr's Index#query costs ~10 us per
-   * matching field (MatchData objects, string field refs): over a second
-   * for a term in most of 50,000 papers; this takes milliseconds.  Ties are
-   * ordered by ref (lunr keeps insertion order).  Exactness is tested
-   * against lunr.js and lunr.py (tests/js/search.test.js). */
-  function scoreClauses (manifest, clauses, postings, candidates) {
-    var fields = manifest.fields
-    var n = manifest.docs
-    var nf = fields.length
-    var P = lunr.Query.presence
-    var COMPLETE = 'complete'
-    var qv = []
-    var matched = []
-    var required = []
-    var prohibited = []
-    var pairs = []          // [term, field index] that collect matches
-    var seenPair = Object.create(null)
-    for (var f = 0; f < nf; f++) {
-      qv.push(new Map())
-      matched.push(null)
-      required.push(undefined)
-      prohibited.push(null)
-    }
-    function flags () { return new Uint8Array(n) }
-    function mark (set, refs) { for (var i = 0; i < refs.length; i++) set[refs[i]] = 1 }
-
-    clauses.forEach(function (clause) {
-      var fieldIdx = clause.fields.map(function (name) { return fields.indexOf(name) })
-      var term = clause.usePipeline ? stem(clause.term) : clause.term
-      var expanded
-      if (clause.editDistance || term.indexOf('*') !== -1) {
-        var tsClause = { term: term }
-        if ('editDistance' in clause) tsClause.editDistance = clause.editDistance
-        var star = term.indexOf('*')
-        var pool = candidates(clause.editDistance ? '' : term.slice(0, star))
-        expanded = lunr.TokenSet.fromArray(pool).intersect(lunr.TokenSet.fromClause(tsClause)).toArray()
-      } else {
-        expanded = postings(term) ? [term] : []
-      }
-      var clauseMatches = clause.presence === P.REQUIRED ? flags() : null
-      if (!expanded.length && clause.presence === P.REQUIRED) {
-        fieldIdx.forEach(function (k) { required[k] = flags() })   // empty
-        return
-      }
-      expanded.forEach(function (t) {
-        var post = postings(t)
-        fieldIdx.forEach(function (k) {
-          var refs = post[k].refs
-          if (clause.presence === P.REQUIRED) {
-            mark(clauseMatches, refs)
-            if (required[k] === undefined) required[k] = COMPLETE
-          }
-          if (clause.presence === P.PROHIBITED) {
-            if (!prohibited[k]) prohibited[k] = flags()
-            mark(prohibited[k], refs)
-            return
-          }
-          qv[k].set(t, (qv[k].get(t) || 0) + clause.boost)
-          var key = t + '/' + k
-          if (seenPair[key]) return
-          seenPair[key] = true
-          pairs.push([t, k])
-          if (!matched[k]) matched[k] = flags()
-          mark(matched[k], refs)
-        })
-      })
-      if (clause.presence === P.REQUIRED) {
-        fieldIdx.forEach(function (k) {
-          if (required[k] === COMPLETE) {
-            required[k] = clauseMatches.slice()
-          } else {
-            var r = required[k]
-            for (var d = 0; d < n; d++) r[d] &= clauseMatches[d]
-          }
-        })
-      }
-    })
-
-    var allRequired = null
-    var allProhibited = flags()
-    for (var k = 0; k < nf; k++) {
-      if (required[k] !== undefined && required[k] !== COMPLETE) {
-        if (!allRequired) allRequired = required[k].slice()
-        else for (var d = 0; d < n; d++) allRequired[d] &= required[k][d]
-      }
-      if (prohibited[k]) for (var d2 = 0; d2 < n; d2++) allProhibited[d2] |= prohibited[k][d2]
-    }
-
-    var negated = clauses.every(function (c) { return c.presence === P.PROHIBITED })
-    var acc = []
-    var mag = []
-    for (var k2 = 0; k2 < nf; k2++) {
-      var terms = Array.from(qv[k2].keys()).sort()
-      var sum = 0
-      var a = new Float64Array(n)
-      terms.forEach(function (t) {
-        var q = qv[k2].get(t)
-        sum += q * q
-        var fp = postings(t)[k2]
-        for (var i = 0; i < fp.refs.length; i++) a[fp.refs[i]] += q * fp.w[i]
-      })
-      acc.push(a)
-      mag.push(Math.sqrt(sum))
-    }
-
-    var hits = new Int32Array(n)
-    var scores = new Float64Array(n)
-    var count = 0
-    for (var doc = 0; doc < n; doc++) {
-      var any = negated
-      var score = 0
-      for (var k3 = 0; k3 < nf; k3++) {
-        if (negated || (matched[k3] && matched[k3][doc])) {
-          any = true
-          score += (acc[k3][doc] / mag[k3]) || 0
-        }
-      }
-      if (!any || allProhibited[doc] || (allRequired && !allRequired[doc])) continue
-      hits[count++] = doc
-      scores[doc] = score
-    }
-    return ranked(hits.subarray(0, count), scores, function (ref) {
-      var out = []
-      pairs.forEach(function (p) {
-        if (out.indexOf(p[0]) === -1 && hasRef(postings(p[0])[p[1]].refs, ref)) out.push(p[0])
-      })
-      return out
-    })
-  }
-
-  /* Results ranked by score (then ref), sorted lazily: showing the top 8 of
-   * 50,000 hits needs a selection, not a full sort.
-   *   count, slice(from, to) -> [{ref, score}], results (all, sorted), termsFor(ref) */
-  function ranked (docs, scores, termsFor) {
-    var sorted = 0          // docs[0, sorted) are the best, in order
-    function cmp (a, b) { return (scores[b] - scores[a]) || (a - b) }
-    function ensure (k) {
-      k = Math.min(k, docs.length)
-      if (k <= sorted) return
-      if (k * 8 >= docs.length) {
-        docs.subarray(sorted).sort(cmp)
-        sorted = docs.length
-        return
-      }
-      select(docs, sorted, docs.length - 1, k - 1, cmp)
-      docs.subarray(sorted, k).sort(cmp)
-      sorted = k
-    }
-    function slice (from, to) {
-      to = Math.min(to, docs.length)
-      ensure(to)
-      var out = []
-      for (var i = from; i < to; i++) out.push({ ref: docs[i], score: scores[docs[i]] })
-      return out
-    }
-    return {
-      count: docs.length,
-      slice: slice,
-      get results () { return slice(0, docs.length) },
-      termsFor: termsFor
-    }
-  }
-
-  /* Quickselect: reorder a[lo..hi] so that a[k] is where a full sort by cmp
-   * would put it, with better elements before and worse after. */
-  function select (a, lo, hi, k, cmp) {
-    while (hi > lo) {
-      var pivot = a[(lo + hi) >> 1]
-      var i = lo
-      var j = hi
-      while (i <= j) {
-        while (cmp(a[i], pivot) < 0) i++
-        while (cmp(a[j], pivot) > 0) j--
-        if (i <= j) {
-          var t = a[i]
-          a[i] = a[j]
-          a[j] = t
-          i++
-          j--
-        }
-      }
-      if (k <= j) hi = j
-      else if (k >= i) lo = i
-      else return
-    }
-  }
-
-  // ------------------------------------------------------------ engine
-
-  /* loader(name) -> Promise of the parsed JSON of search/<name>.
-   * opts.lunrIndex: answer with lunr.Index.load on the merged shards and
-   * lunr's own Index#query instead of scoreClauses (same results; slow for
-   * frequent terms; kept as the reference the tests compare with). */
-  function createEngine (loader, opts) {
-    var useLunr = !!(opts && opts.lunrIndex)
-    var files = Object.create(null)      // manifest and doc chunks (small)
-    var shards = Object.create(null)     // shard index -> entries
-    var recent = []                      // loaded shard indices, most recent first
-    var entries = new Map()              // term -> shard entry (loaded shards)
-    var decoded = new Map()              // term -> [per-field postings]
-    var manifestPromise = null
-
-    function load (name) {
-      if (!files[name]) {
-        files[name] = loader(name).catch(function (err) {
-          delete files[name]
-          throw err
-        })
-      }
-      return files[name]
-    }
-
-    function manifest () {
-      if (!manifestPromise) {
-        manifestPromise = load('manifest.json')
-        manifestPromise.catch(function () { manifestPromise = null })
-      }
-      return manifestPromise
-    }
-
-    function loadShards (m, ids) {
-      return Promise.all(ids.map(function (i) {
-        if (shards[i]) return shards[i]
-        return loader(shardName(m, i)).then(function (list) {
-          if (!shards[i]) {
-            shards[i] = list
-            list.forEach(function (e) { entries.set(e[0], e) })
-          }
-          return list
-        })
-      })).then(function (lists) {
-        // keep the shards of this query and the most recent others
-        recent = ids.concat(recent.filter(function (i) { return ids.indexOf(i) === -1 }))
-        while (recent.length > Math.max(MAX_SHARDS, ids.length)) {
-          var old = recent.pop()
-          shards[old].forEach(function (e) {
-            entries.delete(e[0])
-            decoded.delete(e[0])
-          })
-          delete shards[old]
-        }
-        return lists
-      })
-    }
-
-    function postings (term) {
-      var p = decoded.get(term)
-      if (p === undefined) {
-        var e = entries.get(term)
-        if (e === undefined) return undefined
-        p = []
-        for (var f = 1; f < e.length; f++) p.push(decodePostings(e[f]))
-        decoded.set(term, p)
-      }
-      return p
-    }
-
-    function candidatesIn (m, ids) {
-      return function (prefix) {
-        var out = []
-        ids.forEach(function (i) {
-          shards[i].forEach(function (e) {
-            if (e[0].slice(0, prefix.length) === prefix) out.push(e[0])
-          })
-        })
-        return out
-      }
-    }
-
-    function lunrSearch (m, parsed, ids, lists) {
-      var need = neededTerms(parsed.clauses)
-      var index = lunr.Index.load(mergeShards(m, lists, isNegated(parsed.clauses), termFilter(need)))
-      var byRef = Object.create(null)
-      var results = runQuery(index, parsed.clauses)
-      var docs = new Int32Array(results.length)
-      var scores = new Float64Array(m.docs)
-      results.forEach(function (r, i) {
-        byRef[r.ref] = Object.keys(r.matchData.metadata)
-        docs[i] = +r.ref
-        scores[+r.ref] = r.score
-      })
-      return ranked(docs, scores, function (ref) { return byRef[ref] || [] })
-    }
-
-    /* -> Promise of {count, slice(from, to), results, termsFor(ref), hint, empty} */
-    function search (queryString) {
-      return manifest().then(function (m) {
-        var parsed = parseQuery(queryString, m.fields)
-        if (!parsed.clauses.length) {
-          var none = ranked(new Int32Array(0), null, function () { return [] })
-          none.hint = parsed.hint
-          none.empty = true
-          return none
-        }
-        var ids = neededShards(m, parsed.clauses)
-        var bytes = 0
-        ids.forEach(function (i) { if (!shards[i]) bytes += m.shards.bytes[i] })
-        if (bytes > MAX_FETCH_BYTES) {
-          throw new QueryError('That query would need too much of the index. ' +
-            'Use a longer prefix before * or drop the ~ (fuzzy) part.')
-        }
-        return loadShards(m, ids).then(function (lists) {
-          var out = useLunr
-            ? lunrSearch(m, parsed, ids, lists)
-            : scoreClauses(m, parsed.clauses, postings, candidatesIn(m, ids))
-          out.hint = parsed.hint
-          return out
-        })
-      })
-    }
-
-    /* -> Promise of [{title, url, date, snippet, shown}] for refs (shown: the date as pages show it) */
-    function docs (refs) {
-      return manifest().then(function (m) {
-        var size = m.store.size
-        return Promise.all(refs.map(function (ref) {
-          var chunk = Math.floor(ref / size)
-          return load(docsName(m, chunk)).then(function (rows) {
-            var row = rows[ref - chunk * size]
-            return { title: row[0], url: row[1], date: row[2], snippet: row[3], shown: row[4] }
-          })
-        }))
-      })
-    }
-
-    return { manifest: manifest, search: search, docs: docs, load: load }
-  }
+  var SYNTAX_HELP = Q.SYNTAX_HELP
+  var QueryError = Q.QueryError
+  var createEngine = SH.createEngine
 
   // ------------------------------------------------------------ highlighting
 
+  var EDGE = /^[^\p{L}\p{N}_]+|[^\p{L}\p{N}_]+$/gu
+
   /* Split text into [{text, mark}] pieces, marking words whose lunr term
-   * (trimmed, lower-cased, stemmed) is one of `terms`. */
+   * (folded, trimmed, stemmed) is one of `terms`. */
   function highlight (text, terms) {
     var set = Object.create(null)
     terms.forEach(function (t) { set[t] = true })
@@ -628,12 +78,13 @@
     for (var i = 0; i < parts.length; i++) {
       var word = parts[i]
       if (i % 2 === 1 || !word) { push(word, false); continue }
-      var core = trimWord(word.toLowerCase())
-      if (core && set[stem(core)] === true) {
-        var start = word.toLowerCase().indexOf(core)
+      var core = Q.trimWord(Q.fold(word))
+      if (core && set[Q.stem(core)] === true) {
+        var inner = word.replace(EDGE, '')
+        var start = inner ? word.indexOf(inner) : 0
         push(word.slice(0, start), false)
-        push(word.slice(start, start + core.length), true)
-        push(word.slice(start + core.length), false)
+        push(inner || word, true)
+        push(word.slice(start + (inner || word).length), false)
       } else {
         push(word, false)
       }
@@ -641,22 +92,38 @@
     return out
   }
 
-  var core = {
-    parseQuery: parseQuery,
-    neededShards: neededShards,
-    neededTerms: neededTerms,
-    termFilter: termFilter,
-    shardFor: shardFor,
-    mergeShards: mergeShards,
-    runQuery: runQuery,
-    scoreClauses: scoreClauses,
-    ranked: ranked,
-    decodePostings: decodePostings,
-    isNegated: isNegated,
-    createEngine: createEngine,
-    highlight: highlight,
-    QueryError: QueryError
+  /* A word of `texts` whose term is `term` (how a correction is shown), or the term. */
+  function surface (term, texts) {
+    for (var i = 0; i < texts.length; i++) {
+      var words = String(texts[i] || '').split(/[\s\-]+/)
+      for (var j = 0; j < words.length; j++) {
+        var core = Q.trimWord(Q.fold(words[j]))
+        if (core && Q.stem(core) === term) return core
+      }
+    }
+    return term
   }
+
+  /* The query as it was searched: each corrected word replaced by how its
+   * first correction appears in the results. */
+  function correctedQuery (q, corrections, docs) {
+    var texts = []
+    docs.forEach(function (d) { texts.push(d.title, d.snippet) })
+    var out = Q.fold(q)
+    corrections.forEach(function (c) {
+      var shown = surface(c.terms[0], texts)
+      out = out.split(/(\s+)/).map(function (w) {
+        return Q.trimWord(w.replace(/^[+-]/, '')) === c.word ? w.replace(c.word, shown) : w
+      }).join('')
+    })
+    return out
+  }
+
+  var core = {}
+  ;[Q, S, M, SH].forEach(function (part) { for (var k in part) core[k] = part[k] })
+  core.highlight = highlight
+  core.surface = surface
+  core.correctedQuery = correctedQuery
 
   if (!root || !root.document) return core
   core.init = function (doc) {
@@ -773,20 +240,23 @@
 
   function pageHref (ui, q) {
     var action = ui.form.getAttribute('action') || (ui.base + 'search/')
-    return action + '?q=' + encodeURIComponent(q)
+    return action + '?q=' + encodeURIComponent(q.trim())
   }
 
   // ---- running a query
 
-  function perform (ui, q, limit) {
+  /* Search and fetch the top results' rows.  opts: {typing (the last word
+   * is also a prefix), byDate (newest first)}. */
+  function perform (ui, q, limit, opts) {
     var seq = ++ui.seq
     var current = function () { return seq === ui.seq }
-    return ui.engine.search(q).then(function (res) {
+    return ui.engine.search(q, opts).then(function (res) {
       if (!current()) return null
       var top = res.slice(0, limit)
       return ui.engine.docs(top.map(function (r) { return r.ref })).then(function (docs) {
         if (!current()) return null
-        return { q: q, res: res, top: top, docs: docs }
+        var shownAs = res.corrections.length ? correctedQuery(q, res.corrections, docs) : null
+        return { q: q, res: res, top: top, docs: docs, correctedTo: shownAs }
       })
     }).catch(function (err) {
       if (!current()) return null
@@ -800,10 +270,10 @@
     if (ui.page) {
       updateUrl(ui, q, !ui.editing)
       ui.editing = true
-      return showPage(ui, q)
+      return showPage(ui, q, true)
     }
     if (!q.trim()) { closeDropdown(ui); return }
-    perform(ui, q, DROPDOWN_RESULTS).then(function (out) {
+    perform(ui, q, DROPDOWN_RESULTS, { typing: true }).then(function (out) {
       if (out) renderDropdown(ui, out)
     })
   }
@@ -832,7 +302,7 @@
         clearTimeout(ui.timer)
         updateUrl(ui, ui.input.value, !ui.editing)
         ui.editing = false
-        showPage(ui, ui.input.value)
+        showPage(ui, ui.input.value, false)
       }
       // otherwise the form submits: GET {base}search/?q=...
     } else if (ev.key === 'Tab') {
@@ -860,6 +330,7 @@
       announce(ui, out.error)
     } else {
       if (out.res.hint) dd.appendChild(message(ui.doc, out.res.hint))
+      if (out.correctedTo) dd.appendChild(message(ui.doc, correctionText(out)))
       var total = out.res.count
       if (!total) {
         var none = out.res.empty
@@ -912,6 +383,13 @@
     openDropdown(ui)
   }
 
+  /* "Showing results for “diffusion models”: no paper contains “difusion”." */
+  function correctionText (out) {
+    var words = out.res.corrections.map(function (c) { return '\u201c' + c.word + '\u201d' })
+    return 'Showing results for \u201c' + out.correctedTo + '\u201d: no paper contains ' +
+      words.join(' or ') + '.'
+  }
+
   function message (doc, text) {
     var div = doc.createElement('div')
     div.className = 'search-message'
@@ -949,22 +427,62 @@
   // ---- results page
 
   function fromLocation (ui) {
-    var q = new URLSearchParams(root.location.search).get('q') || ''
+    var params = new URLSearchParams(root.location.search)
+    var q = params.get('q') || ''
+    ui.byDate = params.get('sort') === 'date'
     ui.input.value = q
     ui.editing = false
-    showPage(ui, q)
+    showPage(ui, q, false)
+  }
+
+  function pageUrl (ui, q) {
+    var parts = []
+    if (q) parts.push('q=' + encodeURIComponent(q))
+    if (ui.byDate) parts.push('sort=date')
+    return root.location.pathname + (parts.length ? '?' + parts.join('&') : '')
   }
 
   function updateUrl (ui, q, push) {
-    var url = root.location.pathname + (q ? '?q=' + encodeURIComponent(q) : '')
+    var url = pageUrl(ui, q)
     try {
       if (push) root.history.pushState({ q: q }, '', url)
       else root.history.replaceState({ q: q }, '', url)
     } catch (e) { /* e.g. some file:// contexts */ }
   }
 
-  function showPage (ui, q) {
+  /* The "Sort: Relevance | Newest first" switch above the results (made once). */
+  function sortControl (ui) {
+    if (ui.sort) return ui.sort
+    var p = ui.doc.createElement('p')
+    p.className = 'search-sort'
+    p.id = 'search-sort'
+    p.appendChild(ui.doc.createTextNode('Sort: '))
+    ui.sortButtons = [['relevance', 'Best match'], ['date', 'Newest first']].map(function (o, i) {
+      var b = ui.doc.createElement('button')
+      b.type = 'button'
+      b.className = 'search-sort-' + o[0]
+      b.appendChild(ui.doc.createTextNode(o[1]))
+      b.addEventListener('click', function () {
+        var byDate = o[0] === 'date'
+        if (byDate === ui.byDate) return
+        ui.byDate = byDate
+        updateUrl(ui, ui.input.value, true)
+        ui.editing = false
+        showPage(ui, ui.input.value, false)
+      })
+      if (i) p.appendChild(ui.doc.createTextNode(' '))
+      p.appendChild(b)
+      return b
+    })
+    ui.list.parentNode.insertBefore(p, ui.list)
+    ui.sort = p
+    return p
+  }
+
+  function showPage (ui, q, typing) {
     if (!ui.list || !ui.status) return Promise.resolve()
+    sortControl(ui)
+    ui.sortButtons.forEach(function (b, i) { b.setAttribute('aria-pressed', String((i === 1) === !!ui.byDate)) })
     if (!q.trim()) {
       ui.seq++
       ui.doc.title = ui.title
@@ -975,17 +493,19 @@
     }
     ui.doc.title = '\u201c' + q + '\u201d \u2013 ' + ui.title
     setText(ui.status, 'Searching\u2026')
-    return perform(ui, q, PAGE_SIZE).then(function (out) {
+    return perform(ui, q, PAGE_SIZE, { typing: !!typing, byDate: !!ui.byDate }).then(function (out) {
       if (!out) return
       ui.last = out
       clear(ui.list)
       if (out.error) { setText(ui.status, out.error); return }
       var total = out.res.count
       var text = total
-        ? total + (total === 1 ? ' result' : ' results') + ' for \u201c' + q + '\u201d.'
+        ? total + (total === 1 ? ' result' : ' results') + ' for \u201c' + q + '\u201d' +
+          (ui.byDate ? ', newest first.' : '.')
         : (out.res.empty
           ? 'Type a word to search for (very common words like \u201cthe\u201d are ignored).'
           : 'No results for \u201c' + q + '\u201d. Try removing words, checking the spelling, or using a prefix like diffus*.')
+      if (out.correctedTo) text += ' ' + correctionText(out)
       if (out.res.hint) text += ' ' + out.res.hint
       setText(ui.status, text)
       appendResults(ui, out.top, out.docs, out.res.termsFor)
@@ -1072,3 +592,4 @@
     setText(ui.live, text)
   }
 })
+
