@@ -197,7 +197,7 @@ def search(query: tuple[str, ...], out: Path | None, config_path: str | None, li
     text = " ".join(query)
     found = search_site(cfg.output_dir, text, limit=limit, by_date=sort == "date")
     for r in found["results"]:
-        r["url"] = cfg.abs_url(r["url"])
+        r["url"] = cfg.site_url(r["url"])   # absolute with a host, else root-relative
     if as_json:
         click.echo(json.dumps(found, indent=1))
         return

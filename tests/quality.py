@@ -147,6 +147,11 @@ def lighthouse(url: str, desktop: bool, chrome: str, out: Path) -> dict:
     return json.loads(out.read_text(encoding="utf-8"))
 
 
+def scores(report: dict) -> str:
+    """``performance 99, accessibility 100, ...`` for the log (`pytest -rP` shows it)."""
+    return ", ".join(f"{cat} {round((report['categories'][cat]['score'] or 0) * 100)}" for cat in CATEGORIES)
+
+
 def below_bar(report: dict) -> list[str]:
     """Each category under its bar, with the audits that cost it points."""
     problems = []

@@ -16,7 +16,7 @@ import pytest
 
 from browser import chromium, page_wait
 from helpers import require_tool
-from quality import Served, axe_violations, below_bar, emulate, lighthouse, vnu_errors
+from quality import Served, axe_violations, below_bar, emulate, lighthouse, scores, vnu_errors
 
 pytestmark = [pytest.mark.browser, pytest.mark.quality, pytest.mark.timeout(1200)]
 
@@ -75,5 +75,6 @@ def test_lighthouse_scores(served, preset, tmp_path):
     problems = []
     for kind, url in served.pages().items():
         report = lighthouse(url, preset == "desktop", chrome, tmp_path / f"{kind}.json")
+        print(f"lighthouse {preset} {kind}: {scores(report)}")
         problems += [f"{preset} {kind} {url}: {p}" for p in below_bar(report)]
     assert not problems, "Lighthouse below the bar:\n" + "\n".join(problems)

@@ -231,5 +231,5 @@ def test_check_verifies_the_search_index(project):
     shard.write_bytes(shard.read_bytes().replace(b"]]", b"]] ", 1))
     r = cli("check")
     assert r.exit_code == 1
-    assert f"search: {pos}: missing (listed in manifest.json)" in r.output
-    assert f"search: {shard}: content does not match its hash" in r.output
+    assert f"search/manifest.json: lists the positions of shard 0 as search/{pos.name}, which is missing" in r.output
+    assert f"search/{shard.name}: with search/pos-1-" in r.output and "its content hash is" in r.output
