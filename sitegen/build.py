@@ -39,7 +39,7 @@ from .feeds import api_and_sitemap, feed_files
 from .ingest import IngestResult, ingest
 from .output import OutputTree, atomic_write
 from .render import Renderer, templates_digest
-from .site import build_model
+from .site import build_model, source_date_epoch
 
 PARALLEL_MIN_PAGES = 400     # fewer stale pages render in-process (a pool costs ~0.1 s)
 PARALLEL_MIN_SEARCH = 150    # papers from which the search index is built in a parallel process
@@ -88,7 +88,7 @@ def _tree_stats(folder: Path | None, h) -> None:
 
 def input_fingerprint(config: Config) -> str:
     h = hashlib.blake2b(digest_size=16)
-    h.update(f"{__version__}\0{config!r}\0{os.environ.get('SOURCE_DATE_EPOCH', '')}\n".encode())
+    h.update(f"{__version__}\0{config!r}\0{source_date_epoch()}\n".encode())
     for folder in (config.dumps_dir, config.content_papers, config.content_days, config.theme,
                    config.templates_dir, config.static_dir):
         _tree_stats(folder, h)

@@ -13,12 +13,14 @@ import datetime as dt
 import hashlib
 import os
 import pickle
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
 from .config import Config
 from .content import Content, Day, Paper
+from .errors import SitegenError
 
 
 @dataclass
@@ -171,11 +173,34 @@ def sort_title(p: Paper) -> tuple[str, str]:
     return (p.title.casefold(), p.slug)
 
 
+EPOCH_MAX = 253402300799      # 9999-12-31T23:59:59Z: the last second a four-digit year can show
+
+
+def source_date_epoch() -> int | None:
+    """``SOURCE_DATE_EPOCH`` as an integer, ``None`` when unset or empty.
+
+    https://reproducible-builds.org/specs/source-date-epoch/ : the value "MUST be an ASCII
+    representation of an integer with no fractional component", and "If the value is malformed,
+    the build process SHOULD exit with a non-zero error code" -- so a bad value is an error
+    (exit 1), never silently ignored.  Negative values and years past 9999 cannot be shown as a
+    date in the site, so they are refused too.
+    """
+    raw = os.environ.get("SOURCE_DATE_EPOCH")
+    if raw is None or raw == "":
+        return None
+    if not re.fullmatch(r"[0-9]{1,12}", raw) or int(raw) > EPOCH_MAX:
+        shown = raw if len(raw) <= 40 else raw[:40] + "..."
+        raise SitegenError(f"SOURCE_DATE_EPOCH={shown!r} is not a build time: expected whole seconds since "
+                           f"1970-01-01 UTC, from 0 to {EPOCH_MAX} (the end of year 9999), e.g. "
+                           "SOURCE_DATE_EPOCH=$(git log -1 --format=%ct). Fix or unset it.")
+    return int(raw)
+
+
 def build_date(content_days: list[Day]) -> dt.date | None:
     """``SOURCE_DATE_EPOCH`` if set, else the newest day: never the wall clock."""
-    epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    if epoch and epoch.strip().isdigit():
-        return dt.datetime.fromtimestamp(int(epoch), dt.timezone.utc).date()
+    epoch = source_date_epoch()
+    if epoch is not None:
+        return dt.datetime.fromtimestamp(epoch, dt.timezone.utc).date()
     return content_days[-1].date if content_days else None
 
 
