@@ -34,7 +34,7 @@ from typing import Callable
 
 from . import __version__, faults
 from .config import Config, format_date
-from .content import load_content
+from .content import irregular, load_content, skipped
 from .feeds import api_and_sitemap, feed_files
 from .ingest import IngestResult, ingest
 from .output import OutputTree, atomic_write
@@ -82,7 +82,11 @@ def _tree_stats(folder: Path | None, h) -> None:
         for name in sorted(filenames):
             if name.startswith(".") and ".tmp-" in name:
                 continue
-            st = os.stat(os.path.join(dirpath, name))
+            path = os.path.join(dirpath, name)
+            try:
+                st = os.stat(path)
+            except OSError:      # a dangling symlink (an editor's lock file): what the link says
+                st = os.lstat(path)
             h.update(f"{dirpath}/{name}\0{st.st_mtime_ns}\0{st.st_size}\n".encode())
 
 
@@ -178,8 +182,11 @@ def compute_related(config: Config, model_papers) -> dict[str, list[str]]:
                   (_HERE / "related.py").read_bytes()), compute)
 
 
-def static_files(config: Config) -> dict[str, Path]:
-    """Theme files, overridden file by file: ``static/`` -> /static/, ``root/`` -> /."""
+def static_files(config: Config, warnings: list[str] | None = None) -> dict[str, Path]:
+    """Theme files, overridden file by file: ``static/`` -> /static/, ``root/`` -> /.
+
+    A file that is not a regular file (a FIFO, a dangling symlink) is skipped with a line in ``warnings``.
+    """
     files: dict[str, Path] = {}
     sources = [(config.theme / "static", "static/"), (config.theme / "root", "")]
     if config.static_dir:
@@ -193,6 +200,11 @@ def static_files(config: Config) -> dict[str, Path]:
                 if name.startswith("."):
                     continue
                 full = Path(dirpath) / name
+                why = irregular(full)
+                if why is not None:
+                    if warnings is not None:
+                        warnings.append(skipped(full, why))
+                    continue
                 files[prefix + full.relative_to(folder).as_posix()] = full
     return files
 
@@ -330,8 +342,11 @@ def _build_pages(config: Config, content, report: BuildReport, search_job: _Back
                 say(f"  {n}/{len(stale)} pages")
         lap("render")
         faults.point("build.rendered")
-        for rel, path in static_files(config).items():
+        skips: list[str] = []
+        for rel, path in static_files(config, skips).items():
             tree.add(rel, path.read_bytes())
+        for w in skips:
+            say(f"warning: {w}")
         canonical_paths = [p.path for p in model.pages if p.canonical is None]   # the sitemap's pages
         feeds = feed_files(model)   # bounded by the feeds' size: computed every build, never stale
         # Sitemap and API read the config, every paper and day, and the page list; the key

@@ -15,6 +15,7 @@ import datetime as dt
 import os
 import pickle
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -133,12 +134,44 @@ def parse_day(path: Path) -> Day:
     return Day(date, tuple(papers), tuple(sources), body, extra, str(path), tuple(warnings))
 
 
-def _scan(folder: Path) -> list[os.DirEntry]:
+def irregular(path: str | os.PathLike) -> str | None:
+    """Why the input ``path`` is not a regular file to read, or ``None`` when it is one.
+
+    Checked with ``stat`` before any ``open``: opening a FIFO blocks forever, a dangling
+    symlink (an editor's lock file such as ``.#notes.md``) cannot be opened at all.
+    """
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return "is a symlink to nothing (a dangling link)" if os.path.islink(path) else "disappeared"
+    except OSError as e:
+        return f"cannot be read: {e.strerror}"
+    if stat.S_ISREG(st.st_mode):
+        return None
+    kind = ("a FIFO" if stat.S_ISFIFO(st.st_mode) else "a socket" if stat.S_ISSOCK(st.st_mode)
+            else "a folder" if stat.S_ISDIR(st.st_mode) else "a device or other special file")
+    return f"is {kind}, not a regular file"
+
+
+def skipped(path: str | os.PathLike, why: str) -> str:
+    """The one-line warning for an input file that is not read."""
+    return f"{os.fspath(path)}: skipped: it {why}. Remove it or replace it with a regular file."
+
+
+def _scan(folder: Path, warnings: list[str] | None = None) -> list[os.DirEntry]:
+    """The ``*.md`` regular files of ``folder``; anything else with that name is skipped with a warning."""
     try:
         entries = [e for e in os.scandir(folder) if e.name.endswith(".md") and not e.name.startswith(".")]
     except FileNotFoundError:
         return []
-    return sorted(entries, key=lambda e: e.name)
+    out = []
+    for e in sorted(entries, key=lambda e: e.name):
+        why = irregular(e.path)
+        if why is None:
+            out.append(e)
+        elif warnings is not None:
+            warnings.append(skipped(e.path, why))
+    return out
 
 
 class StatCache:
@@ -206,9 +239,10 @@ def load_content(content_dir: Path, cache_path: Path | None = None, check: bool 
     papers: dict[str, Paper] = {}
     days: dict[dt.date, Day] = {}
     live: set[str] = set()
+    skips: list[str] = []
     for folder, parse, sink in ((content_dir / "papers", parse_paper, papers),
                                 (content_dir / "days", parse_day, days)):
-        for entry in _scan(folder):
+        for entry in _scan(folder, skips):
             live.add(entry.path)
             try:
                 rec = cache.get(entry.path, entry.stat(), parse)
@@ -221,7 +255,7 @@ def load_content(content_dir: Path, cache_path: Path | None = None, check: bool 
     if errors:
         raise errors[0] if len(errors) == 1 else MultiError(errors[:20])
     cache.save(live)
-    warnings = [w for recs in (papers, days) for k in sorted(recs) for w in recs[k].warnings]
+    warnings = skips + [w for recs in (papers, days) for k in sorted(recs) for w in recs[k].warnings]
     return Content(dict(sorted(papers.items())), dict(sorted(days.items())), warnings)
 
 
