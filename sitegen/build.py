@@ -32,7 +32,7 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Callable
 
-from . import __version__, faults
+from . import __version__, cachefile, faults
 from .config import Config, format_date
 from .content import irregular, load_content, skipped
 from .feeds import api_and_sitemap, feed_files
@@ -90,6 +90,10 @@ def _tree_stats(folder: Path | None, h) -> None:
             h.update(f"{dirpath}/{name}\0{st.st_mtime_ns}\0{st.st_size}\n".encode())
 
 
+def _is_fingerprint(text: str) -> bool:
+    return len(text) == 32 and all(c in "0123456789abcdef" for c in text)
+
+
 def input_fingerprint(config: Config) -> str:
     h = hashlib.blake2b(digest_size=16)
     h.update(f"{__version__}\0{config!r}\0{source_date_epoch()}\n".encode())
@@ -100,14 +104,6 @@ def input_fingerprint(config: Config) -> str:
         st = config.path.stat()
         h.update(f"{st.st_mtime_ns}\0{st.st_size}".encode())
     return h.hexdigest()
-
-
-def _load_pickle(path: Path, default):
-    try:
-        with open(path, "rb") as fh:
-            return pickle.load(fh)
-    except Exception:
-        return default
 
 
 # --- rendering in parallel ----------------------------------------------------
@@ -154,7 +150,7 @@ def _memo(path: Path, key_parts: tuple, compute: Callable[[], object]):
     new algorithm never serves stale output.
     """
     key = hashlib.blake2b(pickle.dumps(key_parts, protocol=pickle.HIGHEST_PROTOCOL), digest_size=16).digest()
-    hit = _load_pickle(path, None)
+    hit = cachefile.load(path, lambda v: cachefile.is_pair(v, bytes, object))
     if hit and hit[0] == key:
         return hit[1]
     value = compute()
@@ -255,19 +251,17 @@ def build(config: Config, *, allow_small: bool = False, log: Callable[[str], Non
     report = BuildReport(out=config.output_dir, feeds=config.absolute)
     if config.host_warning:
         say(f"warning: {config.host_warning}")
+    cachefile.drain()     # a failed earlier build's notices are not this build's
     cache = config.cache_dir
     tag = hashlib.sha1(str(config.output_dir).encode()).hexdigest()[:10]   # one set per output folder
     fp_path = cache / f"fingerprint-{tag}"
     manifest_path = cache / f"manifest-{tag}.pickle"
     pages_cache = cache / f"pages-{tag}.pickle"
     if not force and config.output_dir.is_dir() and manifest_path.is_file():
-        try:
-            if fp_path.read_text() == input_fingerprint(config):
-                report.up_to_date = True
-                report.seconds = time.perf_counter() - t0
-                return report
-        except OSError:
-            pass
+        if cachefile.load_text(fp_path, _is_fingerprint) == input_fingerprint(config):
+            report.up_to_date = True
+            report.seconds = time.perf_counter() - t0
+            return report
 
     lap = _Laps(report)
     report.ingest = ingest(config, allow_small=allow_small, log=log)
@@ -290,6 +284,8 @@ def build(config: Config, *, allow_small: bool = False, log: Callable[[str], Non
         search_job.cancel()
     faults.point("build.fingerprint")
     atomic_write(fp_path, input_fingerprint(config).encode())
+    for line in cachefile.drain():
+        say(f"warning: {line}")
     report.seconds = time.perf_counter() - t0
     return report
 
@@ -320,7 +316,8 @@ def _build_pages(config: Config, content, report: BuildReport, search_job: _Back
     site_key = hashlib.blake2b(f"{__version__}\0{config!r}".encode(), digest_size=16).digest()
     keys = {p.path: hashlib.blake2b(p.deps + tmpl[p.template] + site_key, digest_size=16).digest()
             for p in model.pages}
-    old_keys = _load_pickle(pages_cache, {}) if not force else {}
+    old_keys = {} if force else cachefile.load(
+        pages_cache, lambda v: cachefile.is_map(v, str, lambda k: isinstance(k, bytes))) or {}
     lap("model")
     faults.point("build.model")
 

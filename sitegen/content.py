@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import frontmatter, paperlinks
+from . import cachefile, frontmatter, paperlinks
 from .errors import ContentError, MultiError, SitegenError
 from .markdown import markdown_text
 from .text import escape_markdown
@@ -192,14 +192,12 @@ class StatCache:
         self.path = path
         self.entries: dict[str, tuple[int, int, Any]] = {}
         self.dirty = False
-        if path and path.is_file():
-            try:
-                with open(path, "rb") as fh:
-                    version, entries = pickle.load(fh)
-                if version == CACHE_VERSION:
-                    self.entries = entries
-            except Exception:   # a corrupt or foreign cache only makes the build slower
-                self.entries = {}
+        if path:    # a corrupt or foreign cache only makes the build slower (sitegen/cachefile.py)
+            got = cachefile.load(path, lambda v: cachefile.is_pair(v, int, dict) and (v[0] != CACHE_VERSION or all(
+                isinstance(k, str) and type(e) is tuple and len(e) == 3 and type(e[0]) is int and type(e[1]) is int
+                for k, e in v[1].items())))
+            if got and got[0] == CACHE_VERSION:
+                self.entries = got[1]
 
     def get(self, path: str, st: os.stat_result, parse) -> Any:
         key = (st.st_mtime_ns, st.st_size)

@@ -39,7 +39,7 @@ import shutil
 import time
 from pathlib import Path, PurePosixPath
 
-from . import faults
+from . import cachefile, faults
 from .errors import BuildError
 
 MANIFEST_VERSION = 1
@@ -188,12 +188,11 @@ class OutputTree:
     def _load_manifest(self) -> dict[str, tuple[str, int]]:
         if not (self.manifest_path and self.manifest_path.is_file()):
             return {}
-        try:
-            with open(self.manifest_path, "rb") as fh:
-                version, out, manifest = pickle.load(fh)
-            return manifest if version == MANIFEST_VERSION and out == str(self.out) else {}
-        except Exception:
-            return {}
+        def shape(v) -> bool:
+            return (type(v) is tuple and len(v) == 3 and isinstance(v[0], int) and isinstance(v[1], str)
+                    and cachefile.is_map(v[2], str, lambda e: cachefile.is_pair(e, str, int)))
+        got = cachefile.load(self.manifest_path, shape)
+        return got[2] if got and got[0] == MANIFEST_VERSION and got[1] == str(self.out) else {}
 
     # -- writing -------------------------------------------------------------
     def _mkdir(self, base: Path, rel: str) -> None:
