@@ -364,6 +364,8 @@ def _build_pages(config: Config, content, report: BuildReport, search_job: _Back
         lap("search")
         faults.point("build.search")
         tree.commit()
+        for line in tree.notes:
+            say(f"warning: {line}")
         lap("write")
         report.files, report.written = len(tree.manifest), tree.written
     faults.point("build.committed")

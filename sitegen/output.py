@@ -43,6 +43,9 @@ from . import cachefile, faults
 from .errors import BuildError
 
 MANIFEST_VERSION = 1
+# rename() errors that mean "this folder cannot be swapped / renamed into" (a mount point, a
+# bind-mounted or container volume): the files are then written in place under the journal.
+CANNOT_SWAP = (errno.EXDEV, errno.EBUSY)
 
 
 def _tmp_name(path: Path) -> Path:
@@ -147,6 +150,8 @@ class OutputTree:
         self.manifest: dict[str, tuple[str, int]] = {}
         self.pending: list[str] = []
         self.written = self.reused = 0
+        self.in_place = False          # the output cannot take renames from beside it (see _move)
+        self.notes: list[str] = []     # one line each, for the build to print
 
     # -- lifecycle -----------------------------------------------------------
     def __enter__(self) -> "OutputTree":
@@ -248,7 +253,14 @@ class OutputTree:
         faults.point("output.commit")
         try:
             if self.fresh:
-                os.rename(self.staging, self.out)
+                try:
+                    os.rename(self.staging, self.out)
+                except OSError as e:
+                    if e.errno not in CANNOT_SWAP:
+                        raise
+                    self._in_place(e)
+                    self.out.mkdir(exist_ok=True)
+                    self._apply()
             else:
                 self._apply()
         except OSError as e:
@@ -262,6 +274,34 @@ class OutputTree:
             self.journal.unlink()
         faults.point("output.committed")
 
+    def _in_place(self, e: OSError) -> None:
+        if not self.in_place:
+            self.in_place = True
+            self.notes.append(f"{self.out} cannot take files renamed from beside it ({os.strerror(e.errno)}: a mount "
+                              "point?); writing them in place instead, each file atomically, under the journal")
+
+    def _move(self, rel: str) -> None:
+        """Staged file -> output: a rename, or (output on another device) a copy and a rename inside it."""
+        src, dst = self.staging / rel, self.out / rel
+        if not self.in_place:
+            try:
+                os.replace(src, dst)
+                return
+            except OSError as e:
+                if e.errno not in CANNOT_SWAP:
+                    raise
+                self._in_place(e)
+        tmp = _tmp_name(dst)
+        try:
+            shutil.copyfile(src, tmp)
+            os.replace(tmp, dst)
+        except BaseException:
+            try:
+                tmp.unlink()
+            except OSError:
+                pass
+            raise
+
     def _apply(self) -> None:
         self.journal.write_bytes(b"sitegen: applying a build; if this file remains, the next build rewrites all\n")
         faults.point("output.apply.journal")
@@ -274,7 +314,7 @@ class OutputTree:
         for rel in sorted(self.pending, key=lambda r: (exists(r), r)):
             faults.point("output.apply.rename")
             self._mkdir(self.out, rel)
-            os.replace(self.staging / rel, self.out / rel)
+            self._move(rel)
         if self.old_manifest:
             gone = [rel for rel in self.old_manifest if rel not in self.manifest]
         else:   # state unknown (first build into this folder, or after a killed apply)

@@ -8,6 +8,7 @@ saved while a build runs, and page digests that missed data their templates show
 
 from __future__ import annotations
 
+import errno
 import os
 import pickle
 import random
@@ -147,3 +148,44 @@ def test_a_corrupt_cache_file_means_a_clean_rebuild_with_a_notice(built_cache, t
     assert tree_digest(site / "_site") == want
     again = run_cli_process("build", cwd=site)
     assert again.returncode == 0 and "nothing changed" in again.stdout and not again.stderr, again.stderr
+
+
+def set_title(site: Path, title: str) -> None:
+    """A new site title: every page changes."""
+    cfg = site / "site.yml"
+    cfg.write_text(re.sub(r"(?m)^title: .*$", f"title: {title}", cfg.read_text()))
+
+
+# --- an output folder that cannot be swapped into place (a mount point) ------------------------
+@pytest.mark.parametrize("code", [errno.EXDEV, errno.EBUSY], ids=["EXDEV", "EBUSY"])
+@pytest.mark.parametrize("first", [True, False], ids=["first-build", "update"])
+def test_an_output_folder_on_another_device_is_written_in_place(tmp_path, monkeypatch, code, first):
+    site = sample(tmp_path / "s")
+    clean = sample(tmp_path / "clean")
+    assert run_cli("build", "-q", cwd=clean).exit_code == 0
+    if not first:
+        assert run_cli("build", "-q", cwd=site).exit_code == 0
+        for p in (site, clean):
+            set_title(p, "Another Title")
+        assert run_cli("build", "-q", cwd=clean).exit_code == 0
+    out = str(site / "_site")
+    refused = []
+
+    def across(real):
+        def rename(src, dst, *a, **kw):
+            if ".staging-" in str(src) and (str(dst) == out or str(dst).startswith(out + os.sep)):
+                refused.append(str(dst))
+                raise OSError(code, os.strerror(code), str(src), None, str(dst))
+            return real(src, dst, *a, **kw)
+        return rename
+    monkeypatch.setattr(os, "rename", across(os.rename))
+    monkeypatch.setattr(os, "replace", across(os.replace))
+    r = run_cli("build", "-q", cwd=site)
+    assert r.exit_code == 0, r.output
+    assert refused, "the injected error was never reached"
+    assert f"cannot take files renamed from beside it ({os.strerror(code)}" in r.output, r.output
+    assert len([line for line in r.output.splitlines() if "renamed from beside it" in line]) == 1
+    assert tree_digest(site / "_site") == tree_digest(clean / "_site")
+    assert not list(tmp_path.glob("s/._site.*")) or [p.name for p in tmp_path.glob("s/._site.*")] == ["._site.lock"]
+    again = run_cli("build", cwd=site)
+    assert again.exit_code == 0 and "nothing changed" in again.output, again.output
