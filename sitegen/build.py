@@ -37,7 +37,7 @@ from .config import Config, format_date
 from .content import irregular, load_content, skipped
 from .feeds import api_and_sitemap, feed_files
 from .ingest import IngestResult, ingest
-from .output import OutputTree, atomic_write
+from .output import OutputTree, atomic_write, output_intact
 from .render import Renderer, templates_digest
 from .site import build_model, source_date_epoch
 
@@ -258,7 +258,9 @@ def build(config: Config, *, allow_small: bool = False, log: Callable[[str], Non
     manifest_path = cache / f"manifest-{tag}.pickle"
     pages_cache = cache / f"pages-{tag}.pickle"
     if not force and config.output_dir.is_dir() and manifest_path.is_file():
-        if cachefile.load_text(fp_path, _is_fingerprint) == input_fingerprint(config):
+        # Inputs as they were, and the output as it was written (a stat per file: see output_intact).
+        if (cachefile.load_text(fp_path, _is_fingerprint) == input_fingerprint(config)
+                and output_intact(config.output_dir, manifest_path)):
             report.up_to_date = True
             report.seconds = time.perf_counter() - t0
             return report
@@ -321,7 +323,7 @@ def _build_pages(config: Config, content, report: BuildReport, search_job: _Back
     lap("model")
     faults.point("build.model")
 
-    with OutputTree(config.output_dir, manifest_path) as tree:
+    with OutputTree(config.output_dir, manifest_path, force=force) as tree:
         stale = []
         for i, p in enumerate(model.pages):
             if old_keys.get(p.path) == keys[p.path] and tree.keep(p.path):

@@ -189,3 +189,36 @@ def test_an_output_folder_on_another_device_is_written_in_place(tmp_path, monkey
     assert not list(tmp_path.glob("s/._site.*")) or [p.name for p in tmp_path.glob("s/._site.*")] == ["._site.lock"]
     again = run_cli("build", cwd=site)
     assert again.exit_code == 0 and "nothing changed" in again.output, again.output
+
+
+# --- damaged output is repaired ---------------------------------------------------------------
+DAMAGE = {
+    "delete": lambda p: p.unlink(),
+    "overwrite": lambda p: p.write_bytes(b"<!doctype html><title>vandalised</title>"),
+    "same-size-edit": lambda p: p.write_bytes(p.read_bytes().replace(b"<", b">", 1)),
+    "touch": lambda p: os.utime(p, ns=(p.stat().st_mtime_ns + 10**9,) * 2),   # same bytes: nothing to write
+    "replace-by-symlink": lambda p: (p.unlink(), p.symlink_to("/etc/hostname")),
+}
+
+
+@pytest.mark.parametrize("force", [False, True], ids=["build", "force"])
+@pytest.mark.parametrize("how", list(DAMAGE))
+def test_damaged_output_files_are_rewritten_even_on_the_no_change_path(tmp_path, how, force):
+    site = sample(tmp_path / "s")
+    assert run_cli("build", "-q", cwd=site).exit_code == 0
+    want = tree_digest(site / "_site")
+    victims = ["archive/index.html", "papers/index.html", "feed.xml"]
+    for rel in victims:
+        DAMAGE[how](site / "_site" / rel)
+    r = run_cli("build", *(["--force"] if force else []), cwd=site)
+    assert r.exit_code == 0, r.output
+    assert tree_digest(site / "_site") == want
+    assert not any((site / "_site" / rel).is_symlink() for rel in victims)
+    written = int(re.search(r"\((\d+) written\)", r.output).group(1))
+    if force:
+        assert written == len(want), r.output                           # --force rewrites everything
+    else:
+        assert written == (0 if how == "touch" else len(victims)), r.output   # only what was damaged
+    assert run_cli("check", "_site", cwd=site).exit_code == 0
+    again = run_cli("build", cwd=site)
+    assert again.exit_code == 0 and "nothing changed" in again.output, again.output
