@@ -229,7 +229,11 @@ def plan_pages(m: SiteModel) -> list[Page]:
     pages: list[Page] = []
     P = m.papers
     latest = m.days[-1] if m.days else None
+    # Each digest lists what its template shows, read against the template (home.html, day.html,
+    # ... and base.html/macros.html): counts, totals, neighbours and letters included.  Config
+    # values (titles, papers_per_page, date_format, ...) are in every key already (build.py).
     pages.append(Page("index.html", "home.html", "home", latest, _digest(
+        latest.date if latest else None,
         [(d.date, len(d.papers)) for d in m.days[-m.config.recent_days:]],
         [(P[s].slug, P[s].title, P[s].abstract, P[s].days) for s in (latest.papers if latest else ())],
         len(P), len(m.days))))
@@ -237,7 +241,8 @@ def plan_pages(m: SiteModel) -> list[Page]:
         prev, nxt = m.prev_day(d.date), m.next_day(d.date)
         pages.append(Page(f"days/{d.date.isoformat()}/index.html", "day.html", "day", d, _digest(
             d.date, d.body, d.extra,
-            [(P[s].slug, P[s].title, P[s].abstract, P[s].days) for s in d.papers],
+            # first_seen splits the day into "new" and "seen before" (day_groups)
+            [(P[s].slug, P[s].title, P[s].abstract, P[s].days, P[s].first_seen) for s in d.papers],
             prev.date if prev else None, nxt.date if nxt else None)))
         # The same day as titles only: a real page, so it works without JavaScript.
         pages.append(Page(f"days/{d.date.isoformat()}/compact/index.html", "day.html", "day-compact", d,
@@ -251,13 +256,15 @@ def plan_pages(m: SiteModel) -> list[Page]:
             mo, [(m.day(d).date, m.day(d).papers) for d in mo.days],
             [(_paper_view(p), ds) for p, ds in m.month_papers(mo)])))
     pages.append(Page("archive/index.html", "archive.html", "archive", None, _digest(
-        [(mo.key, [(d, len(m.day(d).papers)) for d in mo.days]) for mo in m.months])))
+        [(mo.key, [(d, len(m.day(d).papers)) for d in mo.days]) for mo in m.months],
+        len(m.days), len(P))))      # the totals in its header and description
     count = m.papers_page_count()
     letters = letter_pages(m)
     for n in range(1, count + 1):
         path = "papers/index.html" if n == 1 else f"papers/page/{n}/index.html"
         pages.append(Page(path, "papers.html", "papers", n, _digest(
-            n, count, letters, [(_paper_view(p), p.first_seen) for p in m.papers_page(n)])))
+            n, count, len(P), letters,      # its header shows the total count: every A-Z page changes with it
+            [(_paper_view(p), p.first_seen) for p in m.papers_page(n)])))
     pages.append(Page("feeds/index.html", "feeds.html", "feeds", None, _digest(m.feeds)))   # the rest is config
     pages.append(Page("search/index.html", "search.html", "search", None, b"search"))
     pages.append(Page("404.html", "404.html", "404", None, b"404"))

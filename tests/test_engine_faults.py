@@ -222,3 +222,94 @@ def test_damaged_output_files_are_rewritten_even_on_the_no_change_path(tmp_path,
     assert run_cli("check", "_site", cwd=site).exit_code == 0
     again = run_cli("build", cwd=site)
     assert again.exit_code == 0 and "nothing changed" in again.output, again.output
+
+
+# --- page digests cover everything their templates show ----------------------------------------
+def _az_titles(site: Path) -> list[str]:
+    titles = [re.search(r"(?m)^title: '?(.*?)'?$", f.read_text()).group(1)
+              for f in (site / "content" / "papers").glob("*.md")]
+    return sorted(titles, key=str.casefold)
+
+
+# A title placed among the existing ones without becoming the first of its letter (so the A-Z
+# letter list stays the same and only the total count reaches the other pages), or sorting first.
+ADDED = {
+    "first": lambda titles: "0 " + titles[0],                 # before every letter: the "#" group
+    "middle": lambda titles: titles[len(titles) // 2] + " 2",
+    "last": lambda titles: titles[-1] + " 2",
+}
+
+
+def add_paper(site: Path, title: str, *, first_seen: str | None = None) -> str:
+    """Hand-add a paper to the project's latest day (content/ is the source of truth)."""
+    slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")
+    day_file = sorted((site / "content" / "days").glob("*.md"))[-1]
+    day = day_file.stem
+    (site / "content" / "papers" / f"{slug}.md").write_text(
+        f"---\ntitle: '{title}'\nslug: {slug}\ndays:\n- '{day}'\nfirst_seen: '{first_seen or day}'\n---\n\n"
+        f"An abstract for {title}.\n", encoding="utf-8")
+    text = day_file.read_text(encoding="utf-8")
+    day_file.write_text(text.replace("papers:\n", f"papers:\n- {slug}\n", 1), encoding="utf-8")
+    return slug
+
+
+@pytest.mark.parametrize("where", list(ADDED))
+def test_adding_a_paper_with_several_a_to_z_pages_gives_the_cold_build(tmp_path, where):
+    site = sample(tmp_path / "s", config={"papers_per_page": 2})      # 5 papers: three A-Z pages
+    assert run_cli("build", "-q", cwd=site).exit_code == 0
+    assert (site / "_site" / "papers" / "page" / "3" / "index.html").is_file()
+    add_paper(site, ADDED[where](_az_titles(site)))
+    assert run_cli("build", "-q", cwd=site).exit_code == 0
+    cold = tmp_path / "cold"
+    shutil.copytree(site, cold, ignore=shutil.ignore_patterns("_site", ".sitegen-cache", "._site*"))
+    assert run_cli("build", "-q", cwd=cold).exit_code == 0
+    assert tree_digest(site / "_site") == tree_digest(cold / "_site")
+
+
+def _models(site: Path):
+    from sitegen.build import compute_related
+    from sitegen.config import load_config
+    from sitegen.content import load_content
+    from sitegen.render import Renderer
+    from sitegen.site import build_model
+    cfg = load_config(site / "site.yml")
+    content = load_content(cfg.content_dir)
+    return Renderer(build_model(cfg, content, compute_related(cfg, content.papers)))
+
+
+def _first_seen_earlier(site: Path) -> None:
+    """A paper of the latest day first seen earlier (hand-edited): the day's new/seen split changes."""
+    days = sorted((site / "content" / "days").glob("*.md"))
+    for slug in re.findall(r"(?m)^- ([a-z0-9-]+)$", days[-1].read_text().partition("sources:")[0]):
+        paper = site / "content" / "papers" / f"{slug}.md"
+        if f"first_seen: '{days[-1].stem}'" in paper.read_text():     # new on the latest day
+            paper.write_text(paper.read_text().replace(f"first_seen: '{days[-1].stem}'",
+                                                       f"first_seen: '{days[0].stem}'"))
+            return
+    raise AssertionError("the sample's latest day has no new paper")
+
+
+PERTURB = {
+    **{f"add-{w}": (lambda f: lambda s: add_paper(s, f(_az_titles(s))))(f) for w, f in ADDED.items()},
+    "first-seen-earlier": _first_seen_earlier,
+    "retitle-a-paper": lambda s: (lambda p: p.write_text(re.sub(r"(?m)^title: .*$", "title: 'Retitled'",
+                                                                p.read_text())))(
+        sorted((s / "content" / "papers").glob("*.md"))[0]),
+}
+
+
+@pytest.mark.parametrize("change", list(PERTURB))
+def test_a_page_whose_digest_did_not_change_renders_the_same(tmp_path, change):
+    """The guarantee incremental builds rest on, checked page by page: whenever a change leaves a
+    page's ``deps`` as they were, its HTML must be byte-identical -- so a template that shows data
+    its digest does not cover fails here, for every page kind, not just the one we thought of."""
+    site = sample(tmp_path / "s", config={"papers_per_page": 2})
+    assert run_cli("build", "-q", cwd=site).exit_code == 0
+    before = _models(site)
+    PERTURB[change](site)
+    after = _models(site)
+    old = {p.path: p for p in before.model.pages}
+    same = [p for p in after.model.pages if p.path in old and old[p.path].deps == p.deps]
+    assert same, "the change altered every page: the test proves nothing"
+    stale = [p.path for p in same if before.render(old[p.path]) != after.render(p)]
+    assert stale == [], f"{change}: these pages' HTML changed but their digest did not: {stale}"
