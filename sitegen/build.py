@@ -94,16 +94,34 @@ def _is_fingerprint(text: str) -> bool:
     return len(text) == 32 and all(c in "0123456789abcdef" for c in text)
 
 
-def input_fingerprint(config: Config) -> str:
+def _settings_stats(config: Config) -> bytes:
+    """Everything but content/: sitegen, the config, SOURCE_DATE_EPOCH, dumps, theme, overrides."""
     h = hashlib.blake2b(digest_size=16)
     h.update(f"{__version__}\0{config!r}\0{source_date_epoch()}\n".encode())
-    for folder in (config.dumps_dir, config.content_papers, config.content_days, config.theme,
-                   config.templates_dir, config.static_dir):
+    for folder in (config.dumps_dir, config.theme, config.templates_dir, config.static_dir):
         _tree_stats(folder, h)
     if config.path and config.path.exists():
         st = config.path.stat()
         h.update(f"{st.st_mtime_ns}\0{st.st_size}".encode())
-    return h.hexdigest()
+    return h.digest()
+
+
+def _content_stats(config: Config) -> bytes:
+    h = hashlib.blake2b(digest_size=16)
+    for folder in (config.content_papers, config.content_days):
+        _tree_stats(folder, h)
+    return h.digest()
+
+
+def input_fingerprint(config: Config, settings: bytes | None = None, content: bytes | None = None) -> str:
+    """A stat fingerprint of every input; ``settings``/``content``: parts snapshotted earlier.
+
+    A build snapshots each part *before* it reads those inputs and records the result, so an
+    edit saved while it runs always differs from the record and the next build picks it up.
+    """
+    settings = _settings_stats(config) if settings is None else settings
+    content = _content_stats(config) if content is None else content
+    return hashlib.blake2b(settings + content, digest_size=16).hexdigest()
 
 
 # --- rendering in parallel ----------------------------------------------------
@@ -257,9 +275,12 @@ def build(config: Config, *, allow_small: bool = False, log: Callable[[str], Non
     fp_path = cache / f"fingerprint-{tag}"
     manifest_path = cache / f"manifest-{tag}.pickle"
     pages_cache = cache / f"pages-{tag}.pickle"
+    # Snapshot the inputs before anything reads them (dumps by ingest, theme by the renderer):
+    # what is recorded at the end is what the build started from, never what it ends with.
+    settings = _settings_stats(config)
     if not force and config.output_dir.is_dir() and manifest_path.is_file():
         # Inputs as they were, and the output as it was written (a stat per file: see output_intact).
-        if (cachefile.load_text(fp_path, _is_fingerprint) == input_fingerprint(config)
+        if (cachefile.load_text(fp_path, _is_fingerprint) == input_fingerprint(config, settings)
                 and output_intact(config.output_dir, manifest_path)):
             report.up_to_date = True
             report.seconds = time.perf_counter() - t0
@@ -271,6 +292,7 @@ def build(config: Config, *, allow_small: bool = False, log: Callable[[str], Non
         say(f"ingest: {report.ingest.summary()}")
     lap("ingest")
     faults.point("build.ingested")
+    content_stats = _content_stats(config)      # after ingest's own writes, before the content is read
     content = load_content(config.content_dir, cache / "content.pickle")
     for w in content.warnings:
         say(f"warning: {w}")
@@ -285,7 +307,7 @@ def build(config: Config, *, allow_small: bool = False, log: Callable[[str], Non
     finally:
         search_job.cancel()
     faults.point("build.fingerprint")
-    atomic_write(fp_path, input_fingerprint(config).encode())
+    atomic_write(fp_path, input_fingerprint(config, settings, content_stats).encode())
     for line in cachefile.drain():
         say(f"warning: {line}")
     report.seconds = time.perf_counter() - t0

@@ -14,12 +14,16 @@ import pickle
 import random
 import re
 import shutil
+import signal
+import subprocess
 import tempfile
 from pathlib import Path
 
 import pytest
 
-from helpers import SITES, cli_env, make_project, run_cli, run_cli_process, tree_digest
+from sitegen import faults
+
+from helpers import SITEGEN, SITES, cli_env, make_project, run_cli, run_cli_process, tree_digest, wait_until
 
 
 def sample(root: Path, **kw) -> Path:
@@ -313,3 +317,48 @@ def test_a_page_whose_digest_did_not_change_renders_the_same(tmp_path, change):
     assert same, "the change altered every page: the test proves nothing"
     stale = [p.path for p in same if before.render(old[p.path]) != after.render(p)]
     assert stale == [], f"{change}: these pages' HTML changed but their digest did not: {stale}"
+
+
+# --- an edit saved while a build runs is never lost --------------------------------------------
+def _stopped(pid: int) -> bool:
+    return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] == "T"
+
+
+def _edit_paper(site: Path, n: int, text: str) -> None:
+    """A hand-written ``note:`` (ingest keeps hand keys; a one-shot ingest of the same dumps does too)."""
+    paper = sorted((site / "content" / "papers").glob("*.md"))[n]
+    paper.write_text(paper.read_text(encoding="utf-8").replace("\n---\n", f"\nnote: '{text}'\n---\n", 1),
+                     encoding="utf-8")
+
+
+EDITS = {   # what the user saves while the build is stopped
+    "paper": lambda site: _edit_paper(site, 1, "Saved while the build ran."),
+    "template": lambda site: (lambda t: t.write_text(t.read_text().replace("</body>", "<!-- saved -->\n</body>")))(
+        site / "themes" / "default" / "templates" / "base.html"),
+}
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("edit", list(EDITS))
+@pytest.mark.parametrize("point", ["build.ingested", "build.loaded", "build.render", "output.commit",
+                                   "build.fingerprint"])
+def test_an_edit_saved_during_a_build_is_in_the_next_build(tmp_path, point, edit):
+    site = sample(tmp_path / "s", theme="copy")
+    assert run_cli("build", "-q", cwd=site).exit_code == 0
+    _edit_paper(site, 0, "An edit that starts the build.")
+    proc = subprocess.Popen([*SITEGEN, "build", "-q"], cwd=site, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            env=cli_env(**{faults.ENV: f"{point}=stop"}))
+    try:
+        wait_until(lambda: _stopped(proc.pid), f"the build to stop at {point}")
+        EDITS[edit](site)
+    finally:
+        os.kill(proc.pid, signal.SIGCONT)
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 0, out
+    r = run_cli("build", cwd=site)                  # the next build
+    assert r.exit_code == 0, r.output
+    cold = tmp_path / "cold"
+    shutil.copytree(site, cold, ignore=shutil.ignore_patterns("_site", ".sitegen-cache", "._site*"))
+    assert run_cli("build", "-q", cwd=cold).exit_code == 0
+    assert tree_digest(site / "_site") == tree_digest(cold / "_site"), r.output
+    assert "nothing changed" in run_cli("build", cwd=site).output
