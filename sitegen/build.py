@@ -3,8 +3,10 @@
 Incremental by construction, one code path for cold and warm builds:
 
 1. *Up-to-date check*: a stat fingerprint of every input (dumps, content,
-   theme, overrides, config, sitegen version).  Equal to the last successful
-   build's and the output is still there: nothing to do.
+   theme, overrides, config, sitegen version).  Equal to the one the last
+   successful build recorded, and every output file still as the manifest
+   says (a stat each): nothing to do.  The fingerprint a build records is
+   snapshotted before it reads the inputs, so a save during a build is seen.
 2. Otherwise ingest (unchanged files are not rewritten), load content through
    the stat cache, build the whole model (Pelican-style: all data before any
    write), and give every page a key = digest(its data, its template closure,

@@ -24,6 +24,12 @@ Why not swap whole trees on every build: at 50,000 papers that means creating
 and deleting ~60,000 links and folders per build, tens of seconds on this disk,
 to change the hundred files that an added day touches.
 
+The manifest records every output file's digest, size and mtime_ns; opening an
+update stats each file against it (hashing only on a stat mismatch) and marks the
+deleted or edited ones for rewriting, whatever the page caches say.  An output
+folder that refuses renames from beside it (a mount point: EXDEV/EBUSY) gets
+each file copied in and renamed inside it instead, under the same journal.
+
 An exclusive ``flock`` on ``.<name>.lock`` serialises concurrent builds of the
 same output, so the last one wins cleanly.
 """
