@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
+import stat
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -75,55 +76,118 @@ class BuildReport:
 
 
 # --- the up-to-date fingerprint ---------------------------------------------
-def _tree_stats(folder: Path | None, h) -> None:
-    if folder is None or not folder.exists():
-        h.update(b"-")
-        return
-    for dirpath, dirnames, filenames in os.walk(folder):
-        dirnames.sort()
-        for name in sorted(filenames):
-            if name.startswith(".") and ".tmp-" in name:
-                continue
-            path = os.path.join(dirpath, name)
-            try:
-                st = os.stat(path)
-            except OSError:      # a dangling symlink (an editor's lock file): what the link says
-                st = os.lstat(path)
-            h.update(f"{dirpath}/{name}\0{st.st_mtime_ns}\0{st.st_size}\n".encode())
+# A file modified this close to a snapshot (or "later", by a clock ahead of ours) can be modified
+# again within the same timestamp tick at the same size, which no stat can see: such "racy" files
+# (git's term) get their content hash recorded too, and the next build re-hashes them.
+RACY_NS = 50_000_000
+
+
+class _Stats:
+    """A stat snapshot of input files: a digest, plus the content hash of each racy file."""
+
+    def __init__(self) -> None:
+        self.h = hashlib.blake2b(digest_size=16)
+        self.racy: dict[str, str] = {}
+        self.since = time.time_ns() - RACY_NS
+
+    def tree(self, folder: Path | None) -> None:
+        if folder is None or not folder.exists():
+            self.h.update(b"-")
+            return
+        for dirpath, dirnames, filenames in os.walk(folder):
+            dirnames.sort()
+            for name in sorted(filenames):
+                if name.startswith(".") and ".tmp-" in name:
+                    continue
+                path = os.path.join(dirpath, name)
+                try:
+                    st = os.stat(path)
+                except OSError:      # a dangling symlink (an editor's lock file): what the link says
+                    st = os.lstat(path)
+                self.h.update(f"{dirpath}/{name}\0{st.st_mtime_ns}\0{st.st_size}\n".encode())
+                if st.st_mtime_ns >= self.since and stat.S_ISREG(st.st_mode):
+                    self.racy[path] = _file_hash(path)
+
+
+def _file_hash(path: str) -> str:
+    """A regular file's content hash ("" if it is gone or not a regular file: never opens a FIFO)."""
+    if irregular(path) is not None:
+        return ""
+    try:
+        with open(path, "rb", opener=lambda p, f: os.open(p, f | os.O_NONBLOCK)) as fh:
+            return hashlib.blake2b(fh.read(), digest_size=16).hexdigest()
+    except OSError:
+        return ""
+
+
+_HEX = frozenset("0123456789abcdef")
 
 
 def _is_fingerprint(text: str) -> bool:
-    return len(text) == 32 and all(c in "0123456789abcdef" for c in text)
+    first, *racy, end = text.split("\n") if "\n" in text else (text, "")
+    return end == "." and len(first) == 32 and _HEX.issuperset(first) and all(
+        len(line) > 34 and len(line) % 2 == 1 and line[32] == " " and _HEX.issuperset(line[:32])
+        and _HEX.issuperset(line[33:]) for line in racy)
 
 
-def _settings_stats(config: Config) -> bytes:
+def _settings_stats(config: Config) -> _Stats:
     """Everything but content/: sitegen, the config, SOURCE_DATE_EPOCH, dumps, theme, overrides."""
-    h = hashlib.blake2b(digest_size=16)
-    h.update(f"{__version__}\0{config!r}\0{source_date_epoch()}\n".encode())
+    snap = _Stats()
+    snap.h.update(f"{__version__}\0{config!r}\0{source_date_epoch()}\n".encode())
     for folder in (config.dumps_dir, config.theme, config.templates_dir, config.static_dir):
-        _tree_stats(folder, h)
+        snap.tree(folder)
     if config.path and config.path.exists():
         st = config.path.stat()
-        h.update(f"{st.st_mtime_ns}\0{st.st_size}".encode())
-    return h.digest()
+        snap.h.update(f"{st.st_mtime_ns}\0{st.st_size}".encode())
+    return snap
 
 
-def _content_stats(config: Config) -> bytes:
-    h = hashlib.blake2b(digest_size=16)
+def _content_stats(config: Config) -> _Stats:
+    snap = _Stats()
     for folder in (config.content_papers, config.content_days):
-        _tree_stats(folder, h)
-    return h.digest()
+        snap.tree(folder)
+    return snap
 
 
-def input_fingerprint(config: Config, settings: bytes | None = None, content: bytes | None = None) -> str:
-    """A stat fingerprint of every input; ``settings``/``content``: parts snapshotted earlier.
+def input_fingerprint(config: Config, settings: _Stats | None = None, content: _Stats | None = None) -> str:
+    """A stat fingerprint of every input (then one ``<hash> <path in hex>`` line per racy file);
+    ``settings``/``content``: parts snapshotted earlier.
 
     A build snapshots each part *before* it reads those inputs and records the result, so an
     edit saved while it runs always differs from the record and the next build picks it up.
     """
     settings = _settings_stats(config) if settings is None else settings
     content = _content_stats(config) if content is None else content
-    return hashlib.blake2b(settings + content, digest_size=16).hexdigest()
+    digest = hashlib.blake2b(settings.h.digest() + content.h.digest(), digest_size=16).hexdigest()
+    racy = settings.racy | content.racy
+    return digest + "".join(f"\n{racy[p]} {os.fsencode(p).hex()}" for p in sorted(racy) if racy[p]) + "\n."
+
+
+def _still_current(recorded: str | None, config: Config, settings: _Stats, fp_path: Path) -> bool:
+    """Whether ``recorded`` (a fingerprint file) describes the inputs as they are now.
+
+    Racy files are re-hashed; once they are older than :data:`RACY_NS` (their stat unchanged,
+    so a later save would change it) they are dropped from the record, so the hashing is paid
+    once or twice after a build, not on every no-change build.
+    """
+    if recorded is None:
+        return False
+    first, *racy, _end = recorded.split("\n")
+    if first != input_fingerprint(config, settings).partition("\n")[0]:
+        return False
+    since, keep = time.time_ns() - RACY_NS, []
+    for line in racy:
+        path = os.fsdecode(bytes.fromhex(line[33:]))
+        if _file_hash(path) != line[:32]:
+            return False
+        try:
+            if os.stat(path).st_mtime_ns >= since:
+                keep.append(line)
+        except OSError:
+            return False
+    if len(keep) < len(racy):
+        atomic_write(fp_path, "\n".join([first, *keep, "."]).encode())
+    return True
 
 
 # --- rendering in parallel ----------------------------------------------------
@@ -282,7 +346,7 @@ def build(config: Config, *, allow_small: bool = False, log: Callable[[str], Non
     settings = _settings_stats(config)
     if not force and config.output_dir.is_dir() and manifest_path.is_file():
         # Inputs as they were, and the output as it was written (a stat per file: see output_intact).
-        if (cachefile.load_text(fp_path, _is_fingerprint) == input_fingerprint(config, settings)
+        if (_still_current(cachefile.load_text(fp_path, _is_fingerprint), config, settings, fp_path)
                 and output_intact(config.output_dir, manifest_path)):
             report.up_to_date = True
             report.seconds = time.perf_counter() - t0
