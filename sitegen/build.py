@@ -104,7 +104,7 @@ class _Stats:
                     st = os.stat(path)
                 except OSError:      # a dangling symlink (an editor's lock file): what the link says
                     st = os.lstat(path)
-                self.h.update(f"{dirpath}/{name}\0{st.st_mtime_ns}\0{st.st_size}\n".encode())
+                self.h.update(os.fsencode(path) + f"\0{st.st_mtime_ns}\0{st.st_size}\n".encode())
                 if st.st_mtime_ns >= self.since and stat.S_ISREG(st.st_mode):
                     self.racy[path] = _file_hash(path)
 

@@ -167,7 +167,7 @@ def _scan(folder: Path, warnings: list[str] | None = None) -> list[os.DirEntry]:
     out = []
     for e in sorted(entries, key=lambda e: e.name):
         why = irregular(e.path)
-        if why is None:
+        if why is None or e.is_dir():      # a folder: reading it fails with the file's own error
             out.append(e)
         elif warnings is not None:
             warnings.append(skipped(e.path, why))
