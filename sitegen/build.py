@@ -25,7 +25,6 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
-import stat
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -39,10 +38,11 @@ from . import __version__, cachefile, faults
 from .config import Config, format_date
 from .content import irregular, load_content, skipped
 from .feeds import api_and_sitemap, feed_files
+from .fingerprint import content_stats, input_fingerprint, is_fingerprint, settings_stats, still_current
 from .ingest import IngestResult, ingest
 from .output import OutputTree, atomic_write, output_intact
 from .render import Renderer, templates_digest
-from .site import build_model, source_date_epoch
+from .site import build_model
 
 PARALLEL_MIN_PAGES = 400     # fewer stale pages render in-process (a pool costs ~0.1 s)
 PARALLEL_MIN_SEARCH = 150    # papers from which the search index is built in a parallel process
@@ -73,121 +73,6 @@ class BuildReport:
                        ((self.feeds, "feed"), (self.sitemaps, "sitemap")) if n)
         return (f"rendered {self.rendered} of {self.pages} pages, {made}search index; "
                 f"{self.files} files ({self.written} written) in {self.seconds:.1f} s -> {where}/")
-
-
-# --- the up-to-date fingerprint ---------------------------------------------
-# A file modified this close to a snapshot (or "later", by a clock ahead of ours) can be modified
-# again within the same timestamp tick at the same size, which no stat can see: such "racy" files
-# (git's term) get their content hash recorded too, and the next build re-hashes them.
-RACY_NS = 50_000_000
-
-
-class _Stats:
-    """A stat snapshot of input files: a digest, plus the content hash of each racy file."""
-
-    def __init__(self) -> None:
-        self.h = hashlib.blake2b(digest_size=16)
-        self.racy: dict[str, str] = {}
-        self.since = time.time_ns() - RACY_NS
-
-    def tree(self, folder: Path | None) -> None:
-        if folder is None or not folder.exists():
-            self.h.update(b"-")
-            return
-        for dirpath, dirnames, filenames in os.walk(folder):
-            dirnames.sort()
-            for name in sorted(filenames):
-                if name.startswith(".") and ".tmp-" in name:
-                    continue
-                path = os.path.join(dirpath, name)
-                try:
-                    st = os.stat(path)
-                except OSError:      # a dangling symlink (an editor's lock file): what the link says
-                    st = os.lstat(path)
-                self.h.update(os.fsencode(path) + f"\0{st.st_mtime_ns}\0{st.st_size}\n".encode())
-                if st.st_mtime_ns >= self.since and stat.S_ISREG(st.st_mode):
-                    self.racy[path] = _file_hash(path)
-
-
-def _file_hash(path: str) -> str:
-    """A regular file's content hash ("" if it is gone or not a regular file: never opens a FIFO)."""
-    if irregular(path) is not None:
-        return ""
-    try:
-        with open(path, "rb", opener=lambda p, f: os.open(p, f | os.O_NONBLOCK)) as fh:
-            return hashlib.blake2b(fh.read(), digest_size=16).hexdigest()
-    except OSError:
-        return ""
-
-
-_HEX = frozenset("0123456789abcdef")
-
-
-def _is_fingerprint(text: str) -> bool:
-    first, *racy, end = text.split("\n") if "\n" in text else (text, "")
-    return end == "." and len(first) == 32 and _HEX.issuperset(first) and all(
-        len(line) > 34 and len(line) % 2 == 1 and line[32] == " " and _HEX.issuperset(line[:32])
-        and _HEX.issuperset(line[33:]) for line in racy)
-
-
-def _settings_stats(config: Config) -> _Stats:
-    """Everything but content/: sitegen, the config, SOURCE_DATE_EPOCH, dumps, theme, overrides."""
-    snap = _Stats()
-    snap.h.update(f"{__version__}\0{config!r}\0{source_date_epoch()}\n".encode())
-    for folder in (config.dumps_dir, config.theme, config.templates_dir, config.static_dir):
-        snap.tree(folder)
-    if config.path and config.path.exists():
-        st = config.path.stat()
-        snap.h.update(f"{st.st_mtime_ns}\0{st.st_size}".encode())
-    return snap
-
-
-def _content_stats(config: Config) -> _Stats:
-    snap = _Stats()
-    for folder in (config.content_papers, config.content_days):
-        snap.tree(folder)
-    return snap
-
-
-def input_fingerprint(config: Config, settings: _Stats | None = None, content: _Stats | None = None) -> str:
-    """A stat fingerprint of every input (then one ``<hash> <path in hex>`` line per racy file);
-    ``settings``/``content``: parts snapshotted earlier.
-
-    A build snapshots each part *before* it reads those inputs and records the result, so an
-    edit saved while it runs always differs from the record and the next build picks it up.
-    """
-    settings = _settings_stats(config) if settings is None else settings
-    content = _content_stats(config) if content is None else content
-    digest = hashlib.blake2b(settings.h.digest() + content.h.digest(), digest_size=16).hexdigest()
-    racy = settings.racy | content.racy
-    return digest + "".join(f"\n{racy[p]} {os.fsencode(p).hex()}" for p in sorted(racy) if racy[p]) + "\n."
-
-
-def _still_current(recorded: str | None, config: Config, settings: _Stats, fp_path: Path) -> bool:
-    """Whether ``recorded`` (a fingerprint file) describes the inputs as they are now.
-
-    Racy files are re-hashed; once they are older than :data:`RACY_NS` (their stat unchanged,
-    so a later save would change it) they are dropped from the record, so the hashing is paid
-    once or twice after a build, not on every no-change build.
-    """
-    if recorded is None:
-        return False
-    first, *racy, _end = recorded.split("\n")
-    if first != input_fingerprint(config, settings).partition("\n")[0]:
-        return False
-    since, keep = time.time_ns() - RACY_NS, []
-    for line in racy:
-        path = os.fsdecode(bytes.fromhex(line[33:]))
-        if _file_hash(path) != line[:32]:
-            return False
-        try:
-            if os.stat(path).st_mtime_ns >= since:
-                keep.append(line)
-        except OSError:
-            return False
-    if len(keep) < len(racy):
-        atomic_write(fp_path, "\n".join([first, *keep, "."]).encode())
-    return True
 
 
 # --- rendering in parallel ----------------------------------------------------
@@ -343,10 +228,10 @@ def build(config: Config, *, allow_small: bool = False, log: Callable[[str], Non
     pages_cache = cache / f"pages-{tag}.pickle"
     # Snapshot the inputs before anything reads them (dumps by ingest, theme by the renderer):
     # what is recorded at the end is what the build started from, never what it ends with.
-    settings = _settings_stats(config)
+    settings = settings_stats(config)
     if not force and config.output_dir.is_dir() and manifest_path.is_file():
         # Inputs as they were, and the output as it was written (a stat per file: see output_intact).
-        if (_still_current(cachefile.load_text(fp_path, _is_fingerprint), config, settings, fp_path)
+        if (still_current(cachefile.load_text(fp_path, is_fingerprint), config, settings, fp_path)
                 and output_intact(config.output_dir, manifest_path)):
             report.up_to_date = True
             report.seconds = time.perf_counter() - t0
@@ -358,7 +243,7 @@ def build(config: Config, *, allow_small: bool = False, log: Callable[[str], Non
         say(f"ingest: {report.ingest.summary()}")
     lap("ingest")
     faults.point("build.ingested")
-    content_stats = _content_stats(config)      # after ingest's own writes, before the content is read
+    content_snap = content_stats(config)       # after ingest's own writes, before the content is read
     content = load_content(config.content_dir, cache / "content.pickle")
     for w in content.warnings:
         say(f"warning: {w}")
@@ -373,7 +258,7 @@ def build(config: Config, *, allow_small: bool = False, log: Callable[[str], Non
     finally:
         search_job.cancel()
     faults.point("build.fingerprint")
-    atomic_write(fp_path, input_fingerprint(config, settings, content_stats).encode())
+    atomic_write(fp_path, input_fingerprint(config, settings, content_snap).encode())
     for line in cachefile.drain():
         say(f"warning: {line}")
     report.seconds = time.perf_counter() - t0
