@@ -3,8 +3,10 @@
 Incremental by construction, one code path for cold and warm builds:
 
 1. *Up-to-date check*: a stat fingerprint of every input (dumps, content,
-   theme, overrides, config, sitegen version).  Equal to the last successful
-   build's and the output is still there: nothing to do.
+   theme, overrides, config, sitegen version).  Equal to the one the last
+   successful build recorded, and every output file still as the manifest
+   says (a stat each): nothing to do.  The fingerprint a build records is
+   snapshotted before it reads the inputs, so a save during a build is seen.
 2. Otherwise ingest (unchanged files are not rewritten), load content through
    the stat cache, build the whole model (Pelican-style: all data before any
    write), and give every page a key = digest(its data, its template closure,
@@ -32,13 +34,14 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Callable
 
-from . import __version__, faults
+from . import __version__, cachefile, faults
 from .config import Config, format_date
-from .content import load_content
+from .content import irregular, load_content, skipped
 from .errors import ConfigError
 from .feeds import api_and_sitemap, feed_files
+from .fingerprint import content_stats, input_fingerprint, is_fingerprint, settings_stats, still_current
 from .ingest import IngestResult, ingest
-from .output import OutputTree, atomic_write
+from .output import OutputTree, atomic_write, output_intact
 from .render import Renderer, templates_digest
 from .site import build_model
 
@@ -71,40 +74,6 @@ class BuildReport:
                        ((self.feeds, "feed"), (self.sitemaps, "sitemap")) if n)
         return (f"rendered {self.rendered} of {self.pages} pages, {made}search index; "
                 f"{self.files} files ({self.written} written) in {self.seconds:.1f} s -> {where}/")
-
-
-# --- the up-to-date fingerprint ---------------------------------------------
-def _tree_stats(folder: Path | None, h) -> None:
-    if folder is None or not folder.exists():
-        h.update(b"-")
-        return
-    for dirpath, dirnames, filenames in os.walk(folder):
-        dirnames.sort()
-        for name in sorted(filenames):
-            if name.startswith(".") and ".tmp-" in name:
-                continue
-            st = os.stat(os.path.join(dirpath, name))
-            h.update(f"{dirpath}/{name}\0{st.st_mtime_ns}\0{st.st_size}\n".encode())
-
-
-def input_fingerprint(config: Config) -> str:
-    h = hashlib.blake2b(digest_size=16)
-    h.update(f"{__version__}\0{config!r}\0{os.environ.get('SOURCE_DATE_EPOCH', '')}\n".encode())
-    for folder in (config.dumps_dir, config.content_papers, config.content_days, config.theme,
-                   config.templates_dir, config.static_dir):
-        _tree_stats(folder, h)
-    if config.path and config.path.exists():
-        st = config.path.stat()
-        h.update(f"{st.st_mtime_ns}\0{st.st_size}".encode())
-    return h.hexdigest()
-
-
-def _load_pickle(path: Path, default):
-    try:
-        with open(path, "rb") as fh:
-            return pickle.load(fh)
-    except Exception:
-        return default
 
 
 # --- rendering in parallel ----------------------------------------------------
@@ -151,7 +120,7 @@ def _memo(path: Path, key_parts: tuple, compute: Callable[[], object]):
     new algorithm never serves stale output.
     """
     key = hashlib.blake2b(pickle.dumps(key_parts, protocol=pickle.HIGHEST_PROTOCOL), digest_size=16).digest()
-    hit = _load_pickle(path, None)
+    hit = cachefile.load(path, lambda v: cachefile.is_pair(v, bytes, object))
     if hit and hit[0] == key:
         return hit[1]
     value = compute()
@@ -179,8 +148,11 @@ def compute_related(config: Config, model_papers) -> dict[str, list[str]]:
                   (_HERE / "related.py").read_bytes()), compute)
 
 
-def static_files(config: Config) -> dict[str, Path]:
-    """Theme files, overridden file by file: ``static/`` -> /static/, ``root/`` -> /."""
+def static_files(config: Config, warnings: list[str] | None = None) -> dict[str, Path]:
+    """Theme files, overridden file by file: ``static/`` -> /static/, ``root/`` -> /.
+
+    A file that is not a regular file (a FIFO, a dangling symlink) is skipped with a line in ``warnings``.
+    """
     files: dict[str, Path] = {}
     sources = [(config.theme / "static", "static/"), (config.theme / "root", "")]
     if config.static_dir:
@@ -194,6 +166,11 @@ def static_files(config: Config) -> dict[str, Path]:
                 if name.startswith("."):
                     continue
                 full = Path(dirpath) / name
+                why = irregular(full)
+                if why is not None:
+                    if warnings is not None:
+                        warnings.append(skipped(full, why))
+                    continue
                 files[prefix + full.relative_to(folder).as_posix()] = full
     return files
 
@@ -256,19 +233,22 @@ def build(config: Config, *, allow_small: bool = False, log: Callable[[str], Non
     report = BuildReport(out=config.output_dir, feeds=config.absolute)
     if config.host_warning:
         say(f"warning: {config.host_warning}")
+    cachefile.drain()     # a failed earlier build's notices are not this build's
     cache = config.cache_dir
     tag = hashlib.sha1(str(config.output_dir).encode()).hexdigest()[:10]   # one set per output folder
     fp_path = cache / f"fingerprint-{tag}"
     manifest_path = cache / f"manifest-{tag}.pickle"
     pages_cache = cache / f"pages-{tag}.pickle"
+    # Snapshot the inputs before anything reads them (dumps by ingest, theme by the renderer):
+    # what is recorded at the end is what the build started from, never what it ends with.
+    settings = settings_stats(config)
     if not force and config.output_dir.is_dir() and manifest_path.is_file():
-        try:
-            if fp_path.read_text() == input_fingerprint(config):
-                report.up_to_date = True
-                report.seconds = time.perf_counter() - t0
-                return report
-        except OSError:
-            pass
+        # Inputs as they were, and the output as it was written (a stat per file: see output_intact).
+        if (still_current(cachefile.load_text(fp_path, is_fingerprint), config, settings, fp_path)
+                and output_intact(config.output_dir, manifest_path)):
+            report.up_to_date = True
+            report.seconds = time.perf_counter() - t0
+            return report
 
     lap = _Laps(report)
     report.ingest = ingest(config, allow_small=allow_small, log=log)
@@ -276,6 +256,7 @@ def build(config: Config, *, allow_small: bool = False, log: Callable[[str], Non
         say(f"ingest: {report.ingest.summary()}")
     lap("ingest")
     faults.point("build.ingested")
+    content_snap = content_stats(config)       # after ingest's own writes, before the content is read
     content = load_content(config.content_dir, cache / "content.pickle")
     for w in content.warnings:
         say(f"warning: {w}")
@@ -290,7 +271,9 @@ def build(config: Config, *, allow_small: bool = False, log: Callable[[str], Non
     finally:
         search_job.cancel()
     faults.point("build.fingerprint")
-    atomic_write(fp_path, input_fingerprint(config).encode())
+    atomic_write(fp_path, input_fingerprint(config, settings, content_snap).encode())
+    for line in cachefile.drain():
+        say(f"warning: {line}")
     report.seconds = time.perf_counter() - t0
     return report
 
@@ -321,11 +304,12 @@ def _build_pages(config: Config, content, report: BuildReport, search_job: _Back
     site_key = hashlib.blake2b(f"{__version__}\0{config!r}".encode(), digest_size=16).digest()
     keys = {p.path: hashlib.blake2b(p.deps + tmpl[p.template] + site_key, digest_size=16).digest()
             for p in model.pages}
-    old_keys = _load_pickle(pages_cache, {}) if not force else {}
+    old_keys = {} if force else cachefile.load(
+        pages_cache, lambda v: cachefile.is_map(v, str, lambda k: isinstance(k, bytes))) or {}
     lap("model")
     faults.point("build.model")
 
-    with OutputTree(config.output_dir, manifest_path) as tree:
+    with OutputTree(config.output_dir, manifest_path, force=force) as tree:
         stale = []
         for i, p in enumerate(model.pages):
             if old_keys.get(p.path) == keys[p.path] and tree.keep(p.path):
@@ -343,10 +327,13 @@ def _build_pages(config: Config, content, report: BuildReport, search_job: _Back
                 say(f"  {n}/{len(stale)} pages")
         lap("render")
         faults.point("build.rendered")
-        statics = static_files(config)
+        skips: list[str] = []
+        statics = static_files(config, skips)
         _check_extra_assets(config, statics)
         for rel, path in statics.items():
             tree.add(rel, path.read_bytes())
+        for w in skips:
+            say(f"warning: {w}")
         canonical_paths = [p.path for p in model.pages if p.canonical is None]   # the sitemap's pages
         feeds = feed_files(model)   # bounded by the feeds' size: computed every build, never stale
         # Sitemap and API read the config, every paper and day, and the page list; the key
@@ -367,6 +354,8 @@ def _build_pages(config: Config, content, report: BuildReport, search_job: _Back
         lap("search")
         faults.point("build.search")
         tree.commit()
+        for line in tree.notes:
+            say(f"warning: {line}")
         lap("write")
         report.files, report.written = len(tree.manifest), tree.written
     faults.point("build.committed")

@@ -15,11 +15,12 @@ import datetime as dt
 import os
 import pickle
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import frontmatter, paperlinks
+from . import cachefile, frontmatter, paperlinks
 from .errors import ContentError, MultiError, SitegenError
 from .markdown import markdown_text
 from .text import escape_markdown
@@ -133,12 +134,44 @@ def parse_day(path: Path) -> Day:
     return Day(date, tuple(papers), tuple(sources), body, extra, str(path), tuple(warnings))
 
 
-def _scan(folder: Path) -> list[os.DirEntry]:
+def irregular(path: str | os.PathLike) -> str | None:
+    """Why the input ``path`` is not a regular file to read, or ``None`` when it is one.
+
+    Checked with ``stat`` before any ``open``: opening a FIFO blocks forever, a dangling
+    symlink (an editor's lock file such as ``.#notes.md``) cannot be opened at all.
+    """
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return "is a symlink to nothing (a dangling link)" if os.path.islink(path) else "disappeared"
+    except OSError as e:
+        return f"cannot be read: {e.strerror}"
+    if stat.S_ISREG(st.st_mode):
+        return None
+    kind = ("a FIFO" if stat.S_ISFIFO(st.st_mode) else "a socket" if stat.S_ISSOCK(st.st_mode)
+            else "a folder" if stat.S_ISDIR(st.st_mode) else "a device or other special file")
+    return f"is {kind}, not a regular file"
+
+
+def skipped(path: str | os.PathLike, why: str) -> str:
+    """The one-line warning for an input file that is not read."""
+    return f"{os.fspath(path)}: skipped: it {why}. Remove it or replace it with a regular file."
+
+
+def _scan(folder: Path, warnings: list[str] | None = None) -> list[os.DirEntry]:
+    """The ``*.md`` regular files of ``folder``; anything else with that name is skipped with a warning."""
     try:
         entries = [e for e in os.scandir(folder) if e.name.endswith(".md") and not e.name.startswith(".")]
     except FileNotFoundError:
         return []
-    return sorted(entries, key=lambda e: e.name)
+    out = []
+    for e in sorted(entries, key=lambda e: e.name):
+        why = irregular(e.path)
+        if why is None or e.is_dir():      # a folder: reading it fails with the file's own error
+            out.append(e)
+        elif warnings is not None:
+            warnings.append(skipped(e.path, why))
+    return out
 
 
 class StatCache:
@@ -159,14 +192,12 @@ class StatCache:
         self.path = path
         self.entries: dict[str, tuple[int, int, Any]] = {}
         self.dirty = False
-        if path and path.is_file():
-            try:
-                with open(path, "rb") as fh:
-                    version, entries = pickle.load(fh)
-                if version == CACHE_VERSION:
-                    self.entries = entries
-            except Exception:   # a corrupt or foreign cache only makes the build slower
-                self.entries = {}
+        if path:    # a corrupt or foreign cache only makes the build slower (sitegen/cachefile.py)
+            got = cachefile.load(path, lambda v: cachefile.is_pair(v, int, dict) and (v[0] != CACHE_VERSION or all(
+                isinstance(k, str) and type(e) is tuple and len(e) == 3 and type(e[0]) is int and type(e[1]) is int
+                for k, e in v[1].items())))
+            if got and got[0] == CACHE_VERSION:
+                self.entries = got[1]
 
     def get(self, path: str, st: os.stat_result, parse) -> Any:
         key = (st.st_mtime_ns, st.st_size)
@@ -206,9 +237,10 @@ def load_content(content_dir: Path, cache_path: Path | None = None, check: bool 
     papers: dict[str, Paper] = {}
     days: dict[dt.date, Day] = {}
     live: set[str] = set()
+    skips: list[str] = []
     for folder, parse, sink in ((content_dir / "papers", parse_paper, papers),
                                 (content_dir / "days", parse_day, days)):
-        for entry in _scan(folder):
+        for entry in _scan(folder, skips):
             live.add(entry.path)
             try:
                 rec = cache.get(entry.path, entry.stat(), parse)
@@ -221,7 +253,7 @@ def load_content(content_dir: Path, cache_path: Path | None = None, check: bool 
     if errors:
         raise errors[0] if len(errors) == 1 else MultiError(errors[:20])
     cache.save(live)
-    warnings = [w for recs in (papers, days) for k in sorted(recs) for w in recs[k].warnings]
+    warnings = skips + [w for recs in (papers, days) for k in sorted(recs) for w in recs[k].warnings]
     return Content(dict(sorted(papers.items())), dict(sorted(days.items())), warnings)
 
 

@@ -30,7 +30,7 @@ from typing import Callable
 
 from . import faults, frontmatter
 from .config import Config
-from .content import DAY_KEYS, PAPER_KEYS, Day, Paper, StatCache, load_content
+from .content import DAY_KEYS, PAPER_KEYS, Day, Paper, StatCache, irregular, load_content, skipped
 from .dumps import Dump, parse_dump, resolve_date
 from .errors import BuildError, DumpError, MultiError, SitegenError
 from .output import clean_dead_temps, clean_stale_temps, write_if_changed
@@ -70,8 +70,12 @@ class _PaperState:
     order: tuple[dt.date, int, int]   # first appearance, for deterministic slug assignment
 
 
-def find_dumps(config: Config, paths: list[Path] | None) -> list[Path]:
-    """Dump files to read: explicit files, or ``*.txt`` in the given folders / ``dumps_dir``."""
+def find_dumps(config: Config, paths: list[Path] | None, warnings: list[str] | None = None) -> list[Path]:
+    """Dump files to read: explicit files, or ``*.txt`` in the given folders / ``dumps_dir``.
+
+    In a folder, a ``*.txt`` that is not a regular file (a FIFO, a dangling symlink) is skipped
+    with a line in ``warnings``; a file named explicitly must be a regular file.
+    """
     root = config.root.resolve()
     out: list[Path] = []
     for p in (paths or [config.dumps_dir]):
@@ -84,10 +88,15 @@ def find_dumps(config: Config, paths: list[Path] | None) -> list[Path]:
                 if entry.is_symlink() and not f.resolve().is_relative_to(root):
                     raise DumpError(f"is a symlink to {f.resolve()}, outside the project; refusing to read "
                                     "it. Copy the file into the dumps folder instead.", f)
-                if f.is_file():
+                why = irregular(f)
+                if why is None:
                     out.append(f)
+                elif warnings is not None and not why.startswith("is a folder"):
+                    warnings.append(skipped(f, why))
         elif p.is_file():
             out.append(p)
+        elif os.path.lexists(p) and (why := irregular(p)) != "disappeared":
+            raise DumpError(f"{why}; refusing to read it. Name a dump file (plain text) or a folder of them.", p)
         elif p == config.dumps_dir and not paths:
             raise DumpError("no such folder: expected the dumps folder ('dumps_dir' in site.yml).", p)
         else:
@@ -163,7 +172,7 @@ def ingest(config: Config, paths: list[Path] | None = None, *, keep_going: bool 
 def _ingest(config: Config, paths: list[Path] | None, *, keep_going: bool, allow_small: bool,
             log: Callable[[str], None] | None) -> IngestResult:
     result = IngestResult()
-    files = find_dumps(config, paths)
+    files = find_dumps(config, paths, result.warnings)
     parsed, errors = _parse_all(files, config)
     papers_dir, days_dir = config.content_papers, config.content_days
     for d in (papers_dir, days_dir):

@@ -20,7 +20,7 @@ from urllib.parse import quote_plus
 import jinja2
 from markupsafe import Markup, escape
 
-from . import paperlinks, tex
+from . import cachefile, paperlinks, tex
 from .config import Config, format_date
 from .errors import ThemeError
 from .markdown import body_html, markdown_html
@@ -108,6 +108,17 @@ def template_dirs(config: Config) -> list[Path]:
     return dirs
 
 
+class _BytecodeCache(jinja2.FileSystemBytecodeCache):
+    """Jinja's compiled-template cache; a damaged file is recompiled, never a crash."""
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        try:
+            super().load_bytecode(bucket)
+        except Exception:     # truncated or foreign bytes past a valid header
+            bucket.reset()
+            cachefile.notice(Path(self._get_cache_filename(bucket)), "is damaged")
+
+
 def make_env(config: Config, cache_dir: Path | None = None) -> jinja2.Environment:
     if cache_dir:
         cache_dir.mkdir(parents=True, exist_ok=True)
@@ -115,7 +126,7 @@ def make_env(config: Config, cache_dir: Path | None = None) -> jinja2.Environmen
         loader=jinja2.FileSystemLoader([str(d) for d in template_dirs(config)]),
         autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
         keep_trailing_newline=True,
-        bytecode_cache=jinja2.FileSystemBytecodeCache(str(cache_dir)) if cache_dir else None)
+        bytecode_cache=_BytecodeCache(str(cache_dir)) if cache_dir else None)
     fmt = lru_cache(maxsize=None)(lambda d: format_date(d, config.date_format))   # ~1 day per 25 papers
     env.filters["date"] = lambda d: fmt(d) if d else ""
     env.filters["excerpt"] = lambda s, n=config.excerpt_length: excerpt(s, n)

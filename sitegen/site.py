@@ -13,12 +13,14 @@ import datetime as dt
 import hashlib
 import os
 import pickle
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
 from .config import Config
 from .content import Content, Day, Paper
+from .errors import SitegenError
 
 
 @dataclass
@@ -171,11 +173,34 @@ def sort_title(p: Paper) -> tuple[str, str]:
     return (p.title.casefold(), p.slug)
 
 
+EPOCH_MAX = 253402300799      # 9999-12-31T23:59:59Z: the last second a four-digit year can show
+
+
+def source_date_epoch() -> int | None:
+    """``SOURCE_DATE_EPOCH`` as an integer, ``None`` when unset or empty.
+
+    https://reproducible-builds.org/specs/source-date-epoch/ : the value "MUST be an ASCII
+    representation of an integer with no fractional component", and "If the value is malformed,
+    the build process SHOULD exit with a non-zero error code" -- so a bad value is an error
+    (exit 1), never silently ignored.  Negative values and years past 9999 cannot be shown as a
+    date in the site, so they are refused too.
+    """
+    raw = os.environ.get("SOURCE_DATE_EPOCH")
+    if raw is None or raw == "":
+        return None
+    if not re.fullmatch(r"[0-9]{1,12}", raw) or int(raw) > EPOCH_MAX:
+        shown = raw if len(raw) <= 40 else raw[:40] + "..."
+        raise SitegenError(f"SOURCE_DATE_EPOCH={shown!r} is not a build time: expected whole seconds since "
+                           f"1970-01-01 UTC, from 0 to {EPOCH_MAX} (the end of year 9999), e.g. "
+                           "SOURCE_DATE_EPOCH=$(git log -1 --format=%ct). Fix or unset it.")
+    return int(raw)
+
+
 def build_date(content_days: list[Day]) -> dt.date | None:
     """``SOURCE_DATE_EPOCH`` if set, else the newest day: never the wall clock."""
-    epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    if epoch and epoch.strip().isdigit():
-        return dt.datetime.fromtimestamp(int(epoch), dt.timezone.utc).date()
+    epoch = source_date_epoch()
+    if epoch is not None:
+        return dt.datetime.fromtimestamp(epoch, dt.timezone.utc).date()
     return content_days[-1].date if content_days else None
 
 
@@ -204,7 +229,11 @@ def plan_pages(m: SiteModel) -> list[Page]:
     pages: list[Page] = []
     P = m.papers
     latest = m.days[-1] if m.days else None
+    # Each digest lists what its template shows, read against the template (home.html, day.html,
+    # ... and base.html/macros.html): counts, totals, neighbours and letters included.  Config
+    # values (titles, papers_per_page, date_format, ...) are in every key already (build.py).
     pages.append(Page("index.html", "home.html", "home", latest, _digest(
+        latest.date if latest else None,
         [(d.date, len(d.papers)) for d in m.days[-m.config.recent_days:]],
         [(P[s].slug, P[s].title, P[s].abstract, P[s].days) for s in (latest.papers if latest else ())],
         len(P), len(m.days))))
@@ -212,7 +241,8 @@ def plan_pages(m: SiteModel) -> list[Page]:
         prev, nxt = m.prev_day(d.date), m.next_day(d.date)
         pages.append(Page(f"days/{d.date.isoformat()}/index.html", "day.html", "day", d, _digest(
             d.date, d.body, d.extra,
-            [(P[s].slug, P[s].title, P[s].abstract, P[s].days) for s in d.papers],
+            # first_seen splits the day into "new" and "seen before" (day_groups)
+            [(P[s].slug, P[s].title, P[s].abstract, P[s].days, P[s].first_seen) for s in d.papers],
             prev.date if prev else None, nxt.date if nxt else None)))
         # The same day as titles only: a real page, so it works without JavaScript.
         pages.append(Page(f"days/{d.date.isoformat()}/compact/index.html", "day.html", "day-compact", d,
@@ -226,13 +256,15 @@ def plan_pages(m: SiteModel) -> list[Page]:
             mo, [(m.day(d).date, m.day(d).papers) for d in mo.days],
             [(_paper_view(p), ds) for p, ds in m.month_papers(mo)])))
     pages.append(Page("archive/index.html", "archive.html", "archive", None, _digest(
-        [(mo.key, [(d, len(m.day(d).papers)) for d in mo.days]) for mo in m.months])))
+        [(mo.key, [(d, len(m.day(d).papers)) for d in mo.days]) for mo in m.months],
+        len(m.days), len(P))))      # the totals in its header and description
     count = m.papers_page_count()
     letters = letter_pages(m)
     for n in range(1, count + 1):
         path = "papers/index.html" if n == 1 else f"papers/page/{n}/index.html"
         pages.append(Page(path, "papers.html", "papers", n, _digest(
-            n, count, letters, [(_paper_view(p), p.first_seen) for p in m.papers_page(n)])))
+            n, count, len(P), letters,      # its header shows the total count: every A-Z page changes with it
+            [(_paper_view(p), p.first_seen) for p in m.papers_page(n)])))
     pages.append(Page("feeds/index.html", "feeds.html", "feeds", None, _digest(m.feeds)))   # the rest is config
     pages.append(Page("search/index.html", "search.html", "search", None, b"search"))
     pages.append(Page("404.html", "404.html", "404", None, b"404"))
