@@ -132,7 +132,19 @@ def vnu_errors(files: list[Path]) -> list[str]:
 
 # --- Lighthouse -------------------------------------------------------------
 CATEGORIES = ("performance", "accessibility", "best-practices", "seo")
-BARS = {"performance": 0.95, "accessibility": 1.0, "best-practices": 1.0, "seo": 1.0}
+# Accessibility, best practices and SEO are pass/fail audits of the page itself: the tests hold
+# them at 100.  The performance *score* is mostly timings (FCP, LCP, TBT, Speed Index) measured
+# on this machine, so it moves with the machine's load (on one busy core the A-Z page's TBT
+# reached 500 ms): the tests gate what the page controls instead (PAGE_BUDGETS, below), and the
+# benchmark (`python -m tests.bench.lighthouse`) holds the score to PERFORMANCE_TARGET.
+BARS = {"accessibility": 1.0, "best-practices": 1.0, "seo": 1.0}
+PERFORMANCE_TARGET = 0.95
+# audit id -> (what, the largest numericValue allowed): byte and count metrics, the same on any machine.
+PAGE_BUDGETS = {
+    "cumulative-layout-shift": ("layout shift", 0.1),     # web.dev's "good"
+    "dom-size": ("DOM elements", 1500),                   # the A-Z page had 2,059 before
+    "total-byte-weight": ("bytes transferred", 300_000),
+}
 
 
 def lighthouse(url: str, desktop: bool, chrome: str, out: Path) -> dict:
@@ -153,12 +165,13 @@ def scores(report: dict) -> str:
 
 
 def below_bar(report: dict) -> list[str]:
-    """Each category under its bar, with the audits that cost it points."""
+    """Each pass/fail category under 100 with the audits that cost it points, each page budget
+    exceeded, and any render-blocking resource beyond the one stylesheet."""
     problems = []
-    for cat in CATEGORIES:
+    for cat, bar in BARS.items():
         c = report["categories"][cat]
         score = c["score"] if c["score"] is not None else 0.0
-        if score + 1e-9 >= BARS[cat]:
+        if score + 1e-9 >= bar:
             continue
         lost = []
         for ref in c["auditRefs"]:
@@ -166,5 +179,18 @@ def below_bar(report: dict) -> list[str]:
             if ref.get("weight", 0) > 0 and a.get("score") is not None and a["score"] < 1:
                 value = f" ({a['displayValue']})" if a.get("displayValue") else ""
                 lost.append(f"{ref['id']} {a['score']:.2f}{value}")
-        problems.append(f"{cat} {round(score * 100)} < {round(BARS[cat] * 100)}: " + ", ".join(lost))
+        problems.append(f"{cat} {round(score * 100)} < {round(bar * 100)}: " + ", ".join(lost))
+    for audit, (what, limit) in PAGE_BUDGETS.items():
+        value = report["audits"][audit].get("numericValue")
+        if value is None or value > limit:
+            problems.append(f"{audit}: {what} {value} > {limit}")
+    blocking = [i.get("url", "?") for i in report["audits"]["render-blocking-resources"].get("details", {}).get("items", [])]
+    if len(blocking) > 1:
+        problems.append(f"render-blocking-resources: {len(blocking)} (one stylesheet at most): {blocking}")
     return problems
+
+
+def below_target(report: dict) -> str | None:
+    """The benchmark's verdict on the performance score (timings: not a test)."""
+    score = report["categories"]["performance"]["score"] or 0.0
+    return None if score + 1e-9 >= PERFORMANCE_TARGET else f"performance {round(score * 100)} < {round(PERFORMANCE_TARGET * 100)}"
