@@ -289,6 +289,9 @@ def test_ctrl_c_stops_cleanly(site, monkeypatch):
         started.set()
         return port
     monkeypatch.setattr(PreviewServer, "start", start)
+    # A shell starts background jobs with SIGINT ignored, and Python then leaves it ignored:
+    # give this process the Ctrl-C a terminal would (restored afterwards).
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
 
     errors: list[BaseException] = []
 
@@ -307,8 +310,11 @@ def test_ctrl_c_stops_cleanly(site, monkeypatch):
             os.kill(os.getpid(), signal.SIGINT)
     t = threading.Thread(target=interrupt)
     t.start()
-    result = run_cli("serve", "--port", "0", cwd=site["root"])
-    t.join()
+    try:
+        result = run_cli("serve", "--port", "0", cwd=site["root"])
+        t.join()
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert not errors, f"the Ctrl-C helper failed: {errors[0]!r}"
     assert result.exit_code == 0, result.output
     assert "Serving http://127.0.0.1:" in result.output and "Stopped." in result.output
