@@ -15,8 +15,8 @@ from pathlib import Path
 
 import click
 
-from . import __version__
-from .errors import SitegenError
+from sitegen.version import __version__
+from sitegen.errors import SitegenError
 
 CONFIG_HELP = "Path to site.yml (default: ./site.yml)."
 # Terminal controls (ESC sequences, CR, C1), bidi overrides and lone surrogates (from
@@ -62,7 +62,7 @@ class Group(click.Group):
 
 
 def _config(path: str | None, **overrides):
-    from .config import load_config
+    from sitegen.config import load_config
     cfg = load_config(path)
     return cfg.with_overrides(**overrides) if overrides else cfg
 
@@ -100,7 +100,7 @@ def main(ctx: click.Context, debug: bool) -> None:
 @click.option("--allow-small", is_flag=True, help="Accept a new day far smaller than the usual day.")
 def ingest(paths: tuple[Path, ...], config_path: str | None, keep_going: bool, allow_small: bool) -> None:
     """Parse dumps (default: dumps_dir in site.yml) into content/papers and content/days."""
-    from .ingest import ingest as run_ingest
+    from sitegen.ingestion.merge import ingest as run_ingest
     cfg = _config(config_path)
     result = run_ingest(cfg, list(paths) or None, keep_going=keep_going, allow_small=allow_small, log=_log)
     click.echo(result.summary())
@@ -130,7 +130,7 @@ def build_options(f):
 @build_options
 def build(config_path, out, base_url, offline, allow_small, quiet, force) -> None:
     """Ingest dumps, then render content/ into a complete static site."""
-    from .build import build as run_build
+    from sitegen.engine.pipeline import build as run_build
     cfg = _config(config_path, output_dir=out, base_url=base_url, offline=offline)
     progress = False if quiet else (_progress_bar if sys.stderr.isatty() else True)
     report = run_build(cfg, allow_small=allow_small, log=_warnings_only if quiet else _log, progress=progress,
@@ -154,7 +154,7 @@ def _progress_bar(done: int, total: int) -> None:
 @click.option("--config", "config_path", type=click.Path(), help=CONFIG_HELP)
 def check(directory: Path | None, out: Path | None, config_path: str | None) -> None:
     """Check a built site: internal links, assets, feeds, sitemap, JSON and the search index."""
-    from .check import check as run_check
+    from sitegen.checks.run import check as run_check
     site = directory or out
     if site is None:
         site = _config(config_path).output_dir
@@ -175,7 +175,7 @@ def check(directory: Path | None, out: Path | None, config_path: str | None) -> 
 @click.option("--out", "out", type=click.Path(path_type=Path), help="Output folder (default: _site).")
 def serve(config_path, host, port, open_browser, no_watch, out) -> None:
     """Build, serve on http://127.0.0.1:8000/ and rebuild + reload on every change."""
-    from .serve import serve as run_serve
+    from sitegen.preview.server import serve as run_serve
     cfg = _config(config_path, output_dir=out)
     run_serve(cfg, host=host, port=port, open_browser=open_browser, watch=not no_watch, log=_log)
 
@@ -192,7 +192,7 @@ def search(query: tuple[str, ...], out: Path | None, config_path: str | None, li
            as_json: bool) -> None:
     """Search a built site's index, as its search page does (same syntax, same order)."""
     import json
-    from .searchquery import search_site
+    from sitegen.search.query import search_site
     cfg = _config(config_path, output_dir=out)
     text = " ".join(query)
     found = search_site(cfg.output_dir, text, limit=limit, by_date=sort == "date")

@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 
-from .errors import ConfigError
-from .frontmatter import as_date
-from .text import CONTROL
+from sitegen.errors import ConfigError
+from sitegen.content.frontmatter import as_date
+from sitegen.text import CONTROL
 
 DEFAULT_CONFIG_NAME = "site.yml"
 _HAS_HOST = re.compile(r"^https?://[^/\s]+")   # what _check_url accepts as a URL
@@ -359,7 +359,7 @@ def load_config(path: str | Path | None = None) -> Config:
         raise ConfigError(cfg_path, [
             "no such config file. Run sitegen from the project folder (the one with site.yml), "
             "or pass --config PATH."])
-    from .frontmatter import YAMLProblem, load_yaml
+    from sitegen.content.frontmatter import YAMLProblem, load_yaml
     try:
         text = cfg_path.read_text(encoding="utf-8-sig")
         raw = load_yaml(text, fast=False)

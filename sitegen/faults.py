@@ -31,7 +31,7 @@ import os
 import re
 import signal
 
-from .errors import SitegenError
+from sitegen.errors import SitegenError
 
 ENV = "SITEGEN_FAULT"
 

@@ -1,11 +1,11 @@
 """Test-only reference code: lunr.py (0.8.0) as the oracle for sitegen's fast builder.
 
 The package holds what runs; this holds what the tests compare it with:
-:func:`to_lunr_dict` (a :class:`sitegen.lunrfast.BuiltIndex` as lunr.py's
+:func:`to_lunr_dict` (a :class:`sitegen.search.lunrfast.BuiltIndex` as lunr.py's
 ``Index.serialize()`` writes it), a lunr.py ``Builder`` and ``Index`` with lunr.js's
 pipeline, and :func:`browser_search` (lunr.py with lunr's own query semantics, words
 trimmed and stop words dropped: the sharding tests' reference; the engine's own
-ranking, typos and phrases are held to :mod:`sitegen.searchquery` by tests/js/).
+ranking, typos and phrases are held to :mod:`sitegen.search.query` by tests/js/).
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from __future__ import annotations
 import re
 from typing import Iterable, Sequence
 
-from sitegen.lunrfast import Analyzer, BuiltIndex
-from sitegen.stemmer import STOP_WORDS, stem, trim
+from sitegen.search.lunrfast import Analyzer, BuiltIndex
+from sitegen.search.stemmer import STOP_WORDS, stem, trim
 
 
 def analyze(docs: Iterable[Sequence[str]], analyzer: Analyzer | None = None) -> list[list[dict]]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from sitegen.config import load_config
-from sitegen.content import StatCache, parse_day, parse_paper
-from sitegen.ingest import ingest
+from sitegen.content.records import StatCache, parse_day, parse_paper
+from sitegen.ingestion.merge import ingest
 from helpers import make_project
 
 

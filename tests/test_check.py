@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sitegen.checkpages import _whole
-from sitegen.search import DATA_GLOBAL
+from sitegen.checks.pages import _whole
+from sitegen.search.index import DATA_GLOBAL
 from helpers import REPO, SITES, make_project, run_cli
 
 CASES = sorted(p.name for p in (SITES / "bad-output").iterdir() if p.is_dir())
@@ -166,7 +166,7 @@ def test_check_reads_each_file_once_and_never_through_a_link(built, tmp_path, mo
     monkeypatch.setattr(os, "open", counting_open)
     monkeypatch.setattr(Path, "read_bytes", forbidden)
     monkeypatch.setattr(Path, "read_text", forbidden)
-    from sitegen.check import check
+    from sitegen.checks.run import check
     report = check(out)
     assert sorted(report.problems) == sorted([
         "pipe.json: is not a regular file (a device, socket or pipe); check did not read it",
@@ -206,7 +206,7 @@ def test_page_wholeness_rules(page, why):
 
 
 def test_no_except_import_error_guards_our_code():
-    hits = [f"{p.relative_to(REPO)}:{n}" for p in sorted((REPO / "sitegen").glob("*.py"))
+    hits = [f"{p.relative_to(REPO)}:{n}" for p in sorted((REPO / "sitegen").rglob("*.py"))
             for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
             if re.search(r"except\s*\(?[^:]*\bImportError\b", line)]
     assert hits == [], hits

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from sitegen import frontmatter
+from sitegen.content import frontmatter
 from helpers import FIXTURE_DUMPS, copy_project, make_project, run_cli, run_cli_process
 
 pytestmark = pytest.mark.timeout(20)

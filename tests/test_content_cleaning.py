@@ -19,11 +19,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sitegen import feeds, frontmatter
+from sitegen.render import feeds
+from sitegen.content import frontmatter
 from sitegen.config import from_mapping
-from sitegen.content import Content, Day, Paper, parse_paper
-from sitegen.feeds import MalformedOutput, feed_files
-from sitegen.site import build_model
+from sitegen.content.records import Content, Day, Paper, parse_paper
+from sitegen.render.feeds import MalformedOutput, feed_files
+from sitegen.model.site import build_model
 from sitegen.text import CONTROL
 from helpers import SITES, TESTS, make_project, run_cli
 
@@ -104,7 +105,7 @@ def test_a_rebuild_still_warns_while_the_file_is_dirty(dirty_site):
 
 
 def test_a_day_file_is_cleaned_too(tmp_path):
-    from sitegen.content import parse_day
+    from sitegen.content.records import parse_day
     p = tmp_path / "2025-03-13.md"
     p.write_text('---\ndate: 2025-03-13\ntitle: "A \\x1b[2J day"\npapers: []\n---\n\nHand-written \x0c note.\n',
                  encoding="utf-8")

@@ -1,4 +1,4 @@
-"""The dump parser (sitegen.dumps): shipped dumps, fixture files, dates, limits."""
+"""The dump parser (sitegen.ingestion.dumps): shipped dumps, fixture files, dates, limits."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from sitegen import dumps
-from sitegen.dumps import DumpDate, clean_text, parse_date, parse_dump, resolve_date
+from sitegen.ingestion import dumps
+from sitegen.ingestion.dumps import DumpDate, clean_text, parse_date, parse_dump, resolve_date
 from sitegen.errors import DumpError
 from helpers import FIXTURE_DUMPS, SHIPPED
 

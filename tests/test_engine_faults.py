@@ -271,11 +271,11 @@ def test_adding_a_paper_with_several_a_to_z_pages_gives_the_cold_build(tmp_path,
 
 
 def _models(site: Path):
-    from sitegen.build import compute_related
+    from sitegen.engine.pipeline import compute_related
     from sitegen.config import load_config
-    from sitegen.content import load_content
-    from sitegen.render import Renderer
-    from sitegen.site import build_model
+    from sitegen.content.records import load_content
+    from sitegen.render.pages import Renderer
+    from sitegen.model.site import build_model
     cfg = load_config(site / "site.yml")
     content = load_content(cfg.content_dir)
     return Renderer(build_model(cfg, content, compute_related(cfg, content.papers)))

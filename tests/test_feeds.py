@@ -1,6 +1,6 @@
 """Feeds never drop a paper (issue 15): what the paper feeds and the daily feed hold, in
 which order, how each entry names its day, the /feeds/ page and head links driven by the
-one registry (``sitegen.site.FEEDS``), ``sitegen check`` on feeds, the build summary and
+one registry (``sitegen.model.site.FEEDS``), ``sitegen check`` on feeds, the build summary and
 ``--quiet``, and incremental builds whose feeds equal a cold build's.
 
 Feed tests build with an absolute ``base_url`` (feed readers need full URLs).  Expected
@@ -25,12 +25,12 @@ from markupsafe import escape
 from helpers import SITES, THEME, copy_project, make_project, run_cli, tree_digest
 from tests.bench import synth
 
-from sitegen.build import build
+from sitegen.engine.pipeline import build
 from sitegen.config import from_mapping, load_config
-from sitegen.content import load_content
+from sitegen.content.records import load_content
 from sitegen.errors import ConfigError
-from sitegen.render import Renderer
-from sitegen.site import FEEDS, build_model
+from sitegen.render.pages import Renderer
+from sitegen.model.site import FEEDS, build_model
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 SITE_URL = "https://example.org/"
@@ -421,17 +421,24 @@ def test_incremental_feeds_follow_the_data_and_equal_a_cold_build(tmp_path):
     assert tree_digest(site / "_site") == tree_digest(cold_copy(site, tmp_path / "cold3") / "_site")
 
 
-def test_sitemap_and_api_memo_key_holds_every_module(tmp_path, monkeypatch):
-    """The sitemap/API memo's code part is the whole package: editing any module (config.py's
-    URLs, site.py's order) invalidates it, with no list of files to keep up to date."""
-    import importlib
-    build_mod = importlib.import_module("sitegen.build")
+def test_memo_code_digest_holds_every_module(tmp_path, monkeypatch):
+    """Every memo's code part is the whole package (``sitegen.codehash``): editing any module,
+    in any subpackage (config.py's URLs, model/site.py's order), invalidates it, with no list of
+    files to keep up to date."""
+    from sitegen import codehash
     pkg = tmp_path / "pkg"
-    shutil.copytree(Path(build_mod.__file__).parent, pkg, ignore=shutil.ignore_patterns("__pycache__"))
-    monkeypatch.setattr(build_mod, "_HERE", pkg)
-    before = build_mod._package_code()
-    for module in sorted(pkg.glob("*.py")):
+    shutil.copytree(codehash.PACKAGE, pkg, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(codehash, "PACKAGE", pkg)
+
+    def digest():
+        codehash.package_code_digest.cache_clear()
+        return codehash.package_code_digest()
+    before = digest()
+    modules = sorted(pkg.rglob("*.py"))
+    assert any(m.parent != pkg for m in modules)
+    for module in modules:
         module.write_text(module.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
-        after = build_mod._package_code()
+        after = digest()
         assert after != before, module.name
         before = after
+    codehash.package_code_digest.cache_clear()

@@ -1,4 +1,4 @@
-"""Front matter (sitegen.frontmatter) and the typed content records that use it."""
+"""Front matter (sitegen.content.frontmatter) and the typed content records that use it."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sitegen import frontmatter
+from sitegen.content import frontmatter
 from sitegen.text import CONTROL
-from sitegen.content import parse_day, parse_paper
+from sitegen.content.records import parse_day, parse_paper
 from sitegen.errors import ContentError
 
 pytestmark = pytest.mark.timeout(10)

@@ -29,7 +29,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, example, given, settings, strategies as st
 
-from sitegen.dumps import MAX_DUMP_BYTES, MAX_LINE_CHARS, MAX_LINES, clean_text
+from sitegen.ingestion.dumps import MAX_DUMP_BYTES, MAX_LINE_CHARS, MAX_LINES, clean_text
 from helpers import (SITES, THEME, cli_env, copy_project, make_project, run_cli, run_cli_process,
                      tree_digest)
 
@@ -362,7 +362,7 @@ def test_read_only_output_parent(sample, tmp_path, monkeypatch):
 
 def full_disk(monkeypatch, where: str, after_bytes: int = 0):
     """Make writes under ``where`` fail with ENOSPC once ``after_bytes`` have been written."""
-    output = importlib.import_module("sitegen.output")
+    modules = [importlib.import_module(m) for m in ("sitegen.atomic", "sitegen.engine.output")]
     real_open = open
     written = [0]
 
@@ -385,7 +385,8 @@ def full_disk(monkeypatch, where: str, after_bytes: int = 0):
     def fake_open(path, mode="r", *args, **kwargs):
         fh = real_open(path, mode, *args, **kwargs)
         return Full(fh) if "w" in mode and where in str(path) else fh
-    monkeypatch.setattr(output, "open", fake_open, raising=False)
+    for module in modules:
+        monkeypatch.setattr(module, "open", fake_open, raising=False)
 
 
 def test_disk_full_while_writing_the_site(sample, monkeypatch):
@@ -407,7 +408,7 @@ def test_disk_full_while_writing_content(tmp_path, monkeypatch):
     full_disk(monkeypatch, "/content/", after_bytes=5_000)
     out = assert_user_error(run_cli("build", cwd=site))
     assert "No space left on device" in out and "content/papers/" in out
-    from sitegen.content import parse_paper
+    from sitegen.content.records import parse_paper
     papers = sorted((site / "content" / "papers").glob("*"))
     assert papers and all(p.suffix == ".md" for p in papers)    # no temp files left behind
     for p in papers:

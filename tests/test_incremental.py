@@ -32,7 +32,7 @@ from tests.bench import synth
 
 from helpers import make_project, tree_digest
 
-from sitegen.build import build
+from sitegen.engine.pipeline import build
 from sitegen.config import load_config
 
 N_PAPERS = 100          # 4 days of 25 (plus ~10% recurring): a cold build takes < 1 s

@@ -1,4 +1,4 @@
-"""Ingest (sitegen.ingest): dumps -> content/, merged, stable, idempotent, atomic."""
+"""Ingest (sitegen.ingestion.merge): dumps -> content/, merged, stable, idempotent, atomic."""
 
 from __future__ import annotations
 
@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 from markdown_it import MarkdownIt
 
-from sitegen import frontmatter
+from sitegen.content import frontmatter
 from sitegen.config import load_config
-from sitegen.content import load_content
-from sitegen.dumps import parse_dump
+from sitegen.content.records import load_content
+from sitegen.ingestion.dumps import parse_dump
 from sitegen.errors import DumpError, MultiError
-from sitegen.ingest import ingest
+from sitegen.ingestion.merge import ingest
 from sitegen.text import escape_markdown, slugify, suffixed_slug, title_key
 from helpers import REPO, SHIPPED, copy_project, make_project
 

@@ -31,7 +31,7 @@ from pathlib import Path
 import pytest
 
 from sitegen import faults
-from sitegen.content import parse_day, parse_paper
+from sitegen.content.records import parse_day, parse_paper
 from helpers import REPO, SITEGEN, SITES, cli_env, make_project, run_cli, tree_digest, wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
@@ -158,7 +158,7 @@ INGEST_POINTS = [p for p in faults.POINTS if p.startswith("ingest.")]
 # --- the points themselves ------------------------------------------------------
 def test_every_point_in_the_code_is_declared_and_every_declared_point_is_used():
     used: Counter[str] = Counter()
-    for path in sorted((REPO / "sitegen").glob("*.py")):
+    for path in sorted((REPO / "sitegen").rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.ImportFrom) and node.module == "faults":
                 raise AssertionError(f"{path.name}: call faults.point(...), do not import names from faults")
@@ -484,7 +484,7 @@ def test_a_killed_runs_cache_temp_files_are_removed_but_not_a_live_runs(tmp_path
 def test_a_temp_file_of_a_zombie_writer_is_swept(tmp_path):
     """A writer killed with its parent stays a zombie until init reaps it (in a container
     without a real init, never): its half-written cache file must still count as dead."""
-    from sitegen.output import clean_dead_temps
+    from sitegen.atomic import clean_dead_temps
     pid = os.fork()
     if pid == 0:
         os._exit(0)                       # a child that exits and is not reaped yet: a zombie

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from sitegen.content import parse_paper
+from sitegen.content.records import parse_paper
 from sitegen.errors import ContentError
 from helpers import SITES, THEME, make_project, run_cli
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from sitegen import paperlinks
-from sitegen.paperlinks import PaperLinks
+from sitegen.content import paperlinks
+from sitegen.content.paperlinks import PaperLinks
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "paperlinks"
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from sitegen.content import SLUG_RE
+from sitegen.content.records import SLUG_RE
 from sitegen.errors import BuildError
-from sitegen.output import OutputTree, safe_relpath
+from sitegen.engine.output import OutputTree, safe_relpath
 from sitegen.text import slugify
 from helpers import SITES, THEME, copy_project, make_project, run_cli
 

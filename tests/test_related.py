@@ -8,8 +8,8 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from sitegen import related
-from sitegen.related import related_papers, related_papers_exact, similarity_matrix, terms
+from sitegen.model import related
+from sitegen.model.related import related_papers, related_papers_exact, similarity_matrix, terms
 from helpers import SHIPPED
 
 from tests.bench import synth

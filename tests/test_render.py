@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from sitegen.content import load_content
-from sitegen.dumps import clean_text
-from sitegen.markdown import markdown_html, markdown_text, plain_html
+from sitegen.content.records import load_content
+from sitegen.ingestion.dumps import clean_text
+from sitegen.markup.markdown import markdown_html, markdown_text, plain_html
 from sitegen.text import escape_markdown
 from helpers import REPO, SITES, make_project, run_cli, tree_digest
 

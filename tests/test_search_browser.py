@@ -16,7 +16,7 @@ import pytest
 from tests.bench import search_bench as sb
 
 from browser import chromium, page_wait
-from sitegen.search import SearchDoc, build_search_index
+from sitegen.search.index import SearchDoc, build_search_index
 
 pytestmark = pytest.mark.browser
 

@@ -1,5 +1,5 @@
-"""The fast builder (sitegen.lunrfast) == lunr.py's Builder, and the output of
-sitegen.search.build_search_index: deterministic, cache-independent, safe."""
+"""The fast builder (sitegen.search.lunrfast) == lunr.py's Builder, and the output of
+sitegen.search.index.build_search_index: deterministic, cache-independent, safe."""
 
 from __future__ import annotations
 
@@ -14,9 +14,11 @@ import pytest
 from tests.bench.search_bench import load_dump_docs, synthetic_docs
 
 import lunr_reference as lunr_ref
-from sitegen import lunrfast, search, searchread
-from sitegen.fold import fold
-from sitegen.search import SearchDoc, build_search_index
+from sitegen.search import lunrfast
+from sitegen.search import index as search
+from sitegen.search import read as searchread
+from sitegen.search.fold import fold
+from sitegen.search.index import SearchDoc, build_search_index
 
 FIELDS = [("title", 10), ("abstract", 1)]
 

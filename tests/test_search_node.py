@@ -1,7 +1,7 @@
 """Run the Node tests (``node --test tests/js/``) so plain ``pytest`` covers them.
 
 They load Python-built indexes into the real search.js and lunr.js 2.3.9 and
-compare every query's ranking with sitegen.searchquery (lunr.py), see tests/js/.  Skips
+compare every query's ranking with sitegen.search.query (lunr.py), see tests/js/.  Skips
 when node or node_modules/lunr (``npm ci``) is missing -- unless
 SITEGEN_REQUIRE_BROWSER=1 (set in CI), which turns the skip into a failure.
 """

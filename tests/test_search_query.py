@@ -1,4 +1,4 @@
-"""sitegen.searchquery (the Python engine behind `sitegen search`, and the oracle tests/js
+"""sitegen.search.query (the Python engine behind `sitegen search`, and the oracle tests/js
 holds search.js to), folding, the term dictionary, phrases, dates and the CLI."""
 
 from __future__ import annotations
@@ -13,12 +13,12 @@ from tests.bench.search_bench import load_dump_docs
 
 from helpers import run_cli
 
-from sitegen import lunrfast
-from sitegen.fold import fold
-from sitegen.search import SearchDoc, build_search_index
-from sitegen.searchquery import Engine, QueryError, corrections
-from sitegen.searchsyntax import parse_query, period
-from sitegen.stemmer import STOP_WORDS, pipeline_term, trim
+from sitegen.search import lunrfast
+from sitegen.search.fold import fold
+from sitegen.search.index import SearchDoc, build_search_index
+from sitegen.search.query import Engine, QueryError, corrections
+from sitegen.search.syntax import parse_query, period
+from sitegen.search.stemmer import STOP_WORDS, pipeline_term, trim
 
 QUERIES = json.loads((Path(__file__).parent / "js" / "queries.json").read_text(encoding="utf-8"))
 

@@ -3,7 +3,7 @@
 Python twin of what tests/js/search.test.js checks with the real search.js:
 a synthetic corpus cut into many shards, every query of tests/js/queries.json,
 lunr.py searching (a) the full index and (b) only the needed shards merged by
-sitegen.searchread.read_index.  Scores equal to 1e-9, same refs.
+sitegen.search.read.read_index.  Scores equal to 1e-9, same refs.
 """
 
 from __future__ import annotations
@@ -19,8 +19,10 @@ from lunr.query import QueryPresence
 from tests.bench.search_bench import synthetic_docs
 
 import lunr_reference as lunr_ref
-from sitegen import lunrfast, search, searchread
-from sitegen.stemmer import stem
+from sitegen.search import lunrfast
+from sitegen.search import index as search
+from sitegen.search import read as searchread
+from sitegen.search.stemmer import stem
 
 QUERIES = [q for q in json.loads((Path(__file__).parent / "js" / "queries.json").read_text(encoding="utf-8"))
            if isinstance(q, str)]

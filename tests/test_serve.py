@@ -25,9 +25,9 @@ import pytest
 
 from sitegen.config import load_config
 from sitegen.errors import SitegenError
-from sitegen.render import CSP
-from sitegen.preview_http import resolve
-from sitegen.serve import PreviewServer
+from sitegen.render.pages import CSP
+from sitegen.preview.httpd import resolve
+from sitegen.preview.server import PreviewServer
 from helpers import REPO, SHIPPED_DUMPS, make_project, run_cli, wait_until
 
 DAY = "2025-08-07"                       # the day of content/dumps/004_*.txt

@@ -12,7 +12,7 @@ import time
 import pytest
 
 from sitegen.config import load_config
-from sitegen.serve import PreviewServer
+from sitegen.preview.server import PreviewServer
 from browser import chromium
 from helpers import make_project, wait_until
 

@@ -1,4 +1,4 @@
-"""sitegen.stemmer against lunr.js 2.3.9 itself (run in node), word for word.
+"""sitegen.search.stemmer against lunr.js 2.3.9 itself (run in node), word for word.
 
 The word list: every distinct token of the shipped dumps (raw and trimmed),
 ~40,000 generated English-like words built to hit every Porter rule (plurals,
@@ -18,7 +18,7 @@ import subprocess
 
 
 from helpers import SHIPPED, TESTS, require_tool
-from sitegen import stemmer as st
+from sitegen.search import stemmer as st
 
 CLI = TESTS / "js" / "lunr_cli.js"
 

@@ -152,7 +152,7 @@ def test_cli(tmp_path, capsys):
 
 
 def test_parses_with_sitegen_dumps(archive):
-    from sitegen import dumps
+    from sitegen.ingestion import dumps
     out, _ = archive
     for f in sorted(out.iterdir())[:5]:
         d = dumps.parse_dump(f)

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from sitegen import tex
-from sitegen.markdown import markdown_html, plain_html
+from sitegen.markup import tex
+from sitegen.markup.markdown import markdown_html, plain_html
 from sitegen.text import escape_markdown
 from test_paperlinks import read_cases
 

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
 from sitegen import text
-from sitegen.dumps import clean_text, parse_dump
+from sitegen.ingestion.dumps import clean_text, parse_dump
 from sitegen.text import escape_markdown, excerpt, slugify, suffixed_slug, title_key
 from helpers import SHIPPED
 

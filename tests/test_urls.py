@@ -18,7 +18,7 @@ import pytest
 
 from helpers import SITES, THEME, make_project, run_cli
 from sitegen.config import NoHostError, from_mapping
-from sitegen.site import FEEDS
+from sitegen.model.site import FEEDS
 
 HOST_URL = "https://example.org/repo/"
 WARNING = re.compile(r'^warning: base_url "[^"]*" has no host, so canonical links, og:url, the sitemap and the '

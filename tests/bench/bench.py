@@ -26,7 +26,7 @@ render workers included) and peak RSS (the largest single process: the build
 or one of its forked render workers) come from ``os.wait4``.  Hugo builds the
 same ingested ``content/`` with the minimal theme in tests/bench/hugo/ (full,
 no-change, add-one-day).  The build's own phase timings (``BuildReport.timings``)
-are captured from the same run by wrapping ``sitegen.build.build`` in the child.
+are captured from the same run by wrapping ``sitegen.engine.pipeline.build`` in the child.
 
 The Markdown report goes to stdout and to ``--out`` (``bench-results.md``,
 git-ignored).  Timings depend on machine load: the load average is printed in
@@ -68,11 +68,11 @@ SHIPPED = "shipped"
 LARGE = 20_000          # at or above: one run of the cold build and of the template change
 QUERIES = ["diffusion", "model", "survey", "reinforcement learning", "video generation"]
 
-# The child process: the real `sitegen` CLI, with sitegen.build.build wrapped so that
+# The child process: the real `sitegen` CLI, with sitegen.engine.pipeline.build wrapped so that
 # its BuildReport (phase timings, pages rendered) is written to $SITEGEN_BENCH_REPORT.
 CHILD = r"""
 import importlib, json, os, sys
-_b = importlib.import_module("sitegen.build")   # the module (sitegen.build is also a function)
+_b = importlib.import_module("sitegen.engine.pipeline")   # the module (sitegen.engine.pipeline is also a function)
 _build = _b.build
 def _wrapped(*a, **k):
     r = _build(*a, **k)
@@ -91,7 +91,7 @@ main()
 
 PROFILE_CHILD = r"""
 import cProfile, importlib, io, pstats, sys
-B = importlib.import_module("sitegen.build")
+B = importlib.import_module("sitegen.engine.pipeline")
 from sitegen.config import load_config
 B.PARALLEL_MIN_PAGES = 10**9      # render in this process so the profile sees it
 cfg = load_config(sys.argv[1])
@@ -791,7 +791,7 @@ def main(argv: list[str] | None = None) -> int:
             log("hugo not found: the side-by-side is skipped. Install it with `apt-get install hugo` "
                 "(Debian/Ubuntu) or see https://gohugo.io/installation/; or pass --no-hugo.")
     fmt = lambda la: " ".join(f"{x:.2f}" for x in la)   # noqa: E731
-    from sitegen import __version__
+    from sitegen.version import __version__
     meta = {"date": dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
             "machine": f"{os.cpu_count()} CPUs ({_cpu_model()}), {platform.system()} {platform.release()}",
             "load_start": fmt(os.getloadavg()), "python": platform.python_version(),

@@ -89,7 +89,7 @@ def refuse_huge(case: str, work: Path) -> tuple[float, float]:
 
 def measurements(work: Path) -> list[tuple[str, float, Callable[[], tuple[float, float]]]]:
     """(name, target wall s, one run) for every measurement."""
-    from sitegen.related import related_papers
+    from sitegen.model.related import related_papers
     shipped = shipped_papers()
     related_papers(shipped)                      # warm: numpy and the tokeniser loaded
     docs = synth.make_papers(3000, seed=11)

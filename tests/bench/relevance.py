@@ -9,7 +9,7 @@ target is that paper:
                  letters, never its first letter),
 
 plus *topical* multi-word queries (``TOPICAL``: "video diffusion", ...).  It
-builds the index with ``sitegen.search.build_search_index`` (the real build
+builds the index with ``sitegen.search.index.build_search_index`` (the real build
 settings), runs every query through ``themes/default/static/search.js`` in
 Node (``tests/bench/relevance.js``) and prints success@1, success@10, MRR
 (over the top 10), the zero-result rate and, for topical queries, the share
@@ -49,10 +49,10 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from sitegen import lunrfast  # noqa: E402
-from sitegen.fold import fold  # noqa: E402
-from sitegen.search import build_search_index  # noqa: E402
-from sitegen.stemmer import STOP_WORDS, pipeline_term  # noqa: E402
+from sitegen.search import lunrfast  # noqa: E402
+from sitegen.search.fold import fold  # noqa: E402
+from sitegen.search.index import build_search_index  # noqa: E402
+from sitegen.search.stemmer import STOP_WORDS, pipeline_term  # noqa: E402
 from tests.bench.search_bench import load_dump_docs, synthetic_docs  # noqa: E402
 
 TOPICAL = [

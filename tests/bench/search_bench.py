@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from sitegen.search import SearchDoc, build_search_index  # noqa: E402
+from sitegen.search.index import SearchDoc, build_search_index  # noqa: E402
 
 DUMPS = ROOT / "content" / "dumps"
 STATIC = ROOT / "themes" / "default" / "static"

@@ -3,16 +3,16 @@
     python tests/js/build_fixture.py OUTDIR
 
 For each corpus, OUTDIR/<corpus>/ gets:
-  search/...      the files sitegen.search.build_search_index writes
+  search/...      the files sitegen.search.index.build_search_index writes
   full.json       the same index unsharded, as lunr.py's Builder serializes it
                   (fast builder; tests/test_search_builder.py proves equality)
   expected.json   {key: answer} for every query of tests/js/queries.json, from
-                  sitegen.searchquery.Engine (lunr.py 0.8.0 scoring) over the
+                  sitegen.search.query.Engine (lunr.py 0.8.0 scoring) over the
                   corpus's own shards; key = JSON [query, typing, byDate],
                   answer = {"results": [[ref, score, tier], ...], "corrections",
                   "groups", "hint"} or {"error": "query"}
 and OUTDIR/corpora.json lists the corpora, OUTDIR/fold.json pairs tricky
-strings with sitegen.fold.fold of them.
+strings with sitegen.search.fold.fold of them.
 """
 
 from __future__ import annotations
@@ -24,11 +24,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from sitegen import lunrfast  # noqa: E402
+from sitegen.search import lunrfast  # noqa: E402
 from tests import lunr_reference as lunr_ref  # noqa: E402
-from sitegen.fold import fold  # noqa: E402
-from sitegen.search import build_search_index  # noqa: E402
-from sitegen.searchquery import Engine, QueryError  # noqa: E402
+from sitegen.search.fold import fold  # noqa: E402
+from sitegen.search.index import build_search_index  # noqa: E402
+from sitegen.search.query import Engine, QueryError  # noqa: E402
 from tests.bench.search_bench import load_dump_docs, synthetic_docs  # noqa: E402
 
 QUERIES = json.loads((Path(__file__).parent / "queries.json").read_text(encoding="utf-8"))

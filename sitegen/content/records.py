@@ -1,0 +1,277 @@
+"""Load ``content/`` into typed :class:`Paper` and :class:`Day` records.
+
+``content/papers/<slug>.md`` and ``content/days/<YYYY-MM-DD>.md`` are the
+source of truth for the build (ingest writes them; people may edit them).
+Parsed records are cached in ``.sitegen-cache/content.pickle`` keyed by each
+file's (mtime_ns, size), so a rebuild of a 50,000-paper archive reads only
+the files that changed.  Text is cleaned on reading like a dump's (control
+characters and what XML cannot carry, see :data:`sitegen.text.CONTROL`); each
+record keeps the warnings that produced, and :class:`Content` lists them all.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import pickle
+import re
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sitegen import cachefile
+from sitegen.content import frontmatter
+from sitegen.content import paperlinks
+from sitegen.errors import ContentError, MultiError, SitegenError
+from sitegen.markup.markdown import markdown_text
+from sitegen.text import escape_markdown
+
+SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+CACHE_VERSION = 4
+_UNESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
+
+PAPER_KEYS = ("title", "slug", "days", "first_seen")    # what ingest owns; other keys are hand-added
+# A day's title is its date in site.yml's date_format, computed at build time.  Older ingests
+# wrote a frozen `title:`; it is read as an ordinary hand key (kept, not shown).
+DAY_KEYS = ("date", "papers", "sources")
+# Hand-added paper keys sitegen reads: (key, validator returning the canonical value or ValueError).
+PAPER_HAND_KEYS = (("arxiv", paperlinks.parse_arxiv_key), ("url", paperlinks.parse_url_key), ("note", str))
+
+
+@dataclass(frozen=True)
+class Paper:
+    slug: str
+    title: str
+    abstract: str            # plain text (what the dump said)
+    body: str                # the Markdown body as stored
+    days: tuple[dt.date, ...]
+    first_seen: dt.date
+    extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    path: str = ""
+    warnings: tuple[str, ...] = field(default=(), compare=False, hash=False)   # what reading cleaned
+
+    @property
+    def links(self) -> paperlinks.PaperLinks | None:
+        """Where to read it: front matter ``arxiv:`` / ``url:`` (validated on load), else the abstract."""
+        arxiv, url = self.extra.get("arxiv"), self.extra.get("url")
+        return paperlinks.links_for(paperlinks.arxiv_id(arxiv) if isinstance(arxiv, str) else None,
+                                    url.strip() if isinstance(url, str) else None, self.abstract)
+
+    @property
+    def note(self) -> str:
+        """The hand-written ``note:`` (Markdown), or ``""``."""
+        note = self.extra.get("note")
+        return note if isinstance(note, str) else ""
+
+
+@dataclass(frozen=True)
+class Day:
+    date: dt.date
+    papers: tuple[str, ...]
+    sources: tuple[str, ...]
+    body: str = ""
+    extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    path: str = ""
+    warnings: tuple[str, ...] = field(default=(), compare=False, hash=False)
+
+
+@dataclass
+class Content:
+    papers: dict[str, Paper]          # by slug, sorted
+    days: dict[dt.date, Day]          # by date, ascending
+    warnings: list[str] = field(default_factory=list)   # ``file:line: ...`` for every cleaned text
+
+
+def plain_text(body: str) -> str:
+    """The text a Markdown body shows; fast path for bodies ingest escaped."""
+    if not body:
+        return ""
+    unescaped = _UNESCAPE.sub(r"\1", body)
+    if "\n" not in body and escape_markdown(unescaped) == body:
+        return unescaped
+    return markdown_text(body)
+
+
+def parse_paper(path: Path) -> Paper:
+    warnings: list[str] = []
+    meta, body, lines = frontmatter.read(path, warnings)
+    f = frontmatter.Fields(meta, path, lines)
+    slug = f.str("slug")
+    if slug != path.stem:
+        raise ContentError(f"'slug': {slug!r} does not match the file name {path.name!r}; slugs are "
+                           "permalinks, so rename neither (restore the old value).", path, lines.get("slug"))
+    if not SLUG_RE.match(slug):
+        raise ContentError(f"'slug': {slug!r} is not a slug (lowercase a-z, 0-9 and single '-').",
+                           path, lines.get("slug"))
+    title = " ".join(f.str("title").split())     # one line, like a dump's title
+    if not title:
+        raise ContentError("'title' is empty.", path, lines.get("title"))
+    days = tuple(sorted(set(f.date_list("days"))))
+    first_seen = f.date("first_seen") if "first_seen" in meta else days[0]
+    for key, check in PAPER_HAND_KEYS:
+        if key in meta:
+            try:
+                check(f.str(key))
+            except ValueError as e:
+                raise ContentError(f"'{key}': {e}.", path, lines.get(key)) from None
+    extra = {k: v for k, v in meta.items() if k not in PAPER_KEYS}
+    return Paper(slug, title, plain_text(body), body, days, first_seen, extra, str(path), tuple(warnings))
+
+
+def parse_day(path: Path) -> Day:
+    warnings: list[str] = []
+    meta, body, lines = frontmatter.read(path, warnings)
+    f = frontmatter.Fields(meta, path, lines)
+    date = f.date("date")
+    if date.isoformat() != path.stem:
+        raise ContentError(f"'date': {date.isoformat()} does not match the file name {path.name!r}.",
+                           path, lines.get("date"))
+    papers = f.str_list("papers")
+    for slug in papers:
+        if not SLUG_RE.match(slug):
+            raise ContentError(f"'papers': {slug!r} is not a paper slug.", path, lines.get("papers"))
+    sources = f.str_list("sources")
+    extra = {k: v for k, v in meta.items() if k not in DAY_KEYS}
+    return Day(date, tuple(papers), tuple(sources), body, extra, str(path), tuple(warnings))
+
+
+def irregular(path: str | os.PathLike) -> str | None:
+    """Why the input ``path`` is not a regular file to read, or ``None`` when it is one.
+
+    Checked with ``stat`` before any ``open``: opening a FIFO blocks forever, a dangling
+    symlink (an editor's lock file such as ``.#notes.md``) cannot be opened at all.
+    """
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return "is a symlink to nothing (a dangling link)" if os.path.islink(path) else "disappeared"
+    except OSError as e:
+        return f"cannot be read: {e.strerror}"
+    if stat.S_ISREG(st.st_mode):
+        return None
+    kind = ("a FIFO" if stat.S_ISFIFO(st.st_mode) else "a socket" if stat.S_ISSOCK(st.st_mode)
+            else "a folder" if stat.S_ISDIR(st.st_mode) else "a device or other special file")
+    return f"is {kind}, not a regular file"
+
+
+def skipped(path: str | os.PathLike, why: str) -> str:
+    """The one-line warning for an input file that is not read."""
+    return f"{os.fspath(path)}: skipped: it {why}. Remove it or replace it with a regular file."
+
+
+def _scan(folder: Path, warnings: list[str] | None = None) -> list[os.DirEntry]:
+    """The ``*.md`` regular files of ``folder``; anything else with that name is skipped with a warning."""
+    try:
+        entries = [e for e in os.scandir(folder) if e.name.endswith(".md") and not e.name.startswith(".")]
+    except FileNotFoundError:
+        return []
+    out = []
+    for e in sorted(entries, key=lambda e: e.name):
+        why = irregular(e.path)
+        if why is None or e.is_dir():      # a folder: reading it fails with the file's own error
+            out.append(e)
+        elif warnings is not None:
+            warnings.append(skipped(e.path, why))
+    return out
+
+
+class StatCache:
+    """A pickle of parsed files keyed by (mtime_ns, size); one instance per file per process."""
+
+    _open: dict[str, "StatCache"] = {}
+
+    @classmethod
+    def open(cls, path: Path | None) -> "StatCache":
+        if path is None:
+            return cls(None)
+        key = str(path)
+        if key not in cls._open:
+            cls._open[key] = cls(path)
+        return cls._open[key]
+
+    def __init__(self, path: Path | None):
+        self.path = path
+        self.entries: dict[str, tuple[int, int, Any]] = {}
+        self.dirty = False
+        if path:    # a corrupt or foreign cache only makes the build slower (sitegen/cachefile.py)
+            got = cachefile.load(path, lambda v: cachefile.is_pair(v, int, dict) and (v[0] != CACHE_VERSION or all(
+                isinstance(k, str) and type(e) is tuple and len(e) == 3 and type(e[0]) is int and type(e[1]) is int
+                for k, e in v[1].items())))
+            if got and got[0] == CACHE_VERSION:
+                self.entries = got[1]
+
+    def get(self, path: str, st: os.stat_result, parse) -> Any:
+        key = (st.st_mtime_ns, st.st_size)
+        hit = self.entries.get(path)
+        if hit and hit[:2] == key:
+            return hit[2]
+        record = parse(Path(path))
+        self.entries[path] = (*key, record)
+        self.dirty = True
+        return record
+
+    def put(self, path: str, record: Any) -> None:
+        """Remember ``record`` for a file just written (so nobody parses it again)."""
+        st = os.stat(path)
+        self.entries[path] = (st.st_mtime_ns, st.st_size, record)
+        self.dirty = True
+
+    def save(self, live: set[str] | None = None) -> None:
+        """Persist, forgetting files not in ``live`` (when given)."""
+        if not self.path:
+            return
+        stale = set(self.entries) - live if live is not None else set()
+        for k in stale:
+            del self.entries[k]
+        if not (self.dirty or stale):
+            return
+        from sitegen.atomic import atomic_write
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(self.path, pickle.dumps((CACHE_VERSION, self.entries), protocol=pickle.HIGHEST_PROTOCOL))
+        self.dirty = False
+
+
+def load_content(content_dir: Path, cache_path: Path | None = None, check: bool = True) -> Content:
+    """Read every paper and day file. Problems in several files are reported together."""
+    cache = StatCache.open(cache_path)
+    errors: list[SitegenError] = []
+    papers: dict[str, Paper] = {}
+    days: dict[dt.date, Day] = {}
+    live: set[str] = set()
+    skips: list[str] = []
+    for folder, parse, sink in ((content_dir / "papers", parse_paper, papers),
+                                (content_dir / "days", parse_day, days)):
+        for entry in _scan(folder, skips):
+            live.add(entry.path)
+            try:
+                rec = cache.get(entry.path, entry.stat(), parse)
+            except SitegenError as e:
+                errors.append(e)
+                continue
+            sink[rec.slug if isinstance(rec, Paper) else rec.date] = rec
+    if check and not errors:
+        errors += _cross_check(papers, days)
+    if errors:
+        raise errors[0] if len(errors) == 1 else MultiError(errors[:20])
+    cache.save(live)
+    warnings = skips + [w for recs in (papers, days) for k in sorted(recs) for w in recs[k].warnings]
+    return Content(dict(sorted(papers.items())), dict(sorted(days.items())), warnings)
+
+
+def _cross_check(papers: dict[str, Paper], days: dict[dt.date, Day]) -> list[SitegenError]:
+    errors: list[SitegenError] = []
+    for day in days.values():
+        for slug in day.papers:
+            if slug not in papers:
+                errors.append(ContentError(f"'papers' lists {slug!r}, but content/papers/{slug}.md does "
+                                           "not exist. Re-run `sitegen ingest` or remove it.", day.path))
+                break
+    for paper in papers.values():
+        for d in paper.days:
+            if d not in days:
+                errors.append(ContentError(f"'days' lists {d.isoformat()}, but there is no day file "
+                                           f"content/days/{d.isoformat()}.md. Re-run `sitegen ingest`.",
+                                           paper.path))
+                break
+    return errors
