@@ -136,9 +136,8 @@ def decode(data: bytes, path: Path) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
-def parse_dump(path: str | Path, data: bytes | None = None) -> Dump:
-    """Parse a dump file (or ``data``, its bytes). Raises :class:`DumpError`."""
-    path = Path(path)
+def _read(path: Path, data: bytes | None) -> str:
+    """The dump's text, within the size, line and encoding limits."""
     if data is None:
         try:
             size = path.stat().st_size
@@ -155,15 +154,11 @@ def parse_dump(path: str | Path, data: bytes | None = None) -> Dump:
     if lines > MAX_LINES:
         raise DumpError(f"has {lines:,} lines; a dump has at most {MAX_LINES:,} (a real day has ~1,000). "
                         "Is this a digest dump?", path)
-    blocks = _blocks(text, path)
-    if not blocks:
-        raise DumpError('is empty: expected a digest page (header lines, a date line like "Mar 12", '
-                        "then titles and abstracts).", path)
-    warnings: list[str] = []
+    return text
 
-    # Header: every line before the date line.
-    date = None
-    date_idx = None
+
+def _header(blocks: list, path: Path, warnings: list[str]) -> tuple[DumpDate, int, int]:
+    """The date line (every line before it is header): (date, its block index, its line number)."""
     first_unknown: tuple[int, str] | None = None
     for idx, (start, lines) in enumerate(blocks):
         for off, line in enumerate(lines):
@@ -176,8 +171,7 @@ def parse_dump(path: str | Path, data: bytes | None = None) -> Dump:
             if parsed:
                 if off != len(lines) - 1:
                     raise DumpError("expected a blank line after the date line.", path, no + 1)
-                date, date_idx, date_no = parsed, idx, no
-                break
+                return parsed, idx, no
             key = _SPACE.sub(" ", line.strip()).lower()
             if key not in KNOWN_HEADER_LINES:
                 if first_unknown is None:
@@ -186,28 +180,32 @@ def parse_dump(path: str | Path, data: bytes | None = None) -> Dump:
                     raise DumpError(f'expected a date line like "Mar 12" before the first paper, got '
                                     f'"{line.strip()[:60]}..."', path, no)
                 warnings.append(f"{path}:{no}: unknown header line {line.strip()[:80]!r} (skipped)")
-        if date is not None:
-            break
-    if date is None:
-        no, line = first_unknown or (blocks[0][0], blocks[0][1][0].strip())
-        raise DumpError(f'expected a date line like "Mar 12", got "{line[:80]}"; found no date line '
-                        "in the whole file.", path, no)
+    no, line = first_unknown or (blocks[0][0], blocks[0][1][0].strip())
+    raise DumpError(f'expected a date line like "Mar 12", got "{line[:80]}"; found no date line '
+                    "in the whole file.", path, no)
 
-    body = blocks[date_idx + 1:]
+
+def _title(line: str, path: Path, start: int) -> tuple[str, bool]:
+    title, dropped = clean_text(line)
+    if len(title) > MAX_TITLE_CHARS:
+        raise DumpError(f"expected a title line, got a paragraph of {len(title):,} characters. "
+                        "Is a title missing before this abstract?", path, start)
+    try:
+        if parse_date(title):
+            raise DumpError("expected a title, got a second date line: a dump holds one day. "
+                            "Split it into one file per day.", path, start)
+    except ValueError:
+        pass
+    return title, dropped
+
+
+def _entries(body: list, path: Path, warnings: list[str]) -> list[Entry]:
+    """Title/abstract pairs after the date line (a title's abstract may follow without a blank line)."""
     entries: list[Entry] = []
     i = 0
     while i < len(body):
         start, lines = body[i]
-        title, dropped = clean_text(lines[0])
-        if len(title) > MAX_TITLE_CHARS:
-            raise DumpError(f"expected a title line, got a paragraph of {len(title):,} characters. "
-                            "Is a title missing before this abstract?", path, start)
-        try:
-            if parse_date(title):
-                raise DumpError("expected a title, got a second date line: a dump holds one day. "
-                                "Split it into one file per day.", path, start)
-        except ValueError:
-            pass
+        title, dropped = _title(lines[0], path, start)
         if len(lines) > 1:
             # Title and abstract without a blank line between them.
             abstract_lines = lines[1:]
@@ -226,6 +224,19 @@ def parse_dump(path: str | Path, data: bytes | None = None) -> Dump:
         if not abstract:
             raise DumpError(f'title "{title[:80]}" has an empty abstract.', path, start)
         entries.append(Entry(title, abstract, start))
+    return entries
+
+
+def parse_dump(path: str | Path, data: bytes | None = None) -> Dump:
+    """Parse a dump file (or ``data``, its bytes). Raises :class:`DumpError`."""
+    path = Path(path)
+    blocks = _blocks(_read(path, data), path)
+    if not blocks:
+        raise DumpError('is empty: expected a digest page (header lines, a date line like "Mar 12", '
+                        "then titles and abstracts).", path)
+    warnings: list[str] = []
+    date, date_idx, date_no = _header(blocks, path, warnings)
+    entries = _entries(blocks[date_idx + 1:], path, warnings)
     if not entries:
         raise DumpError("has a date line but no papers after it: expected a title line, then its "
                         "abstract.", path, date_no)
