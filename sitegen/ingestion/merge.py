@@ -170,29 +170,12 @@ def ingest(config: Config, paths: list[Path] | None = None, *, keep_going: bool 
         return _ingest(config, paths, keep_going=keep_going, allow_small=allow_small, log=log)
 
 
-def _ingest(config: Config, paths: list[Path] | None, *, keep_going: bool, allow_small: bool,
-            log: Callable[[str], None] | None) -> IngestResult:
-    result = IngestResult()
-    files = find_dumps(config, paths, result.warnings)
-    parsed, errors = _parse_all(files, config)
-    papers_dir, days_dir = config.content_papers, config.content_days
-    for d in (papers_dir, days_dir):
-        clean_stale_temps(d)
-    clean_dead_temps(config.cache_dir)     # a killed run's half-written caches
-    existing = load_content(config.content_dir, config.cache_dir / "content.pickle", check=False)
-    content_cache = StatCache.open(config.cache_dir / "content.pickle")
-    if not allow_small:
-        small = _check_small(parsed, existing.days, config)
-        bad = {e.path for e in small}
-        errors += small
-        parsed = [(d, dump) for d, dump in parsed if str(dump.path) not in bad]
-    if errors and not keep_going:
-        raise errors[0] if len(errors) == 1 else MultiError(errors)
-    result.errors = errors
-    for _, dump in parsed:
-        result.warnings += dump.warnings
+def _merge(parsed, existing, result: IngestResult):
+    """Papers and days as the dumps describe them, merged over existing content.
 
-    # 1. Papers and days as the dumps describe them, merged over existing content.
+    Returns (existing papers by title key, paper states by key, day -> paper keys in order,
+    day -> dump names).
+    """
     by_key = {title_key(p.title): p for p in existing.papers.values()}
     states: dict[str, _PaperState] = {}
     day_papers: dict[dt.date, list[str]] = {}
@@ -224,8 +207,11 @@ def _ingest(config: Config, paths: list[Path] | None, *, keep_going: bool, allow
                     result.warnings.append(f"{dump.path}:{entry.line}: {entry.title[:60]!r} has a different "
                                            f"abstract than on {st.latest.isoformat()}; keeping the newer one")
                 st.abstract, st.title, st.latest = entry.abstract, entry.title, date
+    return by_key, states, day_papers, day_sources
 
-    # 2. Slugs: existing files keep theirs; newcomers in first-appearance order.
+
+def _slugs(states: dict[str, _PaperState], by_key: dict, existing) -> dict[str, str]:
+    """Slugs: existing files keep theirs; newcomers in first-appearance order."""
     taken = set(existing.papers)
     slugs: dict[str, str] = {}
     for st in sorted(states.values(), key=lambda s: s.order):
@@ -240,11 +226,11 @@ def _ingest(config: Config, paths: list[Path] | None, *, keep_going: bool, allow
                 slug, n = suffixed_slug(base, f"{st.key}#{n}"), n + 1
         taken.add(slug)
         slugs[st.key] = slug
+    return slugs
 
-    # 3. Write what changed.
-    faults.point("ingest.parsed")
-    for d in (papers_dir, days_dir):
-        d.mkdir(parents=True, exist_ok=True)
+
+def _write_papers(states, slugs, existing, papers_dir: Path, content_cache, result: IngestResult) -> None:
+    """Write every paper file whose data changed (and seed the parse cache with what it holds)."""
     todo: list[tuple[Path, dict, str, bool, str]] = []   # path, meta, body, updated?, abstract
     for st in states.values():
         slug = slugs[st.key]
@@ -267,6 +253,11 @@ def _ingest(config: Config, paths: list[Path] | None, *, keep_going: bool, allow
         days = tuple(dt.date.fromisoformat(d) for d in meta["days"])
         content_cache.put(str(path), Paper(meta["slug"], meta["title"], abstract, body, days, days[0],
                                            {k: v for k, v in meta.items() if k not in PAPER_KEYS}, str(path)))
+
+
+def _write_days(day_papers, day_sources, slugs, existing, days_dir: Path, content_cache,
+                result: IngestResult) -> None:
+    """Write every day file whose papers or sources changed, keeping hand-written keys and body."""
     for date, keys in day_papers.items():
         old_day = existing.days.get(date)
         papers = list(old_day.papers) if old_day else []
@@ -286,6 +277,37 @@ def _ingest(config: Config, paths: list[Path] | None, *, keep_going: bool, allow
             faults.point("ingest.day_written")
         content_cache.put(str(path), Day(date, tuple(papers), tuple(sources), body,
                                          {k: v for k, v in meta.items() if k not in DAY_KEYS}, str(path)))
+
+
+def _ingest(config: Config, paths: list[Path] | None, *, keep_going: bool, allow_small: bool,
+            log: Callable[[str], None] | None) -> IngestResult:
+    result = IngestResult()
+    files = find_dumps(config, paths, result.warnings)
+    parsed, errors = _parse_all(files, config)
+    papers_dir, days_dir = config.content_papers, config.content_days
+    for d in (papers_dir, days_dir):
+        clean_stale_temps(d)
+    clean_dead_temps(config.cache_dir)     # a killed run's half-written caches
+    existing = load_content(config.content_dir, config.cache_dir / "content.pickle", check=False)
+    content_cache = StatCache.open(config.cache_dir / "content.pickle")
+    if not allow_small:
+        small = _check_small(parsed, existing.days, config)
+        bad = {e.path for e in small}
+        errors += small
+        parsed = [(d, dump) for d, dump in parsed if str(dump.path) not in bad]
+    if errors and not keep_going:
+        raise errors[0] if len(errors) == 1 else MultiError(errors)
+    result.errors = errors
+    for _, dump in parsed:
+        result.warnings += dump.warnings
+
+    by_key, states, day_papers, day_sources = _merge(parsed, existing, result)
+    slugs = _slugs(states, by_key, existing)
+    faults.point("ingest.parsed")
+    for d in (papers_dir, days_dir):
+        d.mkdir(parents=True, exist_ok=True)
+    _write_papers(states, slugs, existing, papers_dir, content_cache, result)
+    _write_days(day_papers, day_sources, slugs, existing, days_dir, content_cache, result)
 
     faults.point("ingest.written")
     result.dumps = len(parsed)
