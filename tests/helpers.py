@@ -227,15 +227,24 @@ def _java() -> tuple[str | None, str]:
                                           "apt-get install default-jre-headless)")
 
 
+def _bench_tool(name: str) -> tuple[str | None, str]:
+    """Hugo or Pagefind, found where the benchmark finds them (tests/bench/tools.py)."""
+    from tests.bench import tools
+    tool = tools.hugo() if name == "hugo" else tools.pagefind()
+    return tool.exe, tool.missing
+
+
 def require_tool(name: str, *modules: str):
     """What the test needs of an external tool, or a skip naming what is missing.
 
     ``"chromium"`` -> ``(browser binary, chromedriver)`` (and selenium importable);
     ``"node"`` -> the node executable, with each npm package in ``modules`` installed in
-    node_modules; ``"zizmor"``, ``"java"`` -> the executable.  A missing tool skips with the reason,
+    node_modules; ``"zizmor"``, ``"java"``, ``"hugo"``, ``"pagefind"`` -> the executable (the last two
+    as the benchmark finds them: tests/bench/tools.py).  A missing tool skips with the reason,
     or fails under SITEGEN_REQUIRE_BROWSER=1 (CI), so CI can never skip silently.
     """
-    finders = {"chromium": _chromium, "node": _node, "zizmor": _zizmor, "java": _java}
+    finders = {"chromium": _chromium, "node": _node, "zizmor": _zizmor, "java": _java,
+               "hugo": lambda: _bench_tool("hugo"), "pagefind": lambda: _bench_tool("pagefind")}
     if name not in finders:
         raise ValueError(f"unknown tool {name!r}; known: {', '.join(finders)}")
     if modules and name != "node":
