@@ -7,6 +7,7 @@ grows its own copy of any of these (a REPO constant, a CliRunner, a tool skip, a
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import importlib.util
 import os
@@ -76,9 +77,12 @@ def make_project(root: Path, *, site: Path | None = None, dumps: list[Path] | No
     return root
 
 
-def copy_project(src: Path, dst: Path, *, cache: bool = True) -> Path:
-    """A private copy of an existing project (symlinks kept); ``cache=False`` drops .sitegen-cache."""
-    ignore = None if cache else shutil.ignore_patterns(".sitegen-cache")
+def copy_project(src: Path, dst: Path, *, cache: bool = True, output: bool = True) -> Path:
+    """A private copy of an existing project (symlinks kept); ``cache=False`` drops .sitegen-cache,
+    ``output=False`` drops the output folder ``_site`` and its ``._site.*`` lock and journal files
+    (both False: the inputs alone, for a cold build to compare with)."""
+    names = ([] if cache else [".sitegen-cache"]) + ([] if output else ["_site", "._site.*"])
+    ignore = shutil.ignore_patterns(*names) if names else None
     return Path(shutil.copytree(src, dst, symlinks=True, ignore=ignore))
 
 
@@ -152,7 +156,7 @@ def wait_until(fn: Callable[[], T], what: str, *, ignore: tuple[type[BaseExcepti
         time.sleep(interval)
 
 
-# --- snapshots -------------------------------------------------------------------------------
+# --- saving and snapshots ------------------------------------------------------------------
 
 
 def tree(root: Path) -> dict[str, tuple[bytes, int]]:
@@ -173,6 +177,47 @@ def tree_digest(root: Path) -> dict[str, str]:
             p = Path(dirpath, name)
             out[p.relative_to(root).as_posix()] = hashlib.sha256(p.read_bytes()).hexdigest()
     return dict(sorted(out.items()))
+
+
+def save(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` so that a stat-based fingerprint sees the change even within one
+    mtime tick and at equal size (an editor's save is never that fast; a test's is): a same-size
+    rewrite whose mtime did not move gets its mtime moved 10 ms past the old one."""
+    before = path.stat() if path.exists() else None
+    path.write_text(text, encoding="utf-8")
+    if before is not None:
+        st = path.stat()
+        if st.st_size == before.st_size and st.st_mtime_ns <= before.st_mtime_ns:
+            ns = before.st_mtime_ns + 10_000_000
+            os.utime(path, ns=(ns, ns))
+
+
+def tree_diff(a: Path, b: Path, *, lines: int = 60) -> str:
+    """``""`` when the trees under ``a`` and ``b`` hold the same files with the same bytes; else which
+    files differ (only in ``a``, only in ``b``, different bytes) and a unified diff of the first
+    differing file, cut after ``lines`` lines."""
+    da, db = tree_digest(a), tree_digest(b)
+    only_a, only_b = sorted(da.keys() - db.keys()), sorted(db.keys() - da.keys())
+    changed = sorted(k for k in da.keys() & db.keys() if da[k] != db[k])
+    if not (only_a or only_b or changed):
+        return ""
+    out = [f"{a} and {b} differ:",
+           f"  only in the first ({len(only_a)}): {only_a[:10]}",
+           f"  only in the second ({len(only_b)}): {only_b[:10]}",
+           f"  different bytes ({len(changed)}): {changed[:10]}"]
+    if changed:
+        rel = changed[0]
+        bytes_a, bytes_b = (a / rel).read_bytes(), (b / rel).read_bytes()
+        at = next((i for i, (x, y) in enumerate(zip(bytes_a, bytes_b)) if x != y), min(len(bytes_a), len(bytes_b)))
+        out += [f"  {rel}: first difference at byte {at}:",   # for minified files, whose one line is long
+                f"    first:  {bytes_a[max(0, at - 80):at + 80]!r}", f"    second: {bytes_b[max(0, at - 80):at + 80]!r}"]
+        text_a = bytes_a.decode("utf-8", "replace").splitlines()
+        text_b = bytes_b.decode("utf-8", "replace").splitlines()
+        udiff = list(difflib.unified_diff(text_a, text_b, str(a / rel), str(b / rel), lineterm=""))
+        out += [line[:300] for line in udiff[:lines]]
+        if len(udiff) > lines:
+            out.append(f"... ({len(udiff) - lines} more diff lines)")
+    return "\n".join(out)
 
 
 # --- external tools --------------------------------------------------------------------------

@@ -21,7 +21,8 @@ TEST_FILES = sorted(p for p in TESTS.glob("test_*.py") if p not in OWNERS)
 REPO_ROOT = re.compile(r"Path\(__file__\)\.resolve\(\)\.(?:parent\.parent|parents\[[12]\])")
 ROOT_NAMES = {"REPO", "ROOT", "REPO_ROOT"}
 WAIT_NAMES = {"poll", "wait", "_wait", "wait_for", "wait_until", "_find", "_missing", "missing_tool",
-              "require_tool", "require_browser", "copy_site", "copy_project", "make_project", "run_cli"}
+              "require_tool", "require_browser", "copy_site", "copy_project", "make_project", "run_cli",
+              "save", "tree", "tree_digest", "tree_diff"}
 
 
 def problems(path) -> list[str]:
