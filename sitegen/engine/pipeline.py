@@ -34,7 +34,6 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Callable
 
-from sitegen.version import __version__
 from sitegen.codehash import package_code_digest
 from sitegen import cachefile
 from sitegen import faults
@@ -46,7 +45,7 @@ from sitegen.engine.fingerprint import content_stats, input_fingerprint, is_fing
 from sitegen.ingestion.merge import IngestResult, ingest
 from sitegen.atomic import atomic_write
 from sitegen.engine.output import OutputTree, output_intact
-from sitegen.render.pages import Renderer, templates_digest
+from sitegen.render.pages import Renderer, page_key, templates_digest
 from sitegen.model.site import build_model
 
 PARALLEL_MIN_PAGES = 400     # fewer stale pages render in-process (a pool costs ~0.1 s)
@@ -299,9 +298,9 @@ def _build_pages(config: Config, content, report: BuildReport, search_job: _Back
     renderer = Renderer(model, cache / "jinja")
     env = renderer.env
     tmpl = {name: templates_digest(env, name) for name in sorted({p.template for p in model.pages})}
-    site_key = hashlib.blake2b(f"{__version__}\0{config!r}".encode(), digest_size=16).digest()
-    keys = {p.path: hashlib.blake2b(p.deps + tmpl[p.template] + site_key, digest_size=16).digest()
-            for p in model.pages}
+    # A page's key: its view (the data it shows, with the config values the view read) + its
+    # template closure + the code: derived, never listed (sitegen.model.views).
+    keys = {p.path: page_key(renderer.view(p), tmpl[p.template]) for p in model.pages}
     old_keys = {} if force else cachefile.load(
         pages_cache, lambda v: cachefile.is_map(v, str, lambda k: isinstance(k, bytes))) or {}
     lap("model")
