@@ -45,6 +45,8 @@ from sitegen.engine.fingerprint import content_stats, input_fingerprint, is_fing
 from sitegen.ingestion.merge import IngestResult, ingest
 from sitegen.atomic import atomic_write
 from sitegen.engine.output import OutputTree, output_intact
+from sitegen.model.outviews import api_view, sitemap_view
+from sitegen.model.viewkey import digest as view_digest
 from sitegen.render.pages import Renderer, page_key, templates_digest
 from sitegen.model.site import build_model
 
@@ -333,13 +335,12 @@ def _build_pages(config: Config, content, report: BuildReport, search_job: _Back
             say(f"warning: {w}")
         canonical_paths = [p.path for p in model.pages if p.canonical is None]   # the sitemap's pages
         feeds = feed_files(model)   # bounded by the feeds' size: computed every build, never stale
-        # Sitemap and API read the config, every paper and day, and the page list; the key
-        # holds all of them and the whole package's code (URLs come from config.py, order from site.py).
+        # Sitemap, robots.txt and API are pure functions of their views: the memo key is the views'
+        # digest and the code, derived, never a list of inputs.
+        api_v, sitemap_v = api_view(model), sitemap_view(model, canonical_paths)
         machine = _memo(manifest_path.with_name(manifest_path.name.replace("manifest-", "api-")),
-                        (config, [(p.slug, p.title, p.abstract, p.days, p.first_seen) for p in model.papers.values()],
-                         [(d.date, d.papers) for d in model.days],
-                         canonical_paths, package_code_digest()),
-                        lambda: api_and_sitemap(model, canonical_paths))
+                        (view_digest(api_v, sitemap_v), package_code_digest()),
+                        lambda: api_and_sitemap(api_v, sitemap_v))
         for rel, data in (feeds | machine).items():
             tree.add(rel, data)
         report.feeds = len(feeds)

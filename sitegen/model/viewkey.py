@@ -54,8 +54,11 @@ _ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",",
 def canonical(value: Any) -> bytes:
     """The canonical encoding of a plain value; :class:`NotPlain` for anything else.
 
-    JSON's encoder refuses every non-plain type itself (there is no ``default``); a non-``str``
-    dict key would be coerced silently, so keys are checked here.
+    JSON's encoder refuses every non-plain type itself (there is no ``default``).  It would coerce
+    a non-``str`` dict key (``1`` -> ``"1"``) rather than refuse it; walking every view for that
+    on every build would double the cost of keying, so :func:`check_plain` is run over every view
+    of an archive by the tests instead (tests/test_views.py), and a view's shape is fixed by code
+    that is itself in every key.
     """
     try:
         text = _ENCODER.encode(value)
@@ -77,6 +80,9 @@ def _plain_config_value(name: str, value: Any) -> Any:
     return value
 
 
+_MISSING = object()
+
+
 class ConfigReader:
     """A :class:`Config` that records what is read from it.
 
@@ -85,17 +91,21 @@ class ConfigReader:
     read are recorded too.  :meth:`values` is what the view carries as ``site``.
     """
 
-    __slots__ = ("_config", "_read")
+    __slots__ = ("_config", "_read", "_plain")
 
-    def __init__(self, config: Config):
+    def __init__(self, config: Config, plain: dict[str, Any] | None = None):
         object.__setattr__(self, "_config", config)
         object.__setattr__(self, "_read", {})
+        # plain values already converted, shared by the readers of one build (the config is frozen)
+        object.__setattr__(self, "_plain", {} if plain is None else plain)
 
     def __getattr__(self, name: str) -> Any:
-        attr = getattr(type(self._config), name, None)
-        if callable(attr) and not isinstance(attr, (property, functools.cached_property)):
-            return functools.partial(attr, self)
-        value = _plain_config_value(name, getattr(self._config, name))
+        value = self._plain.get(name, _MISSING)
+        if value is _MISSING:
+            attr = getattr(type(self._config), name, None)
+            if callable(attr) and not isinstance(attr, (property, functools.cached_property)):
+                return functools.partial(attr, self)
+            value = self._plain[name] = _plain_config_value(name, getattr(self._config, name))
         self._read[name] = value
         return value
 

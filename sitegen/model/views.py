@@ -19,7 +19,9 @@ import datetime as dt
 from typing import Any, Callable
 
 from sitegen.model.site import Month, Page, SiteModel, letter_pages
+from sitegen.markup import tex
 from sitegen.model.viewkey import ConfigReader
+from sitegen.text import excerpt
 
 View = dict[str, Any]
 
@@ -28,10 +30,10 @@ def _iso(d) -> str | None:
     return d.isoformat() if d is not None else None
 
 
-def _item(p, day=None) -> View:
-    """A paper in a list: title, excerpt source and the days before ``day`` it was seen on."""
-    return {"slug": p.slug, "title": p.title, "abstract": p.abstract,
-            "earlier": [d.isoformat() for d in p.days if d < day.date] if day is not None else []}
+def _item(p, day, excerpt: str) -> View:
+    """A paper in a list: title, abstract excerpt and the days before ``day`` it was seen on."""
+    return {"slug": p.slug, "title": p.title, "excerpt": excerpt,
+            "earlier": [d.isoformat() for d in p.days if d < day.date]}
 
 
 def _link(p) -> View:
@@ -42,25 +44,28 @@ def _month_name(iso: str, with_year: bool) -> str:
     return dt.date.fromisoformat(iso).strftime("%B %Y" if with_year else "%B")
 
 
-def home_view(m: SiteModel, page: Page, cfg: ConfigReader) -> View:
+def home_view(m: SiteModel, page: Page, cfg: ConfigReader, shared: Shared) -> View:
     day = page.obj
-    cfg.use("date_format", "excerpt_length")
+    cfg.use("date_format")
     latest = None
     if day is not None:
         latest = {"date": day.date.isoformat(), "count": len(day.papers),
-                  "papers": [_item(m.papers[s], day) for s in day.papers]}
+                  "papers": [_item(p, day, shared.excerpt(p, cfg)) for p in map(m.papers.__getitem__, day.papers)]}
     return {"total_papers": len(m.papers), "total_days": len(m.days), "latest": latest,
             "recent": [{"date": d.date.isoformat(), "count": len(d.papers)} for d in m.days[-cfg.recent_days:]]
             if latest else []}
 
 
-def day_view(m: SiteModel, page: Page, cfg: ConfigReader) -> View:
+def day_view(m: SiteModel, page: Page, cfg: ConfigReader, shared: Shared) -> View:
     day = page.obj
     compact = page.kind == "day-compact"
-    cfg.use("date_format", *(() if compact else ("excerpt_length",)))
+    cfg.use("date_format")
     prev, nxt = m.prev_day(day.date), m.next_day(day.date)
     new, seen = m.day_groups(day)
-    item = (lambda p: {"slug": p.slug, "title": p.title}) if compact else (lambda p: _item(p, day))
+    if compact:     # titles only
+        item = lambda p: {"slug": p.slug, "title": p.title}          # noqa: E731
+    else:
+        item = lambda p: _item(p, day, shared.excerpt(p, cfg))      # noqa: E731
     iso = day.date.isoformat()
     return {"day": {"date": iso, "month": iso[:7], "month_label": _month_name(iso, True), "compact": compact,
                     "count": len(day.papers), "body": day.body, "prev": _iso(prev.date if prev else None),
@@ -68,9 +73,9 @@ def day_view(m: SiteModel, page: Page, cfg: ConfigReader) -> View:
                     "new": [item(p) for p in new], "seen": [item(p) for p in seen]}}
 
 
-def paper_view(m: SiteModel, page: Page, cfg: ConfigReader) -> View:
+def paper_view(m: SiteModel, page: Page, cfg: ConfigReader, shared: Shared) -> View:
     p = page.obj
-    cfg.use("date_format", "excerpt_length")      # the description is an excerpt of the abstract
+    cfg.use("date_format")
     arxiv, url = p.extra.get("arxiv"), p.extra.get("url")
     return {"paper": {
         "slug": p.slug, "title": p.title, "abstract": p.abstract, "body": p.body, "note": p.note,
@@ -80,7 +85,7 @@ def paper_view(m: SiteModel, page: Page, cfg: ConfigReader) -> View:
         "related": [_link(m.papers[s]) for s in m.related.get(p.slug, ()) if s in m.papers]}}
 
 
-def month_view(m: SiteModel, page: Page, cfg: ConfigReader) -> View:
+def month_view(m: SiteModel, page: Page, cfg: ConfigReader, shared: Shared) -> View:
     mo: Month = page.obj
     cfg.use("date_format")
     return {"month": {"key": mo.key, "label": _month_name(mo.days[0].isoformat(), True),
@@ -89,7 +94,7 @@ def month_view(m: SiteModel, page: Page, cfg: ConfigReader) -> View:
                                  for p, ds in m.month_papers(mo)]}}
 
 
-def archive_view(m: SiteModel, page: Page, cfg: ConfigReader) -> View:
+def archive_view(m: SiteModel, page: Page, cfg: ConfigReader, shared: Shared) -> View:
     cfg.use("date_format")
     return {"total_papers": len(m.papers), "total_days": len(m.days),
             "months": [{"key": mo.key, "year": mo.year, "name": _month_name(mo.days[0].isoformat(), False),
@@ -97,23 +102,23 @@ def archive_view(m: SiteModel, page: Page, cfg: ConfigReader) -> View:
                        for mo in m.months]}
 
 
-def papers_view(m: SiteModel, page: Page, cfg: ConfigReader, letters: list | None = None) -> View:
+def papers_view(m: SiteModel, page: Page, cfg: ConfigReader, shared: Shared) -> View:
     """One A-Z page: a thin layer over what :class:`SiteModel` offers (``papers_page``, ``letter_pages``)."""
     n = page.obj
     cfg.use("date_format")
     return {"az": {"n": n, "count": m.papers_page_count(), "total": len(m.papers),
                    "start": (n - 1) * cfg.papers_per_page + 1,
-                   "letters": [list(x) for x in (letters if letters is not None else letter_pages(m))],
+                   "letters": shared.letters(),
                    "papers": [_link(p) for p in m.papers_page(n)]}}
 
 
-def feeds_page_view(m: SiteModel, page: Page, cfg: ConfigReader) -> View:
+def feeds_page_view(m: SiteModel, page: Page, cfg: ConfigReader, shared: Shared) -> View:
     # What each feed holds and its address: shown here only (the head links carry less, _feed_links).
     return {"feeds": [dict(_feed_link(f, cfg), url=cfg.abs_url(f.path), format=f.format_name, holds=f.holds(cfg))
                       for f in m.feeds]}
 
 
-def plain_view(m: SiteModel, page: Page, cfg: ConfigReader) -> View:
+def plain_view(m: SiteModel, page: Page, cfg: ConfigReader, shared: Shared) -> View:
     """Search and 404: what every page shows, nothing more."""
     return {}
 
@@ -129,25 +134,44 @@ def _feed_link(f, cfg: ConfigReader) -> View:
     return {"path": f.path, "label": f.label(cfg), "media_type": f.media_type}
 
 
-class PageViews:
-    """The views of one model's pages; the A-Z letters are computed once for all A-Z pages."""
+class Shared:
+    """What several views of one model share, computed once: the A-Z letters, each paper's excerpt
+    and the config's plain values."""
 
     def __init__(self, model: SiteModel):
         self.model = model
+        self.plain: dict[str, Any] = {}
         self._letters: list | None = None
+        self._excerpts: dict[str, str] = {}
+
+    def letters(self) -> list[list]:
+        if self._letters is None:
+            self._letters = [list(x) for x in letter_pages(self.model)]
+        return self._letters
+
+    def excerpt(self, p, cfg: ConfigReader) -> str:
+        """The abstract's excerpt (``excerpt_length``, read through ``cfg``) as a list shows it."""
+        limit = cfg.excerpt_length
+        e = self._excerpts.get(p.slug)
+        if e is None:
+            e = self._excerpts[p.slug] = excerpt(tex.decode(p.abstract), limit)
+        return e
+
+
+class PageViews:
+    """The views of one model's pages."""
+
+    def __init__(self, model: SiteModel):
+        self.model = model
+        self.shared = Shared(model)
 
     def view(self, page: Page) -> View:
         m = self.model
-        cfg = ConfigReader(m.config)
+        cfg = ConfigReader(m.config, self.shared.plain)
         fn = VIEWS.get(page.kind)
         if fn is None:
             raise KeyError(f"page kind {page.kind!r} ({page.path}) has no view in sitegen.model.views.VIEWS")
-        if fn is papers_view:
-            if self._letters is None:
-                self._letters = letter_pages(m)
-            v = papers_view(m, page, cfg, self._letters)
-        else:
-            v = fn(m, page, cfg)
+        v = fn(m, page, cfg, self.shared)
         cfg.use("title", "description", "language", "extra_css", "extra_js",    # base.html shows them
                 "base_path", "offline")      # the url helper is derived from them and page.path
         canonical = page.canonical if page.canonical is not None else (
