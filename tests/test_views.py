@@ -103,7 +103,7 @@ def test_a_template_sees_only_its_view(shipped, kind):
     assert page is not None, f"the shipped archive has no {kind} page"
     view = shipped.view(page)
     context = {**view, **helpers(view)}
-    assert set(context) == set(view) | {"url", "links", "base"}
+    assert set(context) == set(view) | {"url", "abs_url", "links", "base"}
     html = _strict_env(shipped).get_template(page.template).render(context)
     assert html == shipped.render(page).decode("utf-8")
     assert "model" not in context and "obj" not in context and not any(

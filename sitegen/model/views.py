@@ -173,7 +173,7 @@ class PageViews:
             raise KeyError(f"page kind {page.kind!r} ({page.path}) has no view in sitegen.model.views.VIEWS")
         v = fn(m, page, cfg, self.shared)
         cfg.use("title", "description", "language", "extra_css", "extra_js",    # base.html shows them
-                "base_path", "offline")      # the url helper is derived from them and page.path
+                "base_path", "offline", "base_url")     # url and abs_url are derived from them (and page.path)
         canonical = page.canonical if page.canonical is not None else (
             page.path[:-len("index.html")] if page.path.endswith("index.html") else page.path)
         v.update(page={"kind": page.kind, "path": page.path},

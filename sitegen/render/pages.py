@@ -15,8 +15,9 @@ import hashlib
 import posixpath
 import re
 import traceback
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, Callable
 from urllib.parse import quote_plus
 
@@ -99,12 +100,22 @@ def outbound_links(title: str) -> list[tuple[str, str]]:
             ("Google Scholar", f"https://scholar.google.com/scholar?q={q}")]
 
 
+def make_abs_url(base_url: str) -> Callable[[str], str]:
+    """``abs_url(path)`` from ``base_url`` alone (the view's ``site.base_url``): :meth:`Config.abs_url`
+    itself, run on just that value, so it refuses a site without a host the same way."""
+    values = SimpleNamespace(base_url=base_url)
+    values.absolute = Config.absolute.fget(values)
+    values._abs_base = Config._abs_base.func(values)
+    return partial(Config.abs_url, values)
+
+
 def helpers(view: dict[str, Any]) -> dict[str, Any]:
-    """What a template gets besides its view: values derived from the view alone (``url``, ``links``,
-    ``base``).  The pure filters and globals are on the environment (:func:`make_env`)."""
+    """What a template gets besides its view: values derived from the view alone (``url``,
+    ``abs_url``, ``links``, ``base``).  The pure filters and globals are on the environment
+    (:func:`make_env`)."""
     site, path = view["site"], view["page"]["path"]
     url = make_url(site["base_path"], site["offline"], path)
-    return {"url": url, "links": {k: url(v) for k, v in BASE_LINKS.items()},
+    return {"url": url, "abs_url": make_abs_url(site["base_url"]), "links": {k: url(v) for k, v in BASE_LINKS.items()},
             "base": base_prefix(site["base_path"], site["offline"], path)}
 
 
