@@ -314,6 +314,7 @@ def _build_pages(config: Config, content, report: BuildReport, search_job: _Back
             if old_keys.get(p.path) == keys[p.path] and tree.keep(p.path):
                 continue
             stale.append(i)
+        renderer.keep_views({model.pages[i].path for i in stale})     # the rest are not rendered
         report.pages, report.rendered = len(model.pages), len(stale)
         if progress and stale:
             say(f"rendering {len(stale)} of {len(model.pages)} pages ...")

@@ -272,6 +272,10 @@ class Renderer:
             v = self._view_cache[page.path] = self.views.view(page)
         return v
 
+    def keep_views(self, paths: set[str]) -> None:
+        """Forget the views of pages not in ``paths`` (keyed, unchanged, not to be rendered)."""
+        self._view_cache = {p: v for p, v in self._view_cache.items() if p in paths}
+
     def context(self, page: Page) -> dict[str, Any]:
         """Everything the template gets: the view and helpers derived from it, nothing else."""
         view = self.view(page)
