@@ -148,6 +148,17 @@ class Shared:
         self.plain: dict[str, Any] = {}
         self._letters: list | None = None
         self._excerpts: dict[str, str] = {}
+        self._memo: dict[str, tuple[Any, dict[str, Any]]] = {}
+
+    def memo(self, name: str, cfg: ConfigReader, compute: Callable[[ConfigReader], Any]) -> Any:
+        """``compute(reader)`` once per model; every later view gets the same value and records the
+        config values the first computation read (so they are derived, not listed)."""
+        hit = self._memo.get(name)
+        if hit is None:
+            reader = ConfigReader(self.model.config, self.plain)
+            hit = self._memo[name] = (compute(reader), reader.read_so_far())
+        cfg.record(hit[1])
+        return hit[0]
 
     def letters(self) -> list[list]:
         if self._letters is None:
@@ -185,7 +196,7 @@ class PageViews:
             page.path[:-len("index.html")] if page.path.endswith("index.html") else page.path)
         v.update(page={"kind": page.kind, "path": page.path},
                  canonical=cfg.abs_url(canonical) if cfg.absolute else None,
-                 feeds=v.get("feeds") or [_feed_link(f, cfg) for f in m.feeds])
+                 feeds=v.get("feeds") or self.shared.memo("feed-links", cfg, lambda c: [_feed_link(f, c) for f in m.feeds]))
         v["site"] = cfg.values()       # last: every config value read above, and only those
         return v
 
