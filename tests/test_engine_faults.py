@@ -400,7 +400,16 @@ def test_a_page_key_changes_iff_its_html_changes(sample_built, tmp_path, change)
     stale = [p for p in common if before[p][1] == after[p][1] and before[p][2] != after[p][2]]
     assert stale == [], f"{change}: these pages' HTML changed but their key did not: {stale}"
     wasted = [p for p in common if before[p][1] != after[p][1] and before[p][2] == after[p][2]]
-    assert wasted == [], f"{change}: these pages' key changed but their HTML did not: {wasted}"
+    if change not in OVER_APPROXIMATED:
+        assert wasted == [], f"{change}: these pages' key changed but their HTML did not: {wasted}"
+
+
+# Data every view carries although some pages do not show it, and why (a re-render, never a stale page).
+OVER_APPROXIMATED = {
+    "config-description": "base.html shows site.description on pages whose template sets no description "
+                          "of its own; which templates do is theirs to decide (a theme's override may not), "
+                          "so every view carries it",
+}
 
 
 def test_the_perturbations_reach_every_page_kind(sample_built, tmp_path):

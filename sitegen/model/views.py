@@ -46,7 +46,7 @@ def _month_name(iso: str, with_year: bool) -> str:
 
 def home_view(m: SiteModel, page: Page, cfg: ConfigReader, shared: Shared) -> View:
     day = page.obj
-    cfg.use("date_format", "description")      # the intro shows the site's description
+    cfg.use("date_format")
     latest = None
     if day is not None:
         latest = {"date": day.date.isoformat(), "count": len(day.papers),
@@ -118,20 +118,15 @@ def feeds_page_view(m: SiteModel, page: Page, cfg: ConfigReader, shared: Shared)
                       for f in m.feeds]}
 
 
-def search_view(m: SiteModel, page: Page, cfg: ConfigReader, shared: Shared) -> View:
-    """What every page shows, nothing more (the results come from the search index, in the browser)."""
-    return {}
-
-
-def notfound_view(m: SiteModel, page: Page, cfg: ConfigReader, shared: Shared) -> View:
-    cfg.use("description")     # no description of its own: the page's meta description is the site's
+def plain_view(m: SiteModel, page: Page, cfg: ConfigReader, shared: Shared) -> View:
+    """Search and 404: what every page shows, nothing more (search results come from the index)."""
     return {}
 
 
 VIEWS: dict[str, Callable[..., View]] = {
     "home": home_view, "day": day_view, "day-compact": day_view, "paper": paper_view, "month": month_view,
-    "archive": archive_view, "papers": papers_view, "feeds": feeds_page_view, "search": search_view,
-    "404": notfound_view,
+    "archive": archive_view, "papers": papers_view, "feeds": feeds_page_view, "search": plain_view,
+    "404": plain_view,
 }
 
 
@@ -188,9 +183,9 @@ class PageViews:
         if fn is None:
             raise KeyError(f"page kind {page.kind!r} ({page.path}) has no view in sitegen.model.views.VIEWS")
         v = fn(m, page, cfg, self.shared)
-        # What base.html shows on every page; `site.description` only where a view reads it (a page
-        # without a description of its own: home, 404), so editing it does not re-render every page.
-        cfg.use("title", "language", "extra_css", "extra_js",
+        # What base.html shows on every page (`description` is its fallback for a page without one:
+        # a view cannot know which pages' templates set their own, so every view carries it).
+        cfg.use("title", "description", "language", "extra_css", "extra_js",
                 "base_path", "offline", "base_url")     # url and abs_url are derived from them (and page.path)
         canonical = page.canonical if page.canonical is not None else (
             page.path[:-len("index.html")] if page.path.endswith("index.html") else page.path)
