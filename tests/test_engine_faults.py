@@ -281,42 +281,156 @@ def _models(site: Path):
     return Renderer(build_model(cfg, content, compute_related(cfg, content.papers)))
 
 
-def _first_seen_earlier(site: Path) -> None:
-    """A paper of the latest day first seen earlier (hand-edited): the day's new/seen split changes."""
+def _pages(site: Path) -> dict[str, tuple[str, bytes, bytes]]:
+    """Every page: (kind, key, HTML), the key made as the build makes it."""
+    from sitegen.render.pages import page_key, templates_digest
+    r = _models(site)
+    return {p.path: (p.kind, page_key(r.view(p), templates_digest(r.env, p.template)), r.render(p))
+            for p in r.model.pages}
+
+
+def _latest_new_paper(site: Path) -> Path:
+    """A paper new on the latest day: it shows on the home, day, paper, month, A-Z and feeds."""
     days = sorted((site / "content" / "days").glob("*.md"))
     for slug in re.findall(r"(?m)^- ([a-z0-9-]+)$", days[-1].read_text().partition("sources:")[0]):
         paper = site / "content" / "papers" / f"{slug}.md"
-        if f"first_seen: '{days[-1].stem}'" in paper.read_text():     # new on the latest day
-            paper.write_text(paper.read_text().replace(f"first_seen: '{days[-1].stem}'",
-                                                       f"first_seen: '{days[0].stem}'"))
-            return
+        if f"first_seen: '{days[-1].stem}'" in paper.read_text():
+            return paper
     raise AssertionError("the sample's latest day has no new paper")
 
 
+def _first_seen_earlier(site: Path) -> None:
+    """A paper of the latest day first seen earlier (hand-edited): the day's new/seen split changes."""
+    paper = _latest_new_paper(site)
+    latest = sorted((site / "content" / "days").glob("*.md"))[-1].stem
+    first = sorted((site / "content" / "days").glob("*.md"))[0].stem
+    paper.write_text(paper.read_text().replace(f"first_seen: '{latest}'", f"first_seen: '{first}'"))
+
+
+def _edit(path: Path, old: str, new: str, count: int = 1) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, (path, old)
+    path.write_text(text.replace(old, new, count), encoding="utf-8")
+
+
+def _front(key: str, value: str):
+    """Add a front-matter key to the paper new on the latest day."""
+    return lambda s: _edit(_latest_new_paper(s), "\n---\n", f"\n{key}: {value}\n---\n")
+
+
+def _body(edit):
+    def change(site: Path) -> None:
+        paper = _latest_new_paper(site)
+        head, sep, body = paper.read_text(encoding="utf-8").partition("\n---\n\n")
+        paper.write_text(head + sep + edit(body), encoding="utf-8")
+    return change
+
+
+def _latest_day(site: Path) -> Path:
+    return sorted((site / "content" / "days").glob("*.md"))[-1]
+
+
+def _swap_first_two_papers(site: Path) -> None:
+    day = _latest_day(site)
+    slugs = re.findall(r"(?m)^- ([a-z0-9-]+)$", day.read_text().partition("sources:")[0])
+    _edit(day, f"- {slugs[0]}\n- {slugs[1]}\n", f"- {slugs[1]}\n- {slugs[0]}\n")
+
+
+def _config(**changes):
+    def change(site: Path) -> None:
+        import yaml
+        raw = yaml.safe_load((site / "site.yml").read_text(encoding="utf-8"))
+        raw.update(changes)
+        (site / "site.yml").write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
+    return change
+
+
+# Every kind of source datum a view reads: paper fields, day fields, the A-Z order, config values.
 PERTURB = {
     **{f"add-{w}": (lambda f: lambda s: add_paper(s, f(_az_titles(s))))(f) for w, f in ADDED.items()},
     "first-seen-earlier": _first_seen_earlier,
-    "retitle-a-paper": lambda s: (lambda p: p.write_text(re.sub(r"(?m)^title: .*$", "title: 'Retitled'",
-                                                                p.read_text())))(
-        sorted((s / "content" / "papers").glob("*.md"))[0]),
+    "retitle-a-paper": lambda s: _edit(_latest_new_paper(s), "\ntitle: ", "\ntitle: 'Retitled' #", 1),
+    "abstract-start": _body(lambda b: "Changed first words. " + b),
+    "abstract-end": _body(lambda b: b.rstrip("\n") + " One more sentence at the very end.\n"),
+    "abstract-markdown": _body(lambda b: b + "\nA second paragraph with a [link](/archive/).\n"),
+    "note": _front("note", "'A hand-written note.'"),
+    "arxiv-id": _front("arxiv", "'2401.12345'"),
+    "paper-url": _front("url", "'https://example.com/paper'"),
+    "day-body": lambda s: _edit(_latest_day(s), "\n---\n", "\n---\n\nA note on this day.\n", 1),
+    "day-order": _swap_first_two_papers,
+    "config-title": _config(title="Another Title"),
+    "config-description": _config(description="Another description."),
+    "config-date-format": _config(date_format="%Y-%m-%d"),
+    "config-recent-days": _config(recent_days=1),
+    "config-excerpt-length": _config(excerpt_length=40),
+    "config-papers-per-page": _config(papers_per_page=3),
+    "config-feed-days": _config(feed_days=1),
+    "config-small-day-ratio": _config(small_day_ratio=0.5),
+    "config-related-count": _config(related_count=1),
+    "config-language": _config(language="de"),
 }
 
 
-@pytest.mark.parametrize("change", list(PERTURB))
-def test_a_page_whose_digest_did_not_change_renders_the_same(tmp_path, change):
-    """The guarantee incremental builds rest on, checked page by page: whenever a change leaves a
-    page's ``deps`` as they were, its HTML must be byte-identical -- so a template that shows data
-    its digest does not cover fails here, for every page kind, not just the one we thought of."""
-    site = sample(tmp_path / "s", config={"papers_per_page": 2})
+@pytest.fixture(scope="module")
+def sample_built(tmp_path_factory) -> tuple[Path, dict]:
+    site = sample(tmp_path_factory.mktemp("perturb") / "s", config={"papers_per_page": 2})
     assert run_cli("build", "-q", cwd=site).exit_code == 0
-    before = _models(site)
-    PERTURB[change](site)
-    after = _models(site)
-    old = {p.path: p for p in before.model.pages}
-    same = [p for p in after.model.pages if p.path in old and old[p.path].deps == p.deps]
-    assert same, "the change altered every page: the test proves nothing"
-    stale = [p.path for p in same if before.render(old[p.path]) != after.render(p)]
-    assert stale == [], f"{change}: these pages' HTML changed but their digest did not: {stale}"
+    return site, _pages(site)
+
+
+def _perturbed(sample_built, tmp_path, change) -> tuple[dict, dict]:
+    site, before = sample_built
+    copy = tmp_path / "s"
+    shutil.copytree(site, copy, ignore=shutil.ignore_patterns("_site", ".sitegen-cache", "._site*"))
+    PERTURB[change](copy)
+    return before, _pages(copy)
+
+
+@pytest.mark.parametrize("change", list(PERTURB))
+def test_a_page_key_changes_iff_its_html_changes(sample_built, tmp_path, change):
+    """The guarantee incremental builds rest on, checked page by page for every page kind: a change
+    that leaves a page's key as it was leaves its HTML byte-identical (else an incremental build
+    serves a stale page), and a change that alters the key alters the HTML (else the view carries
+    data its page does not show, and the page is re-rendered for nothing)."""
+    before, after = _perturbed(sample_built, tmp_path, change)
+    common = sorted(before.keys() & after.keys())
+    changed = [p for p in common if before[p][2] != after[p][2]]
+    if change != "config-small-day-ratio":         # read by ingest only: it must change nothing (below)
+        assert changed or before.keys() != after.keys(), f"{change} altered no page: the test proves nothing"
+    stale = [p for p in common if before[p][1] == after[p][1] and before[p][2] != after[p][2]]
+    assert stale == [], f"{change}: these pages' HTML changed but their key did not: {stale}"
+    wasted = [p for p in common if before[p][1] != after[p][1] and before[p][2] == after[p][2]]
+    if change not in OVER_APPROXIMATED:
+        assert wasted == [], f"{change}: these pages' key changed but their HTML did not: {wasted}"
+
+
+# Data every view carries although some pages do not show it, and why (a re-render, never a stale page).
+OVER_APPROXIMATED = {
+    "config-description": "base.html shows site.description on pages whose template sets no description "
+                          "of its own; which templates do is theirs to decide (a theme's override may not), "
+                          "so every view carries it",
+}
+
+
+def test_the_perturbations_reach_every_page_kind(sample_built, tmp_path):
+    """Each kind of the plan (not a list here) has a page some perturbation above re-renders."""
+    site, before = sample_built
+    reached: set[str] = set()
+    for change in ("add-middle", "config-title"):
+        _, after = _perturbed(sample_built, tmp_path / change, change)
+        reached |= {after[p][0] for p in before.keys() & after.keys() if before[p][1] != after[p][1]}
+    assert reached == {kind for kind, _, _ in before.values()}
+
+
+@pytest.mark.parametrize("change, kinds", [
+    ("config-small-day-ratio", set()),               # read by ingest only: no view reads it
+    ("config-recent-days", {"home"}),                # the home page's list of recent days
+    ("config-feed-days", {"feeds"}),                 # what the /feeds/ page says a feed holds
+])
+def test_a_config_key_re_renders_only_the_pages_whose_views_read_it(sample_built, tmp_path, change, kinds):
+    before, after = _perturbed(sample_built, tmp_path, change)
+    rekeyed = {after[p][0] for p in before if before[p][1] != after[p][1]}
+    assert rekeyed == kinds
 
 
 # --- an edit saved while a build runs is never lost --------------------------------------------

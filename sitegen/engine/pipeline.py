@@ -34,7 +34,6 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Callable
 
-from sitegen.version import __version__
 from sitegen.codehash import package_code_digest
 from sitegen import cachefile
 from sitegen import faults
@@ -46,7 +45,9 @@ from sitegen.engine.fingerprint import content_stats, input_fingerprint, is_fing
 from sitegen.ingestion.merge import IngestResult, ingest
 from sitegen.atomic import atomic_write
 from sitegen.engine.output import OutputTree, output_intact
-from sitegen.render.pages import Renderer, templates_digest
+from sitegen.model.outviews import api_view, sitemap_view
+from sitegen.model.viewkey import digest as view_digest
+from sitegen.render.pages import Renderer, page_key, templates_digest
 from sitegen.model.site import build_model
 
 PARALLEL_MIN_PAGES = 400     # fewer stale pages render in-process (a pool costs ~0.1 s)
@@ -299,9 +300,9 @@ def _build_pages(config: Config, content, report: BuildReport, search_job: _Back
     renderer = Renderer(model, cache / "jinja")
     env = renderer.env
     tmpl = {name: templates_digest(env, name) for name in sorted({p.template for p in model.pages})}
-    site_key = hashlib.blake2b(f"{__version__}\0{config!r}".encode(), digest_size=16).digest()
-    keys = {p.path: hashlib.blake2b(p.deps + tmpl[p.template] + site_key, digest_size=16).digest()
-            for p in model.pages}
+    # A page's key: its view (the data it shows, with the config values the view read) + its
+    # template closure + the code: derived, never listed (sitegen.model.views).
+    keys = {p.path: page_key(renderer.view(p), tmpl[p.template]) for p in model.pages}
     old_keys = {} if force else cachefile.load(
         pages_cache, lambda v: cachefile.is_map(v, str, lambda k: isinstance(k, bytes))) or {}
     lap("model")
@@ -313,6 +314,7 @@ def _build_pages(config: Config, content, report: BuildReport, search_job: _Back
             if old_keys.get(p.path) == keys[p.path] and tree.keep(p.path):
                 continue
             stale.append(i)
+        renderer.keep_views({model.pages[i].path for i in stale})     # the rest are not rendered
         report.pages, report.rendered = len(model.pages), len(stale)
         if progress and stale:
             say(f"rendering {len(stale)} of {len(model.pages)} pages ...")
@@ -334,13 +336,12 @@ def _build_pages(config: Config, content, report: BuildReport, search_job: _Back
             say(f"warning: {w}")
         canonical_paths = [p.path for p in model.pages if p.canonical is None]   # the sitemap's pages
         feeds = feed_files(model)   # bounded by the feeds' size: computed every build, never stale
-        # Sitemap and API read the config, every paper and day, and the page list; the key
-        # holds all of them and the whole package's code (URLs come from config.py, order from site.py).
+        # Sitemap, robots.txt and API are pure functions of their views: the memo key is the views'
+        # digest and the code, derived, never a list of inputs.
+        api_v, sitemap_v = api_view(model), sitemap_view(model, canonical_paths)
         machine = _memo(manifest_path.with_name(manifest_path.name.replace("manifest-", "api-")),
-                        (config, [(p.slug, p.title, p.abstract, p.days, p.first_seen) for p in model.papers.values()],
-                         [(d.date, d.papers) for d in model.days],
-                         canonical_paths, package_code_digest()),
-                        lambda: api_and_sitemap(model, canonical_paths))
+                        (view_digest(api_v, sitemap_v), package_code_digest()),
+                        lambda: api_and_sitemap(api_v, sitemap_v))
         for rel, data in (feeds | machine).items():
             tree.add(rel, data)
         report.feeds = len(feeds)

@@ -1,18 +1,16 @@
 """The site model: everything the pages need, computed before anything is rendered.
 
 Like Pelican, the whole model is built first (papers, days, months, neighbours,
-related papers, the list of pages); rendering is then a pure function of a
-:class:`Page` and the model.  Each page carries ``deps``: a stable digest of
-exactly the data it shows, so an incremental build re-renders only pages whose
-data (or template) changed, and its output equals a cold build's.
+related papers, the list of pages).  A page's template sees only the page's view
+(:mod:`sitegen.model.views`): plain data computed from the model, whose digest is
+the page's key, so an incremental build re-renders only pages whose view (or
+template) changed, and its output equals a cold build's.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import os
-import pickle
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -28,8 +26,7 @@ class Page:
     path: str                 # output path, e.g. "papers/some-slug/index.html"
     template: str             # e.g. "paper.html"
     kind: str                 # "paper", "day", "month", ...
-    obj: Any = None           # the Paper / Day / month key / page number the page is about
-    deps: bytes = b""         # digest of the data shown (see module docstring)
+    obj: Any = None           # the Paper / Day / Month / page number the page is about (its view reads it)
     canonical: str | None = None   # URL of the page this one is a view of (not in the sitemap)
 
 
@@ -165,10 +162,6 @@ class SiteModel:
         return list(reversed(self.days[-n:])) if n else []
 
 
-def _digest(*parts: Any) -> bytes:
-    return hashlib.blake2b(pickle.dumps(parts, protocol=4), digest_size=16).digest()
-
-
 def sort_title(p: Paper) -> tuple[str, str]:
     return (p.title.casefold(), p.slug)
 
@@ -220,54 +213,27 @@ def build_model(config: Config, content: Content, related: dict[str, list[str]] 
     return model
 
 
-def _paper_view(p: Paper) -> tuple:
-    return (p.slug, p.title)
-
-
 def plan_pages(m: SiteModel) -> list[Page]:
-    """Every HTML page with the digest of the data it shows."""
+    """Every HTML page.  What each one shows is its view (:mod:`sitegen.model.views`), which is
+    also what its key is made of: nothing here lists a page's data."""
     pages: list[Page] = []
-    P = m.papers
-    latest = m.days[-1] if m.days else None
-    # Each digest lists what its template shows, read against the template (home.html, day.html,
-    # ... and base.html/macros.html): counts, totals, neighbours and letters included.  Config
-    # values (titles, papers_per_page, date_format, ...) are in every key already (build.py).
-    pages.append(Page("index.html", "home.html", "home", latest, _digest(
-        latest.date if latest else None,
-        [(d.date, len(d.papers)) for d in m.days[-m.config.recent_days:]],
-        [(P[s].slug, P[s].title, P[s].abstract, P[s].days) for s in (latest.papers if latest else ())],
-        len(P), len(m.days))))
+    pages.append(Page("index.html", "home.html", "home", m.days[-1] if m.days else None))
     for d in m.days:
-        prev, nxt = m.prev_day(d.date), m.next_day(d.date)
-        pages.append(Page(f"days/{d.date.isoformat()}/index.html", "day.html", "day", d, _digest(
-            d.date, d.body, d.extra,
-            # first_seen splits the day into "new" and "seen before" (day_groups)
-            [(P[s].slug, P[s].title, P[s].abstract, P[s].days, P[s].first_seen) for s in d.papers],
-            prev.date if prev else None, nxt.date if nxt else None)))
+        pages.append(Page(f"days/{d.date.isoformat()}/index.html", "day.html", "day", d))
         # The same day as titles only: a real page, so it works without JavaScript.
         pages.append(Page(f"days/{d.date.isoformat()}/compact/index.html", "day.html", "day-compact", d,
-                          pages[-1].deps, canonical=f"days/{d.date.isoformat()}/"))
-    for p in P.values():
-        rel = [_paper_view(P[s]) + (P[s].first_seen,) for s in m.related.get(p.slug, ()) if s in P]
-        pages.append(Page(f"papers/{p.slug}/index.html", "paper.html", "paper", p, _digest(
-            p.slug, p.title, p.body, p.days, p.first_seen, p.extra, rel)))
+                          canonical=f"days/{d.date.isoformat()}/"))
+    for p in m.papers.values():
+        pages.append(Page(f"papers/{p.slug}/index.html", "paper.html", "paper", p))
     for mo in m.months:
-        pages.append(Page(f"months/{mo.key}/index.html", "month.html", "month", mo, _digest(
-            mo, [(m.day(d).date, m.day(d).papers) for d in mo.days],
-            [(_paper_view(p), ds) for p, ds in m.month_papers(mo)])))
-    pages.append(Page("archive/index.html", "archive.html", "archive", None, _digest(
-        [(mo.key, [(d, len(m.day(d).papers)) for d in mo.days]) for mo in m.months],
-        len(m.days), len(P))))      # the totals in its header and description
-    count = m.papers_page_count()
-    letters = letter_pages(m)
-    for n in range(1, count + 1):
+        pages.append(Page(f"months/{mo.key}/index.html", "month.html", "month", mo))
+    pages.append(Page("archive/index.html", "archive.html", "archive"))
+    for n in range(1, m.papers_page_count() + 1):
         path = "papers/index.html" if n == 1 else f"papers/page/{n}/index.html"
-        pages.append(Page(path, "papers.html", "papers", n, _digest(
-            n, count, len(P), letters,      # its header shows the total count: every A-Z page changes with it
-            [(_paper_view(p), p.first_seen) for p in m.papers_page(n)])))
-    pages.append(Page("feeds/index.html", "feeds.html", "feeds", None, _digest(m.feeds)))   # the rest is config
-    pages.append(Page("search/index.html", "search.html", "search", None, b"search"))
-    pages.append(Page("404.html", "404.html", "404", None, b"404"))
+        pages.append(Page(path, "papers.html", "papers", n))
+    pages.append(Page("feeds/index.html", "feeds.html", "feeds"))
+    pages.append(Page("search/index.html", "search.html", "search"))
+    pages.append(Page("404.html", "404.html", "404"))
     return pages
 
 

@@ -1,7 +1,8 @@
 """Machine-readable outputs: Atom, JSON Feed 1.1, sitemap, robots.txt, JSON/CSV API.
 
-The feeds are the ones in :data:`sitegen.model.site.FEEDS`; each is a :class:`FeedView`
-(plain values computed from the model) written by a pure function of it.
+The feeds are the ones in :data:`sitegen.model.site.FEEDS`.  Every file here is written by a pure
+function of a view (:mod:`sitegen.model.outviews`: plain data computed from the model), so a
+memo of these files is keyed by the views' digest.
 Paper entries carry their digest day four ways, for every kind of reader: as
 ``published``/``updated`` (the date every reader shows), as the content's first
 line linking the day page (shown by every reader that shows content), as an
@@ -24,17 +25,13 @@ never a malformed file on disk.
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 import json
-from dataclasses import dataclass
-from html import escape as html_escape
 import xml.etree.ElementTree as ET
-from typing import Iterable
 from xml.sax.saxutils import escape
 
-from sitegen.config import format_date
-from sitegen.model.site import Feed, SiteModel
+from sitegen.model.outviews import View, feed_view, rfc3339
+from sitegen.model.site import SiteModel
 
 SITEMAP_LIMIT = 50_000   # URLs per sitemap file (sitemaps.org)
 
@@ -66,148 +63,60 @@ def well_formed(name: str, text: str) -> bytes:
     return data
 
 
-def rfc3339(d: dt.date) -> str:
-    return f"{d.isoformat()}T00:00:00Z"
-
-
 def dump_json(obj, indent: int | None = None, name: str = "a JSON file") -> bytes:
     text = json.dumps(obj, ensure_ascii=False, indent=indent, separators=None if indent else (",", ":"))
     text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
     return encoded(name, text + "\n")
 
 
-@dataclass(frozen=True)
-class Entry:
-    """One feed entry, as plain values: both writers take exactly these, and nothing else."""
-
-    id: str
-    title: str
-    url: str
-    day: dt.date          # the digest day the entry belongs to (its published/updated date)
-    day_label: str        # that day formatted with date_format, e.g. "11 August 2025"
-    day_url: str
-    text: str             # plain-text summary ("" for none)
-    html: str             # HTML content (escaped text and our own tags only)
-
-
-@dataclass(frozen=True)
-class FeedView:
-    """Everything one feed file shows; :func:`write_feed` is a pure function of it."""
-
-    path: str           # the output file, e.g. "feed.xml" (named in errors)
-    format: str
-    id: str
-    title: str
-    subtitle: str
-    language: str
-    author: str
-    updated: str
-    self_url: str
-    home_url: str
-    entries: tuple[Entry, ...]
-
-
-def _day_entry_fields(m: SiteModel, day) -> dict:
-    cfg = m.config
-    return {"day": day.date, "day_label": format_date(day.date, cfg.date_format),
-            "day_url": cfg.abs_url(f"days/{day.date.isoformat()}/")}
-
-
-def paper_entries(m: SiteModel) -> list[Entry]:
-    """Every paper of :meth:`SiteModel.feed_papers`: newest day first, digest order within a day."""
-    cfg = m.config
-    out = []
-    for day, papers in m.feed_papers():
-        f = _day_entry_fields(m, day)
-        intro = f'<p>New in the digest of <a href="{html_escape(f["day_url"])}">{html_escape(f["day_label"])}</a>.</p>'
-        for p in papers:
-            out.append(Entry(id=f"urn:sitegen:paper:{p.slug}", title=p.title, url=cfg.abs_url(f"papers/{p.slug}/"),
-                             text=p.abstract, html=f"{intro}\n<p>{html_escape(p.abstract)}</p>", **f))
-    return out
-
-
-def day_entries(m: SiteModel) -> list[Entry]:
-    """One entry per day of :meth:`SiteModel.feed_days`: the day's titles, linked, in digest order."""
-    cfg = m.config
-    out = []
-    for day in m.feed_days():
-        f = _day_entry_fields(m, day)
-        new = len(m.new_papers(day))
-        items = []
-        for s in day.papers:
-            p = m.papers[s]
-            seen = "" if p.first_seen == day.date else " <em>(seen before)</em>"
-            items.append(f'<li><a href="{html_escape(cfg.abs_url(f"papers/{s}/"))}">{html_escape(p.title)}</a>{seen}</li>')
-        count = f"{len(day.papers)} paper{'' if len(day.papers) == 1 else 's'}, {new} new"
-        body = "\n".join([f"<p>{count}.</p>", "<ol>", *items, "</ol>"])
-        out.append(Entry(id=f"urn:sitegen:day:{day.date.isoformat()}", title=f"{f['day_label']}: {count}",
-                         url=f["day_url"], text="", html=body, **f))
-    return out
-
-
-ENTRIES = {"papers": paper_entries, "days": day_entries}
-
-
-def feed_view(m: SiteModel, feed: Feed) -> FeedView:
-    cfg = m.config
-    # The paper feed keeps its original id so existing subscriptions stay the same feed.
-    fid = f"urn:sitegen:feed:{cfg.abs_url('')}" if feed.stream == "papers" else \
-        f"urn:sitegen:feed:{feed.stream}:{cfg.abs_url('')}"
-    return FeedView(path=feed.path, format=feed.format, id=fid, title=feed.name(cfg), subtitle=cfg.description,
-                    language=cfg.language, author=cfg.author,
-                    updated=rfc3339(m.build_date) if m.build_date else "1970-01-01T00:00:00Z",
-                    self_url=cfg.abs_url(feed.path), home_url=cfg.abs_url(""),
-                    entries=tuple(ENTRIES[feed.stream](m)))
-
-
-def write_atom(v: FeedView) -> bytes:
+def write_atom(v: View) -> bytes:
     out = ['<?xml version="1.0" encoding="utf-8"?>',
-           f'<feed xmlns="http://www.w3.org/2005/Atom" xml:lang="{xml(v.language)}">',
-           f"  <id>{xml(v.id)}</id>",
-           f"  <title>{xml(v.title)}</title>",
-           f"  <subtitle>{xml(v.subtitle)}</subtitle>",
-           f"  <updated>{v.updated}</updated>",
-           f"  <author><name>{xml(v.author)}</name></author>",
-           f'  <link rel="self" type="application/atom+xml" href="{xml(v.self_url)}"/>',
-           f'  <link rel="alternate" type="text/html" href="{xml(v.home_url)}"/>',
+           f'<feed xmlns="http://www.w3.org/2005/Atom" xml:lang="{xml(v["language"])}">',
+           f"  <id>{xml(v['id'])}</id>",
+           f"  <title>{xml(v['title'])}</title>",
+           f"  <subtitle>{xml(v['subtitle'])}</subtitle>",
+           f"  <updated>{v['updated']}</updated>",
+           f"  <author><name>{xml(v['author'])}</name></author>",
+           f'  <link rel="self" type="application/atom+xml" href="{xml(v["self_url"])}"/>',
+           f'  <link rel="alternate" type="text/html" href="{xml(v["home_url"])}"/>',
            "  <generator>sitegen</generator>"]
-    for e in v.entries:
+    for e in v["entries"]:
         out += ["  <entry>",
-                f"    <id>{xml(e.id)}</id>",
-                f"    <title>{xml(e.title)}</title>",
-                f"    <updated>{rfc3339(e.day)}</updated>",
-                f"    <published>{rfc3339(e.day)}</published>",
-                f'    <link rel="alternate" type="text/html" href="{xml(e.url)}"/>']
-        if e.url != e.day_url:
-            out.append(f'    <link rel="related" type="text/html" href="{xml(e.day_url)}" '
-                       f'title="{xml("Digest of " + e.day_label)}"/>')
-        out.append(f'    <category term="{e.day.isoformat()}" label="{xml("Digest of " + e.day_label)}"/>')
-        if e.text:
-            out.append(f'    <summary type="text">{xml(e.text)}</summary>')
-        out += [f'    <content type="html">{xml(e.html)}</content>', "  </entry>"]
+                f"    <id>{xml(e['id'])}</id>",
+                f"    <title>{xml(e['title'])}</title>",
+                f"    <updated>{rfc3339(e['day'])}</updated>",
+                f"    <published>{rfc3339(e['day'])}</published>",
+                f'    <link rel="alternate" type="text/html" href="{xml(e["url"])}"/>']
+        if e["url"] != e["day_url"]:
+            out.append(f'    <link rel="related" type="text/html" href="{xml(e["day_url"])}" '
+                       f'title="{xml("Digest of " + e["day_label"])}"/>')
+        out.append(f'    <category term="{e["day"]}" label="{xml("Digest of " + e["day_label"])}"/>')
+        if e["text"]:
+            out.append(f'    <summary type="text">{xml(e["text"])}</summary>')
+        out += [f'    <content type="html">{xml(e["html"])}</content>', "  </entry>"]
     out.append("</feed>")
-    return well_formed(v.path, "\n".join(out) + "\n")
+    return well_formed(v["path"], "\n".join(out) + "\n")
 
 
-def write_json_feed(v: FeedView) -> bytes:
+def write_json_feed(v: View) -> bytes:
     items = []
-    for e in v.entries:
-        item = {"id": e.id, "url": e.url, "title": e.title, "content_html": e.html}
-        if e.text:
-            item["content_text"] = e.text
-        item.update({"date_published": rfc3339(e.day), "tags": [f"Digest of {e.day_label}"],
-                     "_sitegen": {"day": e.day.isoformat(), "day_url": e.day_url}})
+    for e in v["entries"]:
+        item = {"id": e["id"], "url": e["url"], "title": e["title"], "content_html": e["html"]}
+        if e["text"]:
+            item["content_text"] = e["text"]
+        item.update({"date_published": rfc3339(e['day']), "tags": [f"Digest of {e['day_label']}"],
+                     "_sitegen": {"day": e["day"], "day_url": e["day_url"]}})
         items.append(item)
-    return dump_json({"version": "https://jsonfeed.org/version/1.1", "title": v.title, "home_page_url": v.home_url,
-                      "feed_url": v.self_url, "description": v.subtitle, "language": v.language,
-                      "authors": [{"name": v.author}], "items": items}, indent=1, name=v.path)
+    return dump_json({"version": "https://jsonfeed.org/version/1.1", "title": v["title"], "home_page_url": v["home_url"],
+                      "feed_url": v["self_url"], "description": v["subtitle"], "language": v["language"],
+                      "authors": [{"name": v["author"]}], "items": items}, indent=1, name=v["path"])
 
 
 WRITERS = {"atom": write_atom, "json": write_json_feed}
 
 
-def write_feed(v: FeedView) -> bytes:
-    return WRITERS[v.format](v)
+def write_feed(v: View) -> bytes:
+    return WRITERS[v["format"]](v)
 
 
 def feed_files(m: SiteModel) -> dict[str, bytes]:
@@ -220,20 +129,14 @@ def feed_files(m: SiteModel) -> dict[str, bytes]:
     return {f.path: write_feed(feed_view(m, f)) for f in m.feeds}
 
 
-def page_url(path: str) -> str:
-    """Output file -> the URL path readers use (``x/index.html`` -> ``x/``)."""
-    return path[:-len("index.html")] if path.endswith("index.html") else path
-
-
-def sitemap(m: SiteModel, html_paths: Iterable[str]) -> dict[str, bytes]:
-    """``sitemap.xml`` (an index of ``sitemap-N.xml`` files past 50,000 URLs)."""
-    cfg = m.config
-    urls = sorted(page_url(p) for p in html_paths if p != "404.html")
+def sitemap(v: View) -> dict[str, bytes]:
+    """``sitemap.xml`` (an index of ``sitemap-N.xml`` files past 50,000 URLs), from a :func:`sitemap_view`."""
+    urls = v["urls"]
 
     def urlset(chunk: list[str]) -> str:
         lines = ['<?xml version="1.0" encoding="utf-8"?>',
                  '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">']
-        lines += [f"  <url><loc>{xml(cfg.abs_url(u))}</loc></url>" for u in chunk]
+        lines += [f"  <url><loc>{xml(u)}</loc></url>" for u in chunk]
         lines.append("</urlset>")
         return "\n".join(lines) + "\n"
 
@@ -248,26 +151,23 @@ def sitemap(m: SiteModel, html_paths: Iterable[str]) -> dict[str, bytes]:
     for i in range(0, len(urls), SITEMAP_LIMIT):
         name = f"sitemap-{i // SITEMAP_LIMIT + 1}.xml"
         out[name] = urlset(urls[i:i + SITEMAP_LIMIT])
-        index.append(f"  <sitemap><loc>{xml(cfg.abs_url(name))}</loc></sitemap>")
+        index.append(f"  <sitemap><loc>{xml(v['index_base'] + name)}</loc></sitemap>")
     index.append("</sitemapindex>")
     out["sitemap.xml"] = "\n".join(index) + "\n"
     return checked(out)
 
 
-def robots(m: SiteModel) -> bytes:
+def robots(v: View) -> bytes:
     """Allow everything; name the sitemap when there is one (it needs a host)."""
     text = "User-agent: *\nAllow: /\n"
-    if m.config.absolute:
-        text += f"\nSitemap: {m.config.abs_url('sitemap.xml')}\n"
+    if v["sitemap_url"]:
+        text += f"\nSitemap: {v['sitemap_url']}\n"
     return text.encode("utf-8")
 
 
-def _paper_record(m: SiteModel, p, full: bool) -> dict:
-    rec = {"slug": p.slug, "title": p.title, "url": m.config.site_url(f"papers/{p.slug}/"),
-           "first_seen": p.first_seen.isoformat(), "days": [d.isoformat() for d in p.days]}
-    if full:
-        rec["abstract"] = p.abstract
-    return rec
+def _listed(rec: View) -> View:
+    """A paper record without its abstract (``api/papers.json`` lists every paper briefly)."""
+    return {k: rec[k] for k in ("slug", "title", "url", "first_seen", "days")}
 
 
 def csv_cell(s: str) -> str:
@@ -275,33 +175,32 @@ def csv_cell(s: str) -> str:
     return "'" + s if s[:1] in ("=", "+", "-", "@", "\t", "\r") else s
 
 
-def api(m: SiteModel) -> dict[str, bytes]:
+def api(v: View) -> dict[str, bytes]:
+    """The JSON/CSV API from an :func:`api_view`."""
     out: dict[str, bytes] = {}
-    papers = list(m.papers.values())
-    out["api/papers.json"] = dump_json({"count": len(papers),
-                                        "papers": [_paper_record(m, p, False) for p in papers]})
-    for d in m.days:
-        # "date" is data (ISO); "title" is for display, in site.yml's date_format like every page.
-        out[f"api/days/{d.date.isoformat()}.json"] = dump_json({
-            "date": d.date.isoformat(), "title": format_date(d.date, m.config.date_format), "url": m.config.site_url(f"days/{d.date.isoformat()}/"),
-            "papers": [_paper_record(m, m.papers[s], True) for s in d.papers]})
+    papers = v["papers"]
+    by_slug = {p["slug"]: p for p in papers}
+    out["api/papers.json"] = dump_json({"count": len(papers), "papers": [_listed(p) for p in papers]})
+    for d in v["days"]:
+        out[f"api/days/{d['date']}.json"] = dump_json({
+            "date": d["date"], "title": d["title"], "url": d["url"], "papers": [by_slug[s] for s in d["papers"]]})
     out["api/archive.json"] = dump_json({
-        "title": m.config.title, "days": [{"date": d.date.isoformat(), "papers": list(d.papers)} for d in m.days],
-        "papers": [_paper_record(m, p, True) for p in papers]})
+        "title": v["title"], "days": [{"date": d["date"], "papers": d["papers"]} for d in v["days"]],
+        "papers": papers})
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\r\n")
     w.writerow(["slug", "title", "first_seen", "days", "url", "abstract"])
     for p in papers:
-        w.writerow([p.slug, csv_cell(p.title), p.first_seen.isoformat(), " ".join(d.isoformat() for d in p.days),
-                    m.config.site_url(f"papers/{p.slug}/"), csv_cell(p.abstract)])
+        w.writerow([p["slug"], csv_cell(p["title"]), p["first_seen"], " ".join(p["days"]), p["url"],
+                    csv_cell(p["abstract"])])
     out["api/archive.csv"] = buf.getvalue().encode("utf-8")
     return out
 
 
-def api_and_sitemap(m: SiteModel, html_paths: Iterable[str]) -> dict[str, bytes]:
-    """Sitemap, robots.txt and the API (the feeds are :func:`feed_files`)."""
-    out = {"robots.txt": robots(m)}
-    if m.config.absolute:            # the sitemap protocol requires absolute URLs
-        out.update(sitemap(m, html_paths))
-    out.update(api(m))
+def api_and_sitemap(api_v: View, sitemap_v: View) -> dict[str, bytes]:
+    """Sitemap, robots.txt and the API (the feeds are :func:`feed_files`): a pure function of their views."""
+    out = {"robots.txt": robots(sitemap_v)}
+    if sitemap_v["urls"] is not None:            # the sitemap protocol requires absolute URLs
+        out.update(sitemap(sitemap_v))
+    out.update(api(api_v))
     return out

@@ -2,31 +2,39 @@
 
 Dump text is data: it reaches templates only as values (autoescaped), never as
 template source, and Markdown is rendered with raw HTML off and only
-http(s)/relative links.  Rendering is a pure function of (model, page), so
-pages can be rendered in any order, in parallel, and skipped when unchanged.
+http(s)/relative links.  A template's context is the page's view
+(:mod:`sitegen.model.views`) plus helpers derived from it and pure filters, so
+rendering is a pure function of (view, templates): pages can be rendered in any
+order, in parallel, and skipped when their key (:func:`page_key`) is unchanged.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import posixpath
 import re
 import traceback
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, Callable
 from urllib.parse import quote_plus
 
 import jinja2
+from jinja2 import pass_context
 from markupsafe import Markup, escape
 
 from sitegen import cachefile
+from sitegen.codehash import package_code_digest
 from sitegen.content import paperlinks
 from sitegen.markup import tex
 from sitegen.config import Config, format_date
 from sitegen.errors import ThemeError
 from sitegen.markup.markdown import body_html, markdown_html
-from sitegen.model.site import Page, SiteModel, letter_pages
+from sitegen.model.site import Page, SiteModel
+from sitegen.model.viewkey import digest
+from sitegen.model.views import PageViews
 from sitegen.text import excerpt
 
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -40,52 +48,49 @@ def page_dir(path: str) -> str:
     return d + "/" if d else ""
 
 
-def make_url(config: Config, current: str) -> Callable[[str], str]:
+def make_url(base_path: str, offline: bool, current: str) -> Callable[[str], str]:
     """``url(target)`` for links on the page at output path ``current``.
 
     ``target`` is output-relative: ``""`` (home), ``"days/2025-03-12/"``, ``"feed.xml"``.
     Online: ``base_path + target``.  Offline (file://): relative to the page,
     with ``index.html`` appended to directory targets.
     """
-    if not config.offline:
-        base = config.base_path
-        return lambda target: base + target
+    if not offline:
+        return lambda target: base_path + target
     here = page_dir(current)
 
-    def offline(target: str) -> str:
+    def relative(target: str) -> str:
         if target == "" or target.endswith("/"):
             target += "index.html"
-        rel = posixpath.relpath(target, here or ".")
-        return rel
-    return offline
+        return posixpath.relpath(target, here or ".")
+    return relative
 
 
-def base_prefix(config: Config, current: str) -> str:
+def base_prefix(base_path: str, offline: bool, current: str) -> str:
     """What ``data-base`` holds: the base path, or offline the relative way to the root."""
-    if not config.offline:
-        return config.base_path
+    if not offline:
+        return base_path
     depth = page_dir(current).count("/")
     return "../" * depth or "./"
 
 
-# Links every page carries (header, footer, assets), computed once per folder depth.
+# Links every page carries (header, footer, assets).
 BASE_LINKS = {"home": "", "archive": "archive/", "papers": "papers/", "search": "search/", "feeds": "feeds/",
               "api": "api/papers.json", "archive_csv": "api/archive.csv",
               "favicon": "favicon.svg", "style": "static/style.css",
               "site_js": "static/site.js", "lunr": "static/vendor/lunr.min.js", "search_js": "static/search.js"}
 
 
-def feed_links(m: SiteModel, url: Callable[[str], str]) -> list[dict[str, str]]:
-    """The published feeds (``model.feeds``) as template values: head links and the /feeds/ page."""
-    cfg = m.config
-    return [{"path": f.path, "href": url(f.path), "url": cfg.abs_url(f.path), "label": f.label(cfg),
-             "media_type": f.media_type, "format": f.format_name, "holds": f.holds(cfg)} for f in m.feeds]
+def paper_links(p: dict) -> paperlinks.PaperLinks | None:
+    """Where to read a paper (a paper view: front matter ``arxiv``/``url``, else its abstract)."""
+    arxiv, url = p["arxiv"], p["url"]
+    return paperlinks.links_for(paperlinks.arxiv_id(arxiv) if isinstance(arxiv, str) else None,
+                                url.strip() if isinstance(url, str) else None, p["abstract"])
 
 
-def paper_bibtex(paper, links=None) -> str | None:
+def paper_bibtex(p: dict, links: paperlinks.PaperLinks | None) -> str | None:
     """The BibTeX entry to copy for a paper with a known arXiv ID (plain text; autoescaped)."""
-    links = links or paper.links
-    return paperlinks.bibtex(paper.slug, tex.decode(paper.title), links) if links else None
+    return paperlinks.bibtex(p["slug"], tex.decode(p["title"]), links) if links else None
 
 
 def outbound_links(title: str) -> list[tuple[str, str]]:
@@ -93,6 +98,25 @@ def outbound_links(title: str) -> list[tuple[str, str]]:
     return [("arXiv", f"https://arxiv.org/search/?query={q}&searchtype=all"),
             ("Hugging Face", f"https://huggingface.co/papers?q={q}"),
             ("Google Scholar", f"https://scholar.google.com/scholar?q={q}")]
+
+
+def make_abs_url(base_url: str) -> Callable[[str], str]:
+    """``abs_url(path)`` from ``base_url`` alone (the view's ``site.base_url``): :meth:`Config.abs_url`
+    itself, run on just that value, so it refuses a site without a host the same way."""
+    values = SimpleNamespace(base_url=base_url)
+    values.absolute = Config.absolute.fget(values)
+    values._abs_base = Config._abs_base.func(values)
+    return partial(Config.abs_url, values)
+
+
+def helpers(view: dict[str, Any]) -> dict[str, Any]:
+    """What a template gets besides its view: values derived from the view alone (``url``,
+    ``abs_url``, ``links``, ``base``).  The pure filters and globals are on the environment
+    (:func:`make_env`)."""
+    site, path = view["site"], view["page"]["path"]
+    url = make_url(site["base_path"], site["offline"], path)
+    return {"url": url, "abs_url": make_abs_url(site["base_url"]), "links": {k: url(v) for k, v in BASE_LINKS.items()},
+            "base": base_prefix(site["base_path"], site["offline"], path)}
 
 
 # --- Jinja ------------------------------------------------------------------
@@ -121,7 +145,41 @@ class _BytecodeCache(jinja2.FileSystemBytecodeCache):
             cachefile.notice(Path(self._get_cache_filename(bucket)), "is damaged")
 
 
+@lru_cache(maxsize=4096)
+def _format_iso(iso: str, fmt: str) -> str:
+    return format_date(dt.date.fromisoformat(iso), fmt)
+
+
+def _page_url(ctx) -> Callable[[str], str]:
+    return make_url(ctx["site"]["base_path"], ctx["site"]["offline"], ctx["page"]["path"])
+
+
+# Filters read only their arguments and, through the context, values of the view (``site.*``,
+# ``page.path``): a page's output is a function of its view.
+@pass_context
+def _date(ctx, iso: str | None) -> str:
+    return _format_iso(iso, ctx["site"]["date_format"]) if iso else ""
+
+
+@pass_context
+def _excerpt(ctx, s: str, n: int | None = None) -> str:
+    return excerpt(s, ctx["site"]["excerpt_length"] if n is None else n)
+
+
+# Hand-written Markdown gets the page's `url`, so `/archive/` links work under any base_url.
+@pass_context
+def _markdown(ctx, body: str) -> Markup | str:
+    return Markup(markdown_html(body, _page_url(ctx))) if body else ""
+
+
+@pass_context
+def _body_html(ctx, body: str, abstract: str) -> Markup:
+    return Markup(body_html(body, abstract, _page_url(ctx)))
+
+
 def make_env(config: Config, cache_dir: Path | None = None) -> jinja2.Environment:
+    """The Jinja environment: the config gives only where templates are (their content is keyed by
+    :func:`templates_digest`); what they show comes from the view."""
     if cache_dir:
         cache_dir.mkdir(parents=True, exist_ok=True)
     env = jinja2.Environment(
@@ -129,13 +187,10 @@ def make_env(config: Config, cache_dir: Path | None = None) -> jinja2.Environmen
         autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
         keep_trailing_newline=True,
         bytecode_cache=_BytecodeCache(str(cache_dir)) if cache_dir else None)
-    fmt = lru_cache(maxsize=None)(lambda d: format_date(d, config.date_format))   # ~1 day per 25 papers
-    env.filters["date"] = lambda d: fmt(d) if d else ""
-    env.filters["excerpt"] = lambda s, n=config.excerpt_length: excerpt(s, n)
-    # TeX in titles: `tex` renders accents and math (MathML), `tex_text` only decodes accents (<title>, meta).
-    env.filters["tex"] = lambda s: Markup(tex.to_html(s, lambda t: str(escape(t))))
-    env.filters["tex_text"] = tex.decode
-    env.globals.update(outbound_links=outbound_links, csp=CSP, bibtex=paper_bibtex)
+    env.filters.update(date=_date, excerpt=_excerpt, markdown=_markdown, body_html=_body_html,
+                       # TeX in titles: `tex` renders accents and math (MathML), `tex_text` only decodes accents.
+                       tex=lambda s: Markup(tex.to_html(s, lambda t: str(escape(t)))), tex_text=tex.decode)
+    env.globals.update(outbound_links=outbound_links, csp=CSP, bibtex=paper_bibtex, paper_links=paper_links)
     return env
 
 
@@ -185,17 +240,21 @@ def template_error(e: BaseException) -> ThemeError:
     return ThemeError(f"template error: {type(e).__name__}: {e}.")
 
 
+def page_key(view: dict[str, Any], template_digest: bytes) -> bytes:
+    """A page's key: its view, its template closure and sitegen's code -- derived, never listed."""
+    return hashlib.blake2b(digest(view) + template_digest + package_code_digest().encode(),
+                           digest_size=16).digest()
+
+
 class Renderer:
-    """Renders pages of one model. Built once per process (workers fork it)."""
+    """Renders pages of one model from their views. Built once per process (workers fork it)."""
 
     def __init__(self, model: SiteModel, cache_dir: Path | None = None):
         self.model = model
-        self.config = model.config
-        self.env = make_env(self.config, cache_dir)
+        self.env = make_env(model.config, cache_dir)
+        self.views = PageViews(model)
         self._templates: dict[str, jinja2.Template] = {}
-        self._links: dict[str, dict[str, str]] = {}
-        self._feeds: dict[str, list[dict[str, str]]] = {}
-        self._letters: list | None = None
+        self._view_cache: dict[str, dict[str, Any]] = {}
 
     def template(self, name: str) -> jinja2.Template:
         t = self._templates.get(name)
@@ -206,37 +265,21 @@ class Renderer:
                 raise template_error(e) from None
         return t
 
+    def view(self, page: Page) -> dict[str, Any]:
+        """The page's view (computed once: the build keys every page by it, then renders the stale ones)."""
+        v = self._view_cache.get(page.path)
+        if v is None:
+            v = self._view_cache[page.path] = self.views.view(page)
+        return v
+
+    def keep_views(self, paths: set[str]) -> None:
+        """Forget the views of pages not in ``paths`` (keyed, unchanged, not to be rendered)."""
+        self._view_cache = {p: v for p, v in self._view_cache.items() if p in paths}
+
     def context(self, page: Page) -> dict[str, Any]:
-        m, cfg = self.model, self.config
-        url = make_url(cfg, page.path)
-        folder = page_dir(page.path)
-        links = self._links.get(folder)
-        if links is None:
-            links = self._links[folder] = {k: url(v) for k, v in BASE_LINKS.items()}
-        feeds = self._feeds.get(folder)
-        if feeds is None:
-            feeds = self._feeds[folder] = feed_links(m, url)
-        canonical = page.canonical if page.canonical is not None else (
-            folder if page.path.endswith("index.html") else page.path)
-        if page.kind == "papers" and self._letters is None:
-            self._letters = letter_pages(m)
-        return {
-            "site": cfg, "model": m, "page": page, "obj": page.obj, "url": url, "links": links,
-            "abs_url": cfg.abs_url, "canonical": cfg.abs_url(canonical) if cfg.absolute else None, "base": base_prefix(cfg, page.path),
-            "offline": cfg.offline, "paper_html": lambda p: self.paper_html(p, url),
-            "day_html": lambda d: self.day_html(d, url), "note_html": lambda p: self.note_html(p, url),
-            "letters": self._letters if page.kind == "papers" else [], "feeds": feeds,
-        }
-
-    # Hand-written Markdown gets the page's `url`, so `/archive/` links work under any base_url.
-    def paper_html(self, paper, url=None) -> Markup:
-        return Markup(body_html(paper.body, paper.abstract, url))
-
-    def day_html(self, day, url=None) -> Markup | str:
-        return Markup(markdown_html(day.body, url)) if day.body else ""
-
-    def note_html(self, paper, url=None) -> Markup | str:
-        return Markup(markdown_html(paper.note, url)) if paper.note else ""
+        """Everything the template gets: the view and helpers derived from it, nothing else."""
+        view = self.view(page)
+        return {**view, **helpers(view)}
 
     def render(self, page: Page) -> bytes:
         try:
