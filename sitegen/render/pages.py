@@ -26,7 +26,7 @@ from sitegen.markup import tex
 from sitegen.config import Config, format_date
 from sitegen.errors import ThemeError
 from sitegen.markup.markdown import body_html, markdown_html
-from sitegen.model.site import Page, SiteModel, letter_pages
+from sitegen.model.site import Page, SiteModel
 from sitegen.text import excerpt
 
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -195,7 +195,6 @@ class Renderer:
         self._templates: dict[str, jinja2.Template] = {}
         self._links: dict[str, dict[str, str]] = {}
         self._feeds: dict[str, list[dict[str, str]]] = {}
-        self._letters: list | None = None
 
     def template(self, name: str) -> jinja2.Template:
         t = self._templates.get(name)
@@ -218,14 +217,12 @@ class Renderer:
             feeds = self._feeds[folder] = feed_links(m, url)
         canonical = page.canonical if page.canonical is not None else (
             folder if page.path.endswith("index.html") else page.path)
-        if page.kind == "papers" and self._letters is None:
-            self._letters = letter_pages(m)
         return {
             "site": cfg, "model": m, "page": page, "obj": page.obj, "url": url, "links": links,
             "abs_url": cfg.abs_url, "canonical": cfg.abs_url(canonical) if cfg.absolute else None, "base": base_prefix(cfg, page.path),
             "offline": cfg.offline, "paper_html": lambda p: self.paper_html(p, url),
             "day_html": lambda d: self.day_html(d, url), "note_html": lambda p: self.note_html(p, url),
-            "letters": self._letters if page.kind == "papers" else [], "feeds": feeds,
+            "feeds": feeds,
         }
 
     # Hand-written Markdown gets the page's `url`, so `/archive/` links work under any base_url.
