@@ -41,7 +41,8 @@ from sitegen import faults
 from sitegen.config import Config, format_date
 from sitegen.content.records import irregular, load_content, skipped
 from sitegen.errors import ConfigError
-from sitegen.render.feeds import api_and_sitemap, feed_files
+from sitegen.render.api import GzipMembers, api
+from sitegen.render.feeds import feed_files, sitemap_and_robots
 from sitegen.engine.fingerprint import content_stats, input_fingerprint, is_fingerprint, settings_stats, still_current
 from sitegen.ingestion.merge import IngestResult, ingest
 from sitegen.atomic import atomic_write
@@ -340,11 +341,13 @@ def _build_pages(config: Config, content, report: BuildReport, search_job: _Back
                         (config, [(p.slug, p.title, p.abstract, p.days, p.first_seen) for p in model.papers.values()],
                          [(d.date, d.papers) for d in model.days],
                          canonical_paths, package_code_digest()),
-                        lambda: api_and_sitemap(model, canonical_paths))
+                        lambda: sitemap_and_robots(model, canonical_paths)
+                        | api(model, GzipMembers(cache / manifest_path.name.replace("manifest-", "gzip-")
+                                                 .replace(".pickle", ""))))
         for rel, data in (feeds | machine).items():
             tree.add(rel, data)
         report.feeds = len(feeds)
-        report.sitemaps = sum(1 for rel in machine if rel.startswith("sitemap-")) or int("sitemap.xml" in machine)
+        report.sitemaps = sum(1 for rel in machine if rel.startswith("sitemaps/"))
         lap("feeds")
         faults.point("build.feeds")
         for rel, data in search_job.result().items():

@@ -1,4 +1,4 @@
-"""Machine-readable outputs: Atom, JSON Feed 1.1, sitemap, robots.txt, JSON/CSV API.
+"""Machine-readable outputs: Atom, JSON Feed 1.1, sitemaps, robots.txt (the API is render/api.py).
 
 The feeds are the ones in :data:`sitegen.model.site.FEEDS`; each is a :class:`FeedView`
 (plain values computed from the model) written by a pure function of it.
@@ -23,9 +23,7 @@ never a malformed file on disk.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import json
 from dataclasses import dataclass
 from html import escape as html_escape
@@ -225,10 +223,31 @@ def page_url(path: str) -> str:
     return path[:-len("index.html")] if path.endswith("index.html") else path
 
 
+SITEMAP_INDEX = "sitemap.xml"
+
+
+def sitemap_group(m: SiteModel, url: str) -> str:
+    """Which sitemap lists page ``url``: its month (days, months, papers by first-seen month) or "pages"."""
+    parts = url.split("/")
+    if len(parts) == 3 and parts[0] == "days" and len(parts[1]) == 10:
+        return parts[1][:7]
+    if len(parts) == 3 and parts[0] == "months":
+        return parts[1]
+    if len(parts) == 3 and parts[0] == "papers" and parts[1] in m.papers:
+        d = m.papers[parts[1]].first_seen
+        return f"{d.year:04d}-{d.month:02d}"
+    return "pages"
+
+
 def sitemap(m: SiteModel, html_paths: Iterable[str]) -> dict[str, bytes]:
-    """``sitemap.xml`` (an index of ``sitemap-N.xml`` files past 50,000 URLs)."""
+    """``sitemap.xml``, a sitemap index of ``sitemaps/<YYYY-MM>.xml`` (a month's days, its month
+    page and the papers first seen in it) and ``sitemaps/pages.xml`` (the rest): a new day changes
+    only its month's sitemap (and the index when the month is new).  A group past 50,000 URLs
+    continues in ``sitemaps/<group>-2.xml``, ..."""
     cfg = m.config
-    urls = sorted(page_url(p) for p in html_paths if p != "404.html")
+    groups: dict[str, list[str]] = {}
+    for u in sorted(page_url(p) for p in html_paths if p != "404.html"):
+        groups.setdefault(sitemap_group(m, u), []).append(u)
 
     def urlset(chunk: list[str]) -> str:
         lines = ['<?xml version="1.0" encoding="utf-8"?>',
@@ -237,21 +256,18 @@ def sitemap(m: SiteModel, html_paths: Iterable[str]) -> dict[str, bytes]:
         lines.append("</urlset>")
         return "\n".join(lines) + "\n"
 
-    def checked(files: dict[str, str]) -> dict[str, bytes]:
-        return {name: well_formed(name, text) for name, text in files.items()}
-
-    if len(urls) <= SITEMAP_LIMIT:
-        return checked({"sitemap.xml": urlset(urls)})
     out: dict[str, str] = {}
     index = ['<?xml version="1.0" encoding="utf-8"?>',
              '<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">']
-    for i in range(0, len(urls), SITEMAP_LIMIT):
-        name = f"sitemap-{i // SITEMAP_LIMIT + 1}.xml"
-        out[name] = urlset(urls[i:i + SITEMAP_LIMIT])
-        index.append(f"  <sitemap><loc>{xml(cfg.abs_url(name))}</loc></sitemap>")
+    for group in sorted(groups):
+        urls = groups[group]
+        for n, i in enumerate(range(0, len(urls), SITEMAP_LIMIT), start=1):
+            name = f"sitemaps/{group}{'' if n == 1 else f'-{n}'}.xml"
+            out[name] = urlset(urls[i:i + SITEMAP_LIMIT])
+            index.append(f"  <sitemap><loc>{xml(cfg.abs_url(name))}</loc></sitemap>")
     index.append("</sitemapindex>")
-    out["sitemap.xml"] = "\n".join(index) + "\n"
-    return checked(out)
+    out[SITEMAP_INDEX] = "\n".join(index) + "\n"
+    return {name: well_formed(name, text) for name, text in out.items()}
 
 
 def robots(m: SiteModel) -> bytes:
@@ -262,46 +278,9 @@ def robots(m: SiteModel) -> bytes:
     return text.encode("utf-8")
 
 
-def _paper_record(m: SiteModel, p, full: bool) -> dict:
-    rec = {"slug": p.slug, "title": p.title, "url": m.config.site_url(f"papers/{p.slug}/"),
-           "first_seen": p.first_seen.isoformat(), "days": [d.isoformat() for d in p.days]}
-    if full:
-        rec["abstract"] = p.abstract
-    return rec
-
-
-def csv_cell(s: str) -> str:
-    """Neutralise spreadsheet formula injection (OWASP: leading = + - @ tab CR)."""
-    return "'" + s if s[:1] in ("=", "+", "-", "@", "\t", "\r") else s
-
-
-def api(m: SiteModel) -> dict[str, bytes]:
-    out: dict[str, bytes] = {}
-    papers = list(m.papers.values())
-    out["api/papers.json"] = dump_json({"count": len(papers),
-                                        "papers": [_paper_record(m, p, False) for p in papers]})
-    for d in m.days:
-        # "date" is data (ISO); "title" is for display, in site.yml's date_format like every page.
-        out[f"api/days/{d.date.isoformat()}.json"] = dump_json({
-            "date": d.date.isoformat(), "title": format_date(d.date, m.config.date_format), "url": m.config.site_url(f"days/{d.date.isoformat()}/"),
-            "papers": [_paper_record(m, m.papers[s], True) for s in d.papers]})
-    out["api/archive.json"] = dump_json({
-        "title": m.config.title, "days": [{"date": d.date.isoformat(), "papers": list(d.papers)} for d in m.days],
-        "papers": [_paper_record(m, p, True) for p in papers]})
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\r\n")
-    w.writerow(["slug", "title", "first_seen", "days", "url", "abstract"])
-    for p in papers:
-        w.writerow([p.slug, csv_cell(p.title), p.first_seen.isoformat(), " ".join(d.isoformat() for d in p.days),
-                    m.config.site_url(f"papers/{p.slug}/"), csv_cell(p.abstract)])
-    out["api/archive.csv"] = buf.getvalue().encode("utf-8")
-    return out
-
-
-def api_and_sitemap(m: SiteModel, html_paths: Iterable[str]) -> dict[str, bytes]:
-    """Sitemap, robots.txt and the API (the feeds are :func:`feed_files`)."""
+def sitemap_and_robots(m: SiteModel, html_paths: Iterable[str]) -> dict[str, bytes]:
+    """Sitemaps and robots.txt (the feeds are :func:`feed_files`, the API :mod:`sitegen.render.api`)."""
     out = {"robots.txt": robots(m)}
     if m.config.absolute:            # the sitemap protocol requires absolute URLs
         out.update(sitemap(m, html_paths))
-    out.update(api(m))
     return out
