@@ -272,8 +272,9 @@ class AzLink:
 class AzView:
     """What one A–Z page shows (``Page.obj`` of the "papers" pages): plain values and its papers.
 
-    Nothing here depends on papers outside the page's range except the counts of the leaves a
-    split range lists, so a new paper changes only the pages on its key's path (aznav).
+    Nothing here depends on papers outside the page's range but the labels of the neighbouring
+    leaves and the root's ranges (the jump list), so a new paper changes only the pages on its
+    key's path (aznav), and those next to a range that is new or split.
     """
 
     key: str
@@ -286,7 +287,7 @@ class AzView:
     letters: tuple[AzLink, ...]                # the root's ranges (the A–Z jump list), () while it is a leaf
     papers: tuple[Paper, ...]                  # a leaf page's papers, A–Z
     anchors: tuple[tuple[str, str], ...]       # (letter, slug of its first paper): the root leaf's jump list
-    groups: tuple[tuple[AzLink, tuple[AzLink, ...]], ...]   # a split range: each child with its leaves
+    groups: tuple[tuple[AzLink, tuple[AzLink, ...]], ...]   # a split range: each child with its children
     prev: AzLink | None
     next: AzLink | None
     offset: int                                # the first paper's number in the range, minus one
@@ -328,7 +329,8 @@ def az_pages(m: SiteModel) -> list[Page]:
     for key, r in ranges.items():
         crumbs = tuple(AzLink(a, link[a].label, link[a].url) for a in r.ancestors)
         if not r.leaf:
-            groups = tuple((link[c], tuple(link[x.key] for x in aznav.leaves(ranges, c))) for c in r.children)
+            # each child range with its own children (two levels: the root shows A, B, ... with Ab, Ac, ...)
+            groups = tuple((link[c], tuple(link[x] for x in ranges[c].children)) for c in r.children)
             view = AzView(key, r.label, link[key].url, r.count, 1, 1, crumbs, letters, (), (), groups, None, None, 0)
             pages.append(Page(aznav.range_path(key), "papers.html", "papers", view, _digest(view.digest_parts())))
             continue

@@ -227,7 +227,8 @@ SITEMAP_INDEX = "sitemap.xml"
 
 
 def sitemap_group(m: SiteModel, url: str) -> str:
-    """Which sitemap lists page ``url``: its month (days, months, papers by first-seen month) or "pages"."""
+    """Which sitemap lists page ``url``: its month (days, months, papers by first-seen month), "az"
+    (the A–Z ranges: changes only when a range is new or split) or "pages" (the rest)."""
     parts = url.split("/")
     if len(parts) == 3 and parts[0] == "days" and len(parts[1]) == 10:
         return parts[1][:7]
@@ -236,13 +237,16 @@ def sitemap_group(m: SiteModel, url: str) -> str:
     if len(parts) == 3 and parts[0] == "papers" and parts[1] in m.papers:
         d = m.papers[parts[1]].first_seen
         return f"{d.year:04d}-{d.month:02d}"
+    if url == "papers/" or url.startswith("papers/az/"):
+        return "az"
     return "pages"
 
 
 def sitemap(m: SiteModel, html_paths: Iterable[str]) -> dict[str, bytes]:
     """``sitemap.xml``, a sitemap index of ``sitemaps/<YYYY-MM>.xml`` (a month's days, its month
-    page and the papers first seen in it) and ``sitemaps/pages.xml`` (the rest): a new day changes
-    only its month's sitemap (and the index when the month is new).  A group past 50,000 URLs
+    page and the papers first seen in it), ``sitemaps/az.xml`` (the A–Z ranges) and
+    ``sitemaps/pages.xml`` (the rest): a new day changes only its month's sitemap (and the index when
+    the month is new, ``az.xml`` when an A–Z range is new).  A group past 50,000 URLs
     continues in ``sitemaps/<group>-2.xml``, ..."""
     cfg = m.config
     groups: dict[str, list[str]] = {}
