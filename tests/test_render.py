@@ -22,6 +22,7 @@ from sitegen.ingestion.dumps import clean_text
 from sitegen.markup.markdown import markdown_html, markdown_text, plain_html
 from sitegen.text import escape_markdown
 from helpers import REPO, SITES, make_project, read_archive, run_cli, tree_digest
+from sitegen.model import aznav
 
 HOSTILE_TITLES = ['<script>alert("title")</script> Attack & "Quotes" \'single\' > </title><!--',
                   "{{ config }} {% for x in range(3) %}{{x}}{% endfor %} Jinja Title"]
@@ -110,7 +111,7 @@ def test_day_has_a_titles_only_view_and_sections(shipped):
                 assert re.findall(r'href="/papers/([^/]+)/"', m[0]) == group
         nxt = (site / f"days/{iso}/compact/index.html").read_text()
         assert not re.search(r'rel="(?:prev|next)" href="/days/[0-9-]+/"', nxt), "compact view links to compact days"
-    sitemap = (site / "sitemap.xml").read_text()
+    sitemap = "".join(f.read_text() for f in (site / "sitemaps").iterdir())
     assert "/compact/" not in sitemap and "/days/2025-03-11/<" in sitemap
 
 
@@ -157,16 +158,25 @@ def test_paper_page(shipped):
     assert hrefs and not any(h.endswith(".") for h in hrefs)
 
 
-def test_papers_index_is_paginated_a_to_z(tmp_path):
-    site = make_project(tmp_path / "s", site=SITES / "good" / "sample")   # papers_per_page: 2
+def test_papers_a_to_z_ranges_list_every_paper_once_in_order(tmp_path):
+    """From /papers/ down to the first range, then rel=next from range to range: every paper once, A–Z."""
+    site = make_project(tmp_path / "s", site=SITES / "good" / "sample")   # papers_per_page: 2: five ranges
     assert run_cli("build", "--config", str(site / "site.yml")).exit_code == 0
     out = site / "_site"
-    pages = [out / "papers/index.html"] + sorted((out / "papers/page").glob("*/index.html"))
-    titles = []
-    for p in pages:
-        titles += [html.unescape(t) for t in re.findall(r'<li id="p-[^"]+"><a href="[^"]+" dir="auto">(.*?)</a>', p.read_text())]
-    assert len(titles) == len(list((out / "papers").glob("*/index.html")))
-    assert titles == sorted(titles, key=str.casefold)
+    page, titles, seen = "/digest/papers/", [], []
+    while page:
+        text = (out / page.removeprefix("/digest/") / "index.html").read_text()
+        seen.append(page)
+        assert "papers over" not in text and " of the archive" not in text     # no archive total on A-Z pages
+        if '<ol class="paper-list' not in text:                 # a split range: down to its first range
+            page = re.search(r'<section class="az-group"[^>]*>\s*<h2[^>]*><a href="([^"]+)"', text)[1]
+            continue
+        titles += [html.unescape(t) for t in re.findall(r'<li id="p-[^"]+"><a href="[^"]+" dir="auto">(.*?)</a>', text)]
+        m = re.search(r'<link rel="next" href="([^"]+)">', text)
+        page = m[1] if m else None
+    assert len(seen) == 6 and seen[1] == "/digest/papers/az/d/"
+    assert len(titles) == len(list((out / "papers").glob("*/index.html"))) == len(set(titles))
+    assert titles == sorted(titles, key=lambda t: (aznav.az_key(t), t.casefold()))
 
 
 def test_hostile_text_is_data_in_every_output(hostile):
