@@ -10,10 +10,10 @@ Atom ``category`` / JSON Feed ``tags`` (for readers that filter), and as
 
 Text from dumps is escaped for each format: XML-escaped in Atom and the
 sitemap, JSON-encoded (with ``<``, ``>``, ``&`` as ``\\u`` escapes, so a JSON
-file opened as HTML runs nothing) in JSON, and in CSV a cell that a
-spreadsheet would read as a formula (``= + - @``, tab, CR) is prefixed with
-``'``.  Entry IDs are ``urn:sitegen:paper:<slug>`` and ``urn:sitegen:day:<YYYY-MM-DD>``: stable when
-the site moves.
+file opened as HTML runs nothing) in JSON (:func:`dump_json`; the API in
+:mod:`sitegen.render.api` writes JSON with it and neutralises CSV formulas).
+Entry IDs are ``urn:sitegen:paper:<slug>`` and ``urn:sitegen:day:<YYYY-MM-DD>``:
+stable when the site moves.
 
 The feeds and the sitemap need absolute URLs, so they exist only when ``base_url`` has a host
 (``SiteModel.feeds`` is empty otherwise; :attr:`Config.absolute`); robots.txt then names the
