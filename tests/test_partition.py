@@ -69,3 +69,5 @@ def test_a_new_day_rewrites_a_bounded_set_of_partitioned_files(tmp_path, n):
     # root here) and the neighbours of a new range
     assert len(az) <= NEW * 4 + 4, sorted(az)
     assert "papers/index.html" in az       # the index's counts
+    print(f"{n} papers + {NEW}: {len(changed)} files changed, of them {len(az)} A-Z pages "
+          f"(allowed {len(allowed)}), {sum(k.startswith(('api/', 'sitemap')) for k in changed)} API and sitemap files")
