@@ -55,7 +55,8 @@ SCHEMA: dict[str, Any] = {
                  "(deferred) after the theme's own on every page."),
     "date_format": ("str", "%-d %B %Y", "strftime format for shown dates; `%-d` is the day without a zero."),
     "offline": ("bool", False, "Write links ending in `index.html` so the output works from file://."),
-    "papers_per_page": ("int", 500, "Papers per page of the A-Z papers index."),
+    "papers_per_page": ("int", 200, "The most papers one A-Z page lists: a title range with more is split "
+                        "by the next letter (/papers/az/<letters>/)."),
     "related_count": ("int", 5, "Related papers listed on a paper page (0 turns them off)."),
     "feed_days": ("int", 3, "The paper feeds (`feed.xml`, `feed.json`) hold every paper new in the latest "
                   "this many digest days."),

@@ -227,6 +227,19 @@ CHROMIUMS = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-
 CHROMEDRIVERS = ["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"]
 
 
+def read_archive(out: Path) -> tuple[list[dict], list[dict[str, str]]]:
+    """The whole-archive downloads of built site ``out``: (every paper record of
+    ``api/archive.json.gz``, every row of ``api/archive.csv.gz``)."""
+    import csv
+    import gzip
+    import io
+    import json
+    doc = json.loads(gzip.decompress((out / "api" / "archive.json.gz").read_bytes()))
+    papers = [p for month in doc["months"] for p in month["papers"]]
+    text = gzip.decompress((out / "api" / "archive.csv.gz").read_bytes()).decode("utf-8")
+    return papers, list(csv.DictReader(io.StringIO(text, newline="")))
+
+
 def missing_tool(reason: str) -> NoReturn:
     """Skip the test with ``reason``, or fail it when SITEGEN_REQUIRE_BROWSER=1."""
     if os.environ.get(REQUIRE_TOOLS) == "1":

@@ -24,7 +24,8 @@ FILES = [
     "papers/stdgen-semantic-decomposed-3d-character-generation-from-single-images/index.html",
     "archive/index.html",
     "months/2025-03/index.html",
-    "papers/page/2/index.html",
+    "papers/index.html",
+    "papers/az/s/index.html",
     "404.html",
     "feeds/index.html",
     "feed.xml",
@@ -32,10 +33,12 @@ FILES = [
     "feeds/daily.xml",
     "feeds/daily.json",
     "sitemap.xml",
+    "sitemaps/2025-03.xml",
+    "sitemaps/az.xml",
     "robots.txt",
-    "api/papers.json",
+    "api/index.json",
+    "api/months/2025-03.json",
     "api/days/2025-03-12.json",
-    "api/archive.csv",
 ]
 
 

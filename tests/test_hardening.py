@@ -10,11 +10,9 @@ markup, script or dangerous URL from a dump reaches any output.
 
 from __future__ import annotations
 
-import csv
 import errno
 import html
 import importlib
-import io
 import json
 import os
 import re
@@ -30,7 +28,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings, strategies as st
 
 from sitegen.ingestion.dumps import MAX_DUMP_BYTES, MAX_LINE_CHARS, MAX_LINES, clean_text
-from helpers import (SITES, THEME, cli_env, copy_project, make_project, run_cli, run_cli_process,
+from helpers import (SITES, THEME, cli_env, copy_project, make_project, read_archive, run_cli, run_cli_process,
                      tree_digest)
 
 HEADER = "new\n\nGet trending papers in your email inbox!\n\nSubscribe\n\nbyAK and the research community\n\n"
@@ -535,10 +533,9 @@ def check_outputs(out: Path, titles: list[str], abstracts: list[str], allowed, b
         if not f.relative_to(out).as_posix().startswith("search/"):
             assert not re.search(r"[<>&]", raw), f
     jf = json.loads((out / "feed.json").read_text())
-    archive = json.loads((out / "api" / "archive.json").read_text())
-    api_titles = {p["title"] for p in archive["papers"]}
-    api_abstracts = {p["abstract"] for p in archive["papers"]}
-    rows = list(csv.DictReader(io.StringIO((out / "api" / "archive.csv").read_text(encoding="utf-8"), newline="")))
+    archive, rows = read_archive(out)
+    api_titles = {p["title"] for p in archive}
+    api_abstracts = {p["abstract"] for p in archive}
     for row in rows:
         for cell in row.values():
             assert cell[:1] not in ("=", "+", "-", "@", "\t", "\r"), cell

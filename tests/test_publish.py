@@ -11,6 +11,7 @@ and the small-dump guard stopping a half-scraped day before it is published.
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import re
@@ -21,7 +22,7 @@ from urllib.parse import urljoin, urlsplit
 
 import pytest
 
-from helpers import REPO, cli_env, copy_project, make_project, run_cli_process
+from helpers import REPO, cli_env, copy_project, make_project, read_archive, run_cli_process
 
 SITE_URL = "https://example.github.io/repo/"
 HOST = "example.github.io"
@@ -173,21 +174,28 @@ def test_feeds_sitemap_robots_and_api_use_absolute_site_urls(published):
     jf = json.loads((published / "feed.json").read_text(encoding="utf-8"))
     assert jf["home_page_url"] == SITE_URL and jf["feed_url"] == SITE_URL + "feed.json"
     assert jf["items"] and all(item["url"].startswith(SITE_URL) for item in jf["items"])
-    locs = [el.text for el in ET.parse(published / "sitemap.xml").getroot().iter(SITEMAP + "loc")]
-    assert len(locs) > 100
+    index = [el.text for el in ET.parse(published / "sitemap.xml").getroot().iter(SITEMAP + "loc")]
+    locs = index + [el.text for f in sorted((published / "sitemaps").iterdir())
+                    for el in ET.parse(f).getroot().iter(SITEMAP + "loc")]
+    assert len(index) >= 2 and len(locs) > 100
     for loc in locs:
         assert loc.startswith(SITE_URL), f"sitemap.xml: {loc!r}"
     robots = (published / "robots.txt").read_text(encoding="utf-8")
     assert f"Sitemap: {SITE_URL}sitemap.xml" in robots.splitlines()
-    papers = json.loads((published / "api" / "papers.json").read_text(encoding="utf-8"))["papers"]
+    index = json.loads((published / "api" / "index.json").read_text(encoding="utf-8"))
+    assert index["archive_json"] == SITE_URL + "api/archive.json.gz" and index["months"]
+    assert all(m["url"].startswith(SITE_URL) for m in index["months"])
+    papers, rows = read_archive(published)
     assert papers and all(p["url"].startswith(SITE_URL) for p in papers)
+    assert len(rows) == len(papers) and all(r["url"].startswith(SITE_URL) for r in rows)
 
 
 def test_no_file_refers_to_the_host_outside_the_site_or_to_root_paths_in_css(published):
     text_types = {".html", ".xml", ".json", ".js", ".css", ".txt", ".csv", ".svg", ".webmanifest"}
-    for path in sorted(p for p in published.rglob("*") if p.suffix in text_types):
+    for path in sorted(p for p in published.rglob("*") if p.suffix in text_types | {".gz"}):
         rel = path.relative_to(published).as_posix()
-        text = path.read_text(encoding="utf-8", errors="replace")
+        data = path.read_bytes()
+        text = (gzip.decompress(data) if path.suffix == ".gz" else data).decode("utf-8", errors="replace")
         for url in OUR_HOST_URL.findall(text):
             assert url.startswith(SITE_URL.rstrip("/")), f"{rel}: {url!r} is outside {SITE_URL}"
         if path.suffix == ".css":

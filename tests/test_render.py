@@ -3,9 +3,7 @@ the Markdown fast path, feeds, and `sitegen check` catching what it should."""
 
 from __future__ import annotations
 
-import csv
 import html
-import io
 import json
 import re
 import shutil
@@ -23,7 +21,8 @@ from sitegen.content.records import load_content
 from sitegen.ingestion.dumps import clean_text
 from sitegen.markup.markdown import markdown_html, markdown_text, plain_html
 from sitegen.text import escape_markdown
-from helpers import REPO, SITES, make_project, run_cli, tree_digest
+from helpers import REPO, SITES, make_project, read_archive, run_cli, tree_digest
+from sitegen.model import aznav
 
 HOSTILE_TITLES = ['<script>alert("title")</script> Attack & "Quotes" \'single\' > </title><!--',
                   "{{ config }} {% for x in range(3) %}{{x}}{% endfor %} Jinja Title"]
@@ -54,7 +53,7 @@ def test_shipped_site_has_every_page(shipped):
         "2025-03-11", "2025-03-12", "2025-08-07", "2025-08-11"]
     for rel in ["index.html", "404.html", "archive/index.html", "papers/index.html", "months/2025-03/index.html",
                 "months/2025-08/index.html", "search/index.html", "feed.xml", "feed.json", "sitemap.xml",
-                "robots.txt", "api/papers.json", "api/archive.json", "api/archive.csv",
+                "robots.txt", "api/index.json", "api/months/2025-03.json", "api/archive.json.gz", "api/archive.csv.gz",
                 "api/days/2025-03-11.json", "favicon.ico", "favicon.svg", "static/style.css"]:
         assert (out / rel).is_file(), rel
     assert run_cli("check", str(out)).exit_code == 0
@@ -112,7 +111,7 @@ def test_day_has_a_titles_only_view_and_sections(shipped):
                 assert re.findall(r'href="/papers/([^/]+)/"', m[0]) == group
         nxt = (site / f"days/{iso}/compact/index.html").read_text()
         assert not re.search(r'rel="(?:prev|next)" href="/days/[0-9-]+/"', nxt), "compact view links to compact days"
-    sitemap = (site / "sitemap.xml").read_text()
+    sitemap = "".join(f.read_text() for f in (site / "sitemaps").iterdir())
     assert "/compact/" not in sitemap and "/days/2025-03-11/<" in sitemap
 
 
@@ -159,16 +158,25 @@ def test_paper_page(shipped):
     assert hrefs and not any(h.endswith(".") for h in hrefs)
 
 
-def test_papers_index_is_paginated_a_to_z(tmp_path):
-    site = make_project(tmp_path / "s", site=SITES / "good" / "sample")   # papers_per_page: 2
+def test_papers_a_to_z_ranges_list_every_paper_once_in_order(tmp_path):
+    """From /papers/ down to the first range, then rel=next from range to range: every paper once, A–Z."""
+    site = make_project(tmp_path / "s", site=SITES / "good" / "sample")   # papers_per_page: 2: five ranges
     assert run_cli("build", "--config", str(site / "site.yml")).exit_code == 0
     out = site / "_site"
-    pages = [out / "papers/index.html"] + sorted((out / "papers/page").glob("*/index.html"))
-    titles = []
-    for p in pages:
-        titles += [html.unescape(t) for t in re.findall(r'<li id="p-[^"]+"><a href="[^"]+" dir="auto">(.*?)</a>', p.read_text())]
-    assert len(titles) == len(list((out / "papers").glob("*/index.html")))
-    assert titles == sorted(titles, key=str.casefold)
+    page, titles, seen = "/digest/papers/", [], []
+    while page:
+        text = (out / page.removeprefix("/digest/") / "index.html").read_text()
+        seen.append(page)
+        assert "papers over" not in text and " of the archive" not in text     # no archive total on A-Z pages
+        if '<ol class="paper-list' not in text:                 # a split range: down to its first range
+            page = re.search(r'<section class="az-group"[^>]*>\s*<h2[^>]*><a href="([^"]+)"', text)[1]
+            continue
+        titles += [html.unescape(t) for t in re.findall(r'<li id="p-[^"]+"><a href="[^"]+" dir="auto">(.*?)</a>', text)]
+        m = re.search(r'<link rel="next" href="([^"]+)">', text)
+        page = m[1] if m else None
+    assert len(seen) == 6 and seen[1] == "/digest/papers/az/d/"
+    assert len(titles) == len(list((out / "papers").glob("*/index.html"))) == len(set(titles))
+    assert titles == sorted(titles, key=lambda t: (aznav.az_key(t), t.casefold()))
 
 
 def test_hostile_text_is_data_in_every_output(hostile):
@@ -197,12 +205,11 @@ def test_hostile_text_is_data_in_every_output(hostile):
     ET.parse(out / "sitemap.xml")
     jf = json.loads((out / "feed.json").read_text())
     assert HOSTILE_TITLES[0] in [i["title"] for i in jf["items"]]
-    for rel in ["feed.json", "api/papers.json", "api/archive.json"]:
+    for rel in ["feed.json", "api/index.json", *(f"api/months/{f.name}" for f in (out / "api/months").iterdir())]:
         raw = (out / rel).read_text()
         assert "<" not in raw and ">" not in raw, rel   # JSON is safe even if served as HTML
-    archive = json.loads((out / "api/archive.json").read_text())
-    assert HOSTILE_TITLES[1] in [p["title"] for p in archive["papers"]]
-    rows = list(csv.DictReader(io.StringIO((out / "api/archive.csv").read_text())))
+    archive, rows = read_archive(out)
+    assert HOSTILE_TITLES[1] in [p["title"] for p in archive]
     for row in rows:
         for cell in row.values():
             assert cell[:1] not in ("=", "+", "-", "@"), cell
@@ -287,14 +294,14 @@ def test_check_reports_broken_links_and_bad_feeds(tmp_path):
     (out / "static" / "style.css").unlink()
     feed = (out / "feed.xml").read_text()
     (out / "feed.xml").write_text(re.sub(r"<updated>.*?</updated>", "", feed, count=1))
-    (out / "api" / "papers.json").write_text("{not json")
+    (out / "api" / "index.json").write_text("{not json")
     r = run_cli("check", str(out))
     assert r.exit_code == 1
     assert f"no papers/{victim.parent.name}/index.html" in r.output
     assert "no static/style.css" in r.output
     assert "feed.xml: feed has no <updated>" in r.output
-    assert "api/papers.json: not valid JSON" in r.output
-    assert "sitemap.xml: URL" in r.output
+    assert "api/index.json: not valid JSON" in r.output
+    assert "sitemaps/2025-03.xml: URL" in r.output
 
 
 def test_plain_html_fast_path_equals_markdown_it():

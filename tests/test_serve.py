@@ -136,13 +136,13 @@ def test_pages_and_mime_types(site):
         "/static/style.css": "text/css; charset=utf-8",
         "/static/site.js": "text/javascript; charset=utf-8",
         "/feed.json": "application/json",
-        "/api/papers.json": "application/json",
+        "/api/index.json": "application/json",
         "/feed.xml": "application/xml",
         "/sitemap.xml": "application/xml",
         "/favicon.svg": "image/svg+xml",
         "/favicon.ico": "image/x-icon",
         "/robots.txt": "text/plain; charset=utf-8",
-        "/api/archive.csv": "text/csv; charset=utf-8",
+        "/api/archive.csv.gz": "application/gzip",
     }
     for path, ctype in expected.items():
         status, headers, body = c.get(path)

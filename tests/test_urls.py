@@ -67,7 +67,8 @@ def test_one_warning_exactly_when_there_is_no_host(built):
         assert len(WARNING.findall(output)) == (0 if built["host"] else 1), output
     assert "nothing changed" in built["again"]
     summary = re.search(r"^rendered \d+ of \d+ pages, (.*?)search index;", built["output"], re.M)
-    assert summary[1] == (f"{len(FEEDS)} feeds, 1 sitemap, " if built["host"] else ""), built["output"]
+    sitemaps = len(list((built["out"] / "sitemaps").iterdir())) if built["host"] else 0
+    assert summary[1] == (f"{len(FEEDS)} feeds, {sitemaps} sitemaps, " if built["host"] else ""), built["output"]
 
 
 def test_the_site_passes_sitegen_check(built):
@@ -129,13 +130,17 @@ def test_feeds_sitemap_and_robots_are_absolute_or_absent(built):
     assert jf["items"] and all(absolute_under_site(i["url"]) and i["id"].startswith("urn:sitegen:paper:")
                                for i in jf["items"])
 
-    locs = [el.text for el in ET.parse(out / "sitemap.xml").getroot().iter(SITEMAP + "loc")]
+    index = [el.text for el in ET.parse(out / "sitemap.xml").getroot().iter(SITEMAP + "loc")]
+    assert sorted(index) == sorted(HOST_URL + p.relative_to(out).as_posix() for p in (out / "sitemaps").iterdir())
+    locs = [el.text for f in (out / "sitemaps").iterdir() for el in ET.parse(f).getroot().iter(SITEMAP + "loc")]
     pages = {p.relative_to(out).as_posix() for p in out.rglob("*.html")} - {"404.html"}
     assert sorted(locs) == sorted(published_url(p) for p in pages if "/compact/" not in p)   # canonical pages only
 
 
 def test_api_urls_are_absolute_with_a_host_and_root_relative_without(built):
-    papers = json.loads((built["out"] / "api" / "papers.json").read_text(encoding="utf-8"))["papers"]
+    papers = [p for f in (built["out"] / "api" / "months").iterdir()
+              for p in json.loads(f.read_text(encoding="utf-8"))["papers"]]
+    assert papers
     for p in papers:
         expected = (HOST_URL if built["host"] else "/") + f"papers/{p['slug']}/"
         assert p["url"] == expected

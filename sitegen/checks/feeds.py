@@ -7,8 +7,8 @@ root is an Atom ``<feed>`` or ``.json`` file whose ``version`` is a JSON Feed
 version.  Feeds, the sitemap and robots.txt's ``Sitemap:`` line need absolute
 URLs; when present, every URL in them must be absolute -- each Atom ``<id>`` an
 absolute IRI (``urn:`` counts) -- and every one that points into the site must
-name a file it has; every sitemap entry must be a page.  The API's index,
-``api/archive.json``, names one ``api/days/<date>.json`` per day: each must exist.
+name a file it has; every sitemap entry must be a page, and every file in ``sitemaps/`` must be
+listed by the sitemap index ``sitemap.xml``.
 """
 
 from __future__ import annotations
@@ -24,14 +24,12 @@ ATOM = "{http://www.w3.org/2005/Atom}"
 SITEMAP = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
 JSON_FEED = "https://jsonfeed.org/version/1"
 IRI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:\S+$")
-API_FILES = ("api/papers.json", "api/archive.json", "api/archive.csv")
 
 
 def check_feeds(site: BuiltSite, problems: list[str]) -> None:
-    """The sitemap, robots.txt and the API (feeds are found by :func:`check_data`)."""
+    """The sitemaps and robots.txt (feeds are found by :func:`check_data`, the API is checks/api.py)."""
     _check_sitemaps(site, problems)
     _check_robots(site, problems)
-    _check_api(site, problems)
 
 
 def check_data(site: BuiltSite, problems: list[str]) -> None:
@@ -151,16 +149,21 @@ def _check_sitemaps(site: BuiltSite, problems: list[str]) -> None:
         return
     sitemaps = [("sitemap.xml", smap)] if smap.tag == SITEMAP + "urlset" else []
     if smap.tag == SITEMAP + "sitemapindex":
+        listed: set[str] = set()
         for loc in smap.iter(SITEMAP + "loc"):
             url = (loc.text or "").strip()
-            _absolute(site, "sitemap.xml", "", "<loc>", url, problems)
+            if not is_absolute_url(url):
+                problems.append(f"sitemap.xml: <loc> {url!r} is not an absolute URL (it needs a scheme and host)")
             target = site.resolve("sitemap.xml", url, html=False)
             if not target or target not in site.files:
                 problems.append(f"sitemap.xml: lists missing sitemap {url!r}")
             else:
+                listed.add(target)
                 sub = _xml(site, target, problems)
                 if sub is not None:
                     sitemaps.append((target, sub))
+        for rel in sorted(f for f in site.files if f.startswith("sitemaps/") and f not in listed):
+            problems.append(f"{rel}: a sitemap that sitemap.xml does not list (crawlers never see it)")
     elif not sitemaps:
         problems.append("sitemap.xml: root element is neither a sitemaps.org <urlset> nor a <sitemapindex>")
     for rel, sm in sitemaps:
@@ -183,20 +186,3 @@ def _check_robots(site: BuiltSite, problems: list[str]) -> None:
         problems.append("robots.txt: has no Sitemap: line, but the site has sitemap.xml")
     for url in urls:
         _absolute(site, "robots.txt", "", "Sitemap:", url, problems)
-
-
-def _check_api(site: BuiltSite, problems: list[str]) -> None:
-    for rel in API_FILES:
-        if rel not in site.files:
-            problems.append(f"{rel}: missing (the API promises it)")
-    index = _json(site, "api/archive.json", problems) if "api/archive.json" in site.files else None
-    if index is None:
-        return
-    days = index.get("days") if isinstance(index, dict) else None
-    if not isinstance(days, list) or not all(isinstance(d, dict) and isinstance(d.get("date"), str) for d in days):
-        problems.append('api/archive.json: not the API index (an object with a "days" list of {"date", "papers"})')
-        return
-    named = {f"api/days/{d['date']}.json" for d in days}
-    for rel in sorted(named):
-        if rel not in site.files:
-            problems.append(f"api/archive.json: names {rel}, which is missing")

@@ -8,8 +8,10 @@ what is wrong.  What it checks, by module:
 * :mod:`sitegen.checks.pages` -- every HTML page: whole (ends with ``</html>``,
   elements nest), the CSP ``<meta>``, absolute canonical / ``og:url`` URLs,
   every internal link, asset and fragment; ``404.html`` exists;
-* :mod:`sitegen.checks.feeds` -- Atom, JSON Feed, sitemap and robots.txt (absolute
-  URLs, every sitemap entry a page), the API files its index names, every JSON file;
+* :mod:`sitegen.checks.feeds` -- Atom, JSON Feed, sitemaps and robots.txt (absolute
+  URLs, every sitemap entry a page, every sitemap listed), every JSON file;
+* :mod:`sitegen.checks.api` -- the API: its index, month files (hashes, counts), day files and
+  the two gzip downloads (whole, parsed, counted);
 * :mod:`sitegen.search.verify` -- the search index: manifest, content-addressed
   shards and store chunks, sorted in-range terms, postings, document URLs, ``.js`` twins.
 
@@ -23,6 +25,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sitegen.checks.api import check_api
 from sitegen.checks.feeds import check_data, check_feeds
 from sitegen.checks.pages import check_pages
 from sitegen.checks.site import BuiltSite
@@ -57,5 +60,6 @@ def check(site_dir: Path) -> CheckReport:
     report.pages, report.links = check_pages(site, report.problems)
     report.problems += verify_index(site.files, site.read, twins=site.offline)
     check_feeds(site, report.problems)
+    check_api(site, report.problems)
     check_data(site, report.problems)
     return report

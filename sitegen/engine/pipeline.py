@@ -40,7 +40,8 @@ from sitegen import faults
 from sitegen.config import Config, format_date
 from sitegen.content.records import irregular, load_content, skipped
 from sitegen.errors import ConfigError
-from sitegen.render.feeds import api_and_sitemap, feed_files
+from sitegen.render.api import GzipMembers, api
+from sitegen.render.feeds import feed_files, sitemap_and_robots
 from sitegen.engine.fingerprint import content_stats, input_fingerprint, is_fingerprint, settings_stats, still_current
 from sitegen.ingestion.merge import IngestResult, ingest
 from sitegen.atomic import atomic_write
@@ -340,12 +341,14 @@ def _build_pages(config: Config, content, report: BuildReport, search_job: _Back
         # digest and the code, derived, never a list of inputs.
         api_v, sitemap_v = api_view(model), sitemap_view(model, canonical_paths)
         machine = _memo(manifest_path.with_name(manifest_path.name.replace("manifest-", "api-")),
-                        (view_digest(api_v, sitemap_v), package_code_digest()),
-                        lambda: api_and_sitemap(api_v, sitemap_v))
+                         (view_digest(api_v, sitemap_v), package_code_digest()),
+                         lambda: sitemap_and_robots(sitemap_v)
+                         | api(api_v, GzipMembers(cache / manifest_path.name.replace("manifest-", "gzip-")
+                                                  .replace(".pickle", ""))))
         for rel, data in (feeds | machine).items():
             tree.add(rel, data)
         report.feeds = len(feeds)
-        report.sitemaps = sum(1 for rel in machine if rel.startswith("sitemap-")) or int("sitemap.xml" in machine)
+        report.sitemaps = sum(1 for rel in machine if rel.startswith("sitemaps/"))
         lap("feeds")
         faults.point("build.feeds")
         for rel, data in search_job.result().items():

@@ -91,7 +91,8 @@ def api_view(m: SiteModel) -> View:
          "papers": [_paper_record(cfg, p) for p in m.papers.values()],
          # "date" is data (ISO); "title" is for display, in site.yml's date_format like every page.
          "days": [{"date": d.date.isoformat(), "title": format_date(d.date, cfg.date_format),
-                   "url": cfg.site_url(f"days/{d.date.isoformat()}/"), "papers": list(d.papers)} for d in m.days]}
+                   "url": cfg.site_url(f"days/{d.date.isoformat()}/"), "papers": list(d.papers)} for d in m.days],
+         "api_base": cfg.site_url("api/")}
     v["site"] = cfg.values()
     return v
 
@@ -101,11 +102,32 @@ def page_url(path: str) -> str:
     return path[:-len("index.html")] if path.endswith("index.html") else path
 
 
+def sitemap_group(m: SiteModel, url: str) -> str:
+    """Which sitemap lists page ``url``: its month (days, months, papers by first-seen month), "az"
+    (the A–Z ranges: changes only when a range is new or split) or "pages" (the rest)."""
+    parts = url.split("/")
+    if len(parts) == 3 and parts[0] == "days" and len(parts[1]) == 10:
+        return parts[1][:7]
+    if len(parts) == 3 and parts[0] == "months":
+        return parts[1]
+    if len(parts) == 3 and parts[0] == "papers" and parts[1] in m.papers:
+        d = m.papers[parts[1]].first_seen
+        return f"{d.year:04d}-{d.month:02d}"
+    if url == "papers/" or url.startswith("papers/az/"):
+        return "az"
+    return "pages"
+
+
 def sitemap_view(m: SiteModel, html_paths: Iterable[str]) -> View:
-    """The sitemap's absolute URLs (none without a host: the protocol requires them) and robots.txt's line."""
+    """The sitemaps' absolute URLs by group (none without a host: the protocol requires them) and
+    robots.txt's line."""
     cfg = ConfigReader(m.config)
     absolute = cfg.absolute
-    v = {"urls": sorted(cfg.abs_url(page_url(p)) for p in html_paths if p != "404.html") if absolute else None,
+    groups: dict[str, list[str]] = {}
+    if absolute:
+        for u in sorted(page_url(p) for p in html_paths if p != "404.html"):
+            groups.setdefault(sitemap_group(m, u), []).append(cfg.abs_url(u))
+    v = {"groups": groups if absolute else None,
          "sitemap_url": cfg.abs_url("sitemap.xml") if absolute else None,
          "index_base": cfg.abs_url("") if absolute else None}
     v["site"] = cfg.values()

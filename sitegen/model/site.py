@@ -19,6 +19,7 @@ from typing import Any
 from sitegen.config import Config
 from sitegen.content.records import Content, Day, Paper
 from sitegen.errors import SitegenError
+from sitegen.model import aznav
 
 
 @dataclass
@@ -91,7 +92,7 @@ class SiteModel:
     days: list[Day]                              # ascending
     months: list[Month]                          # ascending
     related: dict[str, list[str]]                # slug -> related slugs, best first
-    papers_az: list[Paper]                       # A-Z by title
+    papers_az: list[Paper]                       # A-Z by title (aznav's order)
     newest: dt.date | None
     build_date: dt.date | None
     day_index: dict[dt.date, int] = field(default_factory=dict)
@@ -127,13 +128,6 @@ class SiteModel:
                 seen.setdefault(slug, []).append(d)
         return [(self.papers[s], ds) for s, ds in seen.items()]
 
-    def papers_page_count(self) -> int:
-        return max(1, -(-len(self.papers_az) // self.config.papers_per_page))
-
-    def papers_page(self, n: int) -> list[Paper]:
-        per = self.config.papers_per_page
-        return self.papers_az[(n - 1) * per:n * per]
-
     def new_papers(self, day: Day) -> list[Paper]:
         """The papers first seen on ``day``, in the digest's order."""
         return [self.papers[s] for s in day.papers if self.papers[s].first_seen == day.date]
@@ -162,8 +156,9 @@ class SiteModel:
         return list(reversed(self.days[-n:])) if n else []
 
 
-def sort_title(p: Paper) -> tuple[str, str]:
-    return (p.title.casefold(), p.slug)
+def sort_title(p: Paper) -> tuple[str, str, str]:
+    """The A–Z order: letter by letter on the folded title (:func:`aznav.az_key`), then title, slug."""
+    return (aznav.az_key(p.title), p.title.casefold(), p.slug)
 
 
 EPOCH_MAX = 253402300799      # 9999-12-31T23:59:59Z: the last second a four-digit year can show
@@ -228,24 +223,89 @@ def plan_pages(m: SiteModel) -> list[Page]:
     for mo in m.months:
         pages.append(Page(f"months/{mo.key}/index.html", "month.html", "month", mo))
     pages.append(Page("archive/index.html", "archive.html", "archive"))
-    for n in range(1, m.papers_page_count() + 1):
-        path = "papers/index.html" if n == 1 else f"papers/page/{n}/index.html"
-        pages.append(Page(path, "papers.html", "papers", n))
+    pages += az_pages(m)
     pages.append(Page("feeds/index.html", "feeds.html", "feeds"))
     pages.append(Page("search/index.html", "search.html", "search"))
     pages.append(Page("404.html", "404.html", "404"))
     return pages
 
 
-def letter_pages(m: SiteModel) -> list[tuple[str, int, str]]:
-    """(letter, page number, anchor slug) for the A-Z jump list."""
-    out: list[tuple[str, int, str]] = []
-    seen: set[str] = set()
+@dataclass(frozen=True)
+class AzLink:
+    key: str                  # the range's aznav key, e.g. "to"
+    label: str
+    url: str                  # output-relative URL, e.g. "papers/az/to/"
+    count: int = 0
+
+
+@dataclass(frozen=True)
+class AzView:
+    """What one A–Z page shows (``Page.obj`` of the "papers" pages): plain values and its papers.
+
+    Nothing here depends on papers outside the page's range but the labels of the neighbouring
+    leaves and the root's ranges (the jump list), so a new paper changes only the pages on its
+    key's path (aznav), and those next to a range that is new or split.
+    """
+
+    key: str
+    label: str
+    url: str                                   # the range's first page, e.g. "papers/az/to/"
+    count: int                                 # papers in this range
+    page: int
+    pages: int
+    crumbs: tuple[AzLink, ...]                 # the ranges above this one, root first
+    letters: tuple[AzLink, ...]                # the root's ranges (the A–Z jump list), () while it is a leaf
+    papers: tuple[Paper, ...]                  # a leaf page's papers, A–Z
+    anchors: tuple[tuple[str, str], ...]       # (letter, slug of its first paper): the root leaf's jump list
+    groups: tuple[tuple[AzLink, tuple[AzLink, ...]], ...]   # a split range: each child with its children
+    prev: AzLink | None
+    next: AzLink | None
+    offset: int                                # the first paper's number in the range, minus one
+
+
+
+def _az_url(key: str, page: int = 1) -> str:
+    return aznav.range_path(key, page)[:-len("index.html")]
+
+
+def _root_anchors(papers: list[Paper]) -> tuple[tuple[str, str], ...]:
+    out: list[tuple[str, str]] = []
+    for p in papers:
+        first = aznav.az_key(p.title)[:1].upper()
+        letter = first if first.isalpha() else "#"
+        if not out or all(letter != x for x, _ in out):
+            out.append((letter, p.slug))
+    return tuple(out)
+
+
+def az_pages(m: SiteModel) -> list[Page]:
+    """The A–Z pages: every range of :mod:`sitegen.model.aznav` over ``m.papers_az``."""
     per = m.config.papers_per_page
-    for i, p in enumerate(m.papers_az):
-        first = p.title[:1].upper()
-        letter = first if "A" <= first <= "Z" else "#"
-        if letter not in seen:
-            seen.add(letter)
-            out.append((letter, i // per + 1, p.slug))
-    return out
+    ranges = aznav.partition([aznav.az_key(p.title) for p in m.papers_az], per)
+    link = {k: AzLink(k, r.label, _az_url(k), r.count) for k, r in ranges.items()}
+    root = ranges[""]
+    letters = tuple(AzLink(c, link[c].label, link[c].url) for c in root.children)
+    leaf_order = aznav.leaves(ranges)
+    neighbours = {r.key: (leaf_order[i - 1] if i else None, leaf_order[i + 1] if i + 1 < len(leaf_order) else None)
+                  for i, r in enumerate(leaf_order)}
+    pages: list[Page] = []
+    for key, r in ranges.items():
+        crumbs = tuple(AzLink(a, link[a].label, link[a].url) for a in r.ancestors)
+        if not r.leaf:
+            # each child range with its own children (two levels: the root shows A, B, ... with Ab, Ac, ...)
+            groups = tuple((link[c], tuple(link[x] for x in ranges[c].children)) for c in r.children)
+            view = AzView(key, r.label, link[key].url, r.count, 1, 1, crumbs, letters, (), (), groups, None, None, 0)
+            pages.append(Page(aznav.range_path(key), "papers.html", "papers", view))
+            continue
+        prev, nxt = neighbours[key]
+        count = aznav.pages_of(r, per)
+        for n in range(1, count + 1):
+            lo = r.start + (n - 1) * per
+            chunk = tuple(m.papers_az[lo:min(r.stop, lo + per)])
+            view = AzView(key, r.label, link[key].url, r.count, n, count, crumbs, letters, chunk,
+                          _root_anchors(m.papers_az) if key == "" else (), (),
+                          AzLink(prev.key, prev.label, _az_url(prev.key)) if prev else None,
+                          AzLink(nxt.key, nxt.label, _az_url(nxt.key)) if nxt else None, (n - 1) * per)
+            pages.append(Page(aznav.range_path(key, n), "papers.html", "papers", view))
+    return pages
+

@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Callable
 
-from sitegen.model.site import Month, Page, SiteModel, letter_pages
+from sitegen.model.site import Month, Page, SiteModel
 from sitegen.markup import tex
 from sitegen.model.viewkey import ConfigReader
 from sitegen.text import excerpt
@@ -102,14 +102,21 @@ def archive_view(m: SiteModel, page: Page, cfg: ConfigReader, shared: Shared) ->
                        for mo in m.months]}
 
 
+def _az_link(link) -> View | None:
+    return {"key": link.key, "label": link.label, "url": link.url, "count": link.count} if link else None
+
+
 def papers_view(m: SiteModel, page: Page, cfg: ConfigReader, shared: Shared) -> View:
-    """One A-Z page: a thin layer over what :class:`SiteModel` offers (``papers_page``, ``letter_pages``)."""
-    n = page.obj
-    cfg.use("date_format")
-    return {"az": {"n": n, "count": m.papers_page_count(), "total": len(m.papers),
-                   "start": (n - 1) * cfg.papers_per_page + 1,
-                   "letters": shared.letters(),
-                   "papers": [_link(p) for p in m.papers_page(n)]}}
+    """One A–Z range page (``page.obj``: the :class:`~sitegen.model.site.AzView` of its range)."""
+    az = page.obj
+    if az.papers:                 # a leaf lists its papers with their dates; a split range shows none
+        cfg.use("date_format")
+    return {"az": {"key": az.key, "label": az.label, "url": az.url, "count": az.count, "page": az.page,
+                   "pages": az.pages, "crumbs": [_az_link(c) for c in az.crumbs],
+                   "letters": [_az_link(c) for c in az.letters], "papers": [_link(p) for p in az.papers],
+                   "anchors": [list(a) for a in az.anchors],
+                   "groups": [[_az_link(g), [_az_link(x) for x in xs]] for g, xs in az.groups],
+                   "prev": _az_link(az.prev), "next": _az_link(az.next), "offset": az.offset}}
 
 
 def feeds_page_view(m: SiteModel, page: Page, cfg: ConfigReader, shared: Shared) -> View:
@@ -135,13 +142,12 @@ def _feed_link(f, cfg: ConfigReader) -> View:
 
 
 class Shared:
-    """What several views of one model share, computed once: the A-Z letters, each paper's excerpt
+    """What several views of one model share, computed once: each paper's excerpt
     and the config's plain values."""
 
     def __init__(self, model: SiteModel):
         self.model = model
         self.plain: dict[str, Any] = {}
-        self._letters: list | None = None
         self._excerpts: dict[str, str] = {}
         self._memo: dict[str, tuple[Any, dict[str, Any]]] = {}
 
@@ -154,11 +160,6 @@ class Shared:
             hit = self._memo[name] = (compute(reader), reader.read_so_far())
         cfg.record(hit[1])
         return hit[0]
-
-    def letters(self) -> list[list]:
-        if self._letters is None:
-            self._letters = [list(x) for x in letter_pages(self.model)]
-        return self._letters
 
     def excerpt(self, p, cfg: ConfigReader) -> str:
         """The abstract's excerpt (``excerpt_length``, read through ``cfg``) as a list shows it."""

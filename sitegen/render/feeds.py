@@ -1,4 +1,4 @@
-"""Machine-readable outputs: Atom, JSON Feed 1.1, sitemap, robots.txt, JSON/CSV API.
+"""Machine-readable outputs: Atom, JSON Feed 1.1, sitemaps, robots.txt (the API is render/api.py).
 
 The feeds are the ones in :data:`sitegen.model.site.FEEDS`.  Every file here is written by a pure
 function of a view (:mod:`sitegen.model.outviews`: plain data computed from the model), so a
@@ -11,10 +11,10 @@ Atom ``category`` / JSON Feed ``tags`` (for readers that filter), and as
 
 Text from dumps is escaped for each format: XML-escaped in Atom and the
 sitemap, JSON-encoded (with ``<``, ``>``, ``&`` as ``\\u`` escapes, so a JSON
-file opened as HTML runs nothing) in JSON, and in CSV a cell that a
-spreadsheet would read as a formula (``= + - @``, tab, CR) is prefixed with
-``'``.  Entry IDs are ``urn:sitegen:paper:<slug>`` and ``urn:sitegen:day:<YYYY-MM-DD>``: stable when
-the site moves.
+file opened as HTML runs nothing) in JSON (:func:`dump_json`; the API in
+:mod:`sitegen.render.api` writes JSON with it and neutralises CSV formulas).
+Entry IDs are ``urn:sitegen:paper:<slug>`` and ``urn:sitegen:day:<YYYY-MM-DD>``:
+stable when the site moves.
 
 The feeds and the sitemap need absolute URLs, so they exist only when ``base_url`` has a host
 (``SiteModel.feeds`` is empty otherwise; :attr:`Config.absolute`); robots.txt then names the
@@ -24,8 +24,6 @@ never a malformed file on disk.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import xml.etree.ElementTree as ET
 from xml.sax.saxutils import escape
@@ -129,9 +127,16 @@ def feed_files(m: SiteModel) -> dict[str, bytes]:
     return {f.path: write_feed(feed_view(m, f)) for f in m.feeds}
 
 
+SITEMAP_INDEX = "sitemap.xml"
+
+
 def sitemap(v: View) -> dict[str, bytes]:
-    """``sitemap.xml`` (an index of ``sitemap-N.xml`` files past 50,000 URLs), from a :func:`sitemap_view`."""
-    urls = v["urls"]
+    """``sitemap.xml``, a sitemap index of ``sitemaps/<YYYY-MM>.xml`` (a month's days, its month
+    page and the papers first seen in it), ``sitemaps/az.xml`` (the A–Z ranges) and
+    ``sitemaps/pages.xml`` (the rest), from a :func:`~sitegen.model.outviews.sitemap_view`: a new
+    day changes only its month's sitemap (and the index when the month is new, ``az.xml`` when an
+    A–Z range is new).  A group past 50,000 URLs continues in ``sitemaps/<group>-2.xml``, ..."""
+    groups = v["groups"]
 
     def urlset(chunk: list[str]) -> str:
         lines = ['<?xml version="1.0" encoding="utf-8"?>',
@@ -140,21 +145,18 @@ def sitemap(v: View) -> dict[str, bytes]:
         lines.append("</urlset>")
         return "\n".join(lines) + "\n"
 
-    def checked(files: dict[str, str]) -> dict[str, bytes]:
-        return {name: well_formed(name, text) for name, text in files.items()}
-
-    if len(urls) <= SITEMAP_LIMIT:
-        return checked({"sitemap.xml": urlset(urls)})
     out: dict[str, str] = {}
     index = ['<?xml version="1.0" encoding="utf-8"?>',
              '<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">']
-    for i in range(0, len(urls), SITEMAP_LIMIT):
-        name = f"sitemap-{i // SITEMAP_LIMIT + 1}.xml"
-        out[name] = urlset(urls[i:i + SITEMAP_LIMIT])
-        index.append(f"  <sitemap><loc>{xml(v['index_base'] + name)}</loc></sitemap>")
+    for group in sorted(groups):
+        urls = groups[group]
+        for n, i in enumerate(range(0, len(urls), SITEMAP_LIMIT), start=1):
+            name = f"sitemaps/{group}{'' if n == 1 else f'-{n}'}.xml"
+            out[name] = urlset(urls[i:i + SITEMAP_LIMIT])
+            index.append(f"  <sitemap><loc>{xml(v['index_base'] + name)}</loc></sitemap>")
     index.append("</sitemapindex>")
-    out["sitemap.xml"] = "\n".join(index) + "\n"
-    return checked(out)
+    out[SITEMAP_INDEX] = "\n".join(index) + "\n"
+    return {name: well_formed(name, text) for name, text in out.items()}
 
 
 def robots(v: View) -> bytes:
@@ -165,42 +167,10 @@ def robots(v: View) -> bytes:
     return text.encode("utf-8")
 
 
-def _listed(rec: View) -> View:
-    """A paper record without its abstract (``api/papers.json`` lists every paper briefly)."""
-    return {k: rec[k] for k in ("slug", "title", "url", "first_seen", "days")}
-
-
-def csv_cell(s: str) -> str:
-    """Neutralise spreadsheet formula injection (OWASP: leading = + - @ tab CR)."""
-    return "'" + s if s[:1] in ("=", "+", "-", "@", "\t", "\r") else s
-
-
-def api(v: View) -> dict[str, bytes]:
-    """The JSON/CSV API from an :func:`api_view`."""
-    out: dict[str, bytes] = {}
-    papers = v["papers"]
-    by_slug = {p["slug"]: p for p in papers}
-    out["api/papers.json"] = dump_json({"count": len(papers), "papers": [_listed(p) for p in papers]})
-    for d in v["days"]:
-        out[f"api/days/{d['date']}.json"] = dump_json({
-            "date": d["date"], "title": d["title"], "url": d["url"], "papers": [by_slug[s] for s in d["papers"]]})
-    out["api/archive.json"] = dump_json({
-        "title": v["title"], "days": [{"date": d["date"], "papers": d["papers"]} for d in v["days"]],
-        "papers": papers})
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\r\n")
-    w.writerow(["slug", "title", "first_seen", "days", "url", "abstract"])
-    for p in papers:
-        w.writerow([p["slug"], csv_cell(p["title"]), p["first_seen"], " ".join(p["days"]), p["url"],
-                    csv_cell(p["abstract"])])
-    out["api/archive.csv"] = buf.getvalue().encode("utf-8")
-    return out
-
-
-def api_and_sitemap(api_v: View, sitemap_v: View) -> dict[str, bytes]:
-    """Sitemap, robots.txt and the API (the feeds are :func:`feed_files`): a pure function of their views."""
+def sitemap_and_robots(sitemap_v: View) -> dict[str, bytes]:
+    """Sitemaps and robots.txt (the feeds are :func:`feed_files`, the API :mod:`sitegen.render.api`):
+    a pure function of their view."""
     out = {"robots.txt": robots(sitemap_v)}
-    if sitemap_v["urls"] is not None:            # the sitemap protocol requires absolute URLs
+    if sitemap_v["groups"] is not None:            # the sitemap protocol requires absolute URLs
         out.update(sitemap(sitemap_v))
-    out.update(api(api_v))
     return out
