@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import pickle
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -36,7 +35,10 @@ from typing import Callable
 
 from sitegen.version import __version__
 from sitegen.codehash import package_code_digest
-from sitegen import cachefile
+from sitegen import plain
+from sitegen import state as state_notices
+from sitegen.digest import digest
+from sitegen.state import State, decode
 from sitegen import faults
 from sitegen.config import Config, format_date
 from sitegen.content.records import irregular, load_content, skipped
@@ -44,8 +46,7 @@ from sitegen.errors import ConfigError
 from sitegen.render.feeds import api_and_sitemap, feed_files
 from sitegen.engine.fingerprint import content_stats, input_fingerprint, is_fingerprint, settings_stats, still_current
 from sitegen.ingestion.merge import IngestResult, ingest
-from sitegen.atomic import atomic_write
-from sitegen.engine.output import OutputTree, output_intact
+from sitegen.engine.output import OutputRecord, OutputTree, output_intact
 from sitegen.render.pages import Renderer, templates_digest
 from sitegen.model.site import build_model
 
@@ -116,20 +117,36 @@ def render_pages(renderer: Renderer, tree: OutputTree, indices: list[int]):
 # --- the pipeline -------------------------------------------------------------
 
 
-def _memo(path: Path, key_parts: tuple, compute: Callable[[], object]):
-    """``compute()``, or its last result if ``key_parts`` (inputs + the code) are unchanged.
+def _memo_key(key_parts: tuple) -> bytes:
+    """The digest of a memo's inputs (canonical, code-free: sitegen.digest) and of the whole package's code."""
+    return digest(key_parts, package_code_digest())
 
-    The key always includes the source of the module that does the work, so a
-    new algorithm never serves stale output.
-    """
-    key = hashlib.blake2b(pickle.dumps(key_parts, protocol=pickle.HIGHEST_PROTOCOL), digest_size=16).digest()
-    hit = cachefile.load(path, lambda v: cachefile.is_pair(v, bytes, object))
-    if hit and hit[0] == key:
-        return hit[1]
+
+def _memo(config: Config, name: str, key_parts: tuple, compute: Callable[[], object],
+          check: Callable[[object], bool]):
+    """``compute()``, or its last result (plain data, shape-checked) if ``key_parts`` and the code are unchanged."""
+    state, key = State.open(config.cache_dir), _memo_key(key_parts)
+    hit = decode(state.memo(name, key), check)
+    if hit is not None:
+        return hit
     value = compute()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(path, pickle.dumps((key, value), protocol=pickle.HIGHEST_PROTOCOL))
+    state.save_memo(name, key, plain.dumps(value))
     return value
+
+
+def _memo_files(config: Config, name: str, key_parts: tuple, compute: Callable[[], dict[str, bytes]]):
+    """Like :func:`_memo` for a set of output files (rel -> bytes)."""
+    state, key = State.open(config.cache_dir), _memo_key(key_parts)
+    hit = state.memo_files(name, key)
+    if hit is not None:
+        return hit
+    value = compute()
+    state.save_memo_files(name, key, value)
+    return value
+
+
+def _is_related(v) -> bool:
+    return type(v) is dict and all(type(k) is str and plain.is_str_list(s) for k, s in v.items())
 
 
 def compute_related(config: Config, model_papers) -> dict[str, list[str]]:
@@ -141,9 +158,8 @@ def compute_related(config: Config, model_papers) -> dict[str, list[str]]:
         from sitegen.model.related import related_papers   # numpy: imported only when there is work
         idx = related_papers([(p.title, p.abstract) for p in papers], k=config.related_count)
         return {p.slug: [papers[j].slug for j in idx[i]] for i, p in enumerate(papers)}
-    return _memo(config.cache_dir / "related.pickle",
-                 ([(p.slug, p.title, p.abstract) for p in papers], config.related_count,
-                  package_code_digest()), compute)
+    return _memo(config, "related", ([(p.slug, p.title, p.abstract) for p in papers], config.related_count),
+                 compute, _is_related)
 
 
 def static_files(config: Config, warnings: list[str] | None = None) -> dict[str, Path]:
@@ -182,8 +198,14 @@ def search_files(config: Config, papers) -> dict[str, bytes]:
             for i, p in enumerate(ordered)]
     opts = {"title_boost": config.search.title_boost, "shard_kb": config.search.shard_kb,
             "emit_js": config.offline}   # the .js twins are for file:// only
-    return _memo(config.cache_dir / f"search-output-{int(config.offline)}.pickle", (docs, opts, package_code_digest()),
-                 lambda: build_search_index(docs, cache_dir=config.cache_dir / "search", **opts))
+    return _memo_files(config, f"search-{int(config.offline)}", (docs, opts),
+                       lambda: build_search_index(docs, state=State.open(config.cache_dir), **opts))
+
+
+def _search_job(config: Config, papers) -> tuple[dict[str, bytes], list[str]]:
+    """:func:`search_files` and the state notices it caused (it may run in a forked process)."""
+    files = search_files(config, papers)
+    return files, state_notices.drain()
 
 
 def _check_extra_assets(config: Config, statics: dict[str, Path]) -> None:
@@ -231,20 +253,23 @@ def build(config: Config, *, allow_small: bool = False, log: Callable[[str], Non
     report = BuildReport(out=config.output_dir, feeds=config.absolute)
     if config.host_warning:
         say(f"warning: {config.host_warning}")
-    cachefile.drain()     # a failed earlier build's notices are not this build's
-    cache = config.cache_dir
-    tag = hashlib.sha1(str(config.output_dir).encode()).hexdigest()[:10]   # one set per output folder
-    fp_path = cache / f"fingerprint-{tag}"
-    manifest_path = cache / f"manifest-{tag}.pickle"
-    pages_cache = cache / f"pages-{tag}.pickle"
+    state_notices.drain()     # a failed earlier build's notices are not this build's
+    state = State.open(config.cache_dir)
+    out_key = str(config.output_dir.absolute())     # one record per output folder
+    record = OutputRecord(state, config.output_dir)
     # Snapshot the inputs before anything reads them (dumps by ingest, theme by the renderer):
     # what is recorded at the end is what the build started from, never what it ends with.
     settings = settings_stats(config)
-    if not force and config.output_dir.is_dir() and manifest_path.is_file():
+    if not force and config.output_dir.is_dir():
         # Inputs as they were, and the output as it was written (a stat per file: see output_intact).
-        if (still_current(cachefile.load_text(fp_path, is_fingerprint), config, settings, fp_path)
-                and output_intact(config.output_dir, manifest_path)):
+        recorded = state.fingerprint(out_key)
+        if (still_current(recorded if recorded and is_fingerprint(recorded) else None, config, settings,
+                          lambda text: state.save_fingerprint(out_key, text))
+                and output_intact(config.output_dir, record)):
             report.up_to_date = True
+            State.close_all()
+            for line in state_notices.drain():
+                say(f"warning: {line}")
             report.seconds = time.perf_counter() - t0
             return report
 
@@ -255,22 +280,23 @@ def build(config: Config, *, allow_small: bool = False, log: Callable[[str], Non
     lap("ingest")
     faults.point("build.ingested")
     content_snap = content_stats(config)       # after ingest's own writes, before the content is read
-    content = load_content(config.content_dir, cache / "content.pickle")
+    content = load_content(config.content_dir, config.cache_dir)
     for w in content.warnings:
         say(f"warning: {w}")
     lap("load")
     faults.point("build.loaded")
     # The search index needs only the papers: build it on another core meanwhile.
     parallel = len(content.papers) >= PARALLEL_MIN_SEARCH and (os.cpu_count() or 1) > 1 and sys.platform != "win32"
-    search_job = _Background(parallel, search_files, config, content.papers)
+    search_job = _Background(parallel, _search_job, config, content.papers)
     try:
-        _build_pages(config, content, report, search_job, manifest_path, pages_cache,
+        _build_pages(config, content, report, search_job, record,
                      say=say, progress=progress, force=force, lap=lap)
     finally:
         search_job.cancel()
     faults.point("build.fingerprint")
-    atomic_write(fp_path, input_fingerprint(config, settings, content_snap).encode())
-    for line in cachefile.drain():
+    State.open(config.cache_dir).save_fingerprint(out_key, input_fingerprint(config, settings, content_snap))
+    State.close_all()        # checkpointed and closed: the folder holds one file between builds
+    for line in state_notices.drain():
         say(f"warning: {line}")
     report.seconds = time.perf_counter() - t0
     return report
@@ -288,26 +314,26 @@ class _Laps:
         self.t = now
 
 
-def _build_pages(config: Config, content, report: BuildReport, search_job: _Background, manifest_path: Path,
-                 pages_cache: Path, *, say, progress, force: bool, lap: _Laps) -> None:
+def _build_pages(config: Config, content, report: BuildReport, search_job: _Background, record: OutputRecord,
+                 *, say, progress, force: bool, lap: _Laps) -> None:
     """Model, pages, feeds and search into the output tree (the part after ingest)."""
-    cache = config.cache_dir
     related = compute_related(config, content.papers)
     lap("related")
     faults.point("build.related")
     model = build_model(config, content, related)
-    renderer = Renderer(model, cache / "jinja")
+    renderer = Renderer(model)
     env = renderer.env
     tmpl = {name: templates_digest(env, name) for name in sorted({p.template for p in model.pages})}
     site_key = hashlib.blake2b(f"{__version__}\0{config!r}".encode(), digest_size=16).digest()
     keys = {p.path: hashlib.blake2b(p.deps + tmpl[p.template] + site_key, digest_size=16).digest()
             for p in model.pages}
-    old_keys = {} if force else cachefile.load(
-        pages_cache, lambda v: cachefile.is_map(v, str, lambda k: isinstance(k, bytes))) or {}
+    stored = None if force else record.read()
+    old_keys = stored[1] if stored else {}
     lap("model")
     faults.point("build.model")
 
-    with OutputTree(config.output_dir, manifest_path, force=force) as tree:
+    with OutputTree(config.output_dir, record, force=force) as tree:
+        tree.page_keys = keys
         stale = []
         for i, p in enumerate(model.pages):
             if old_keys.get(p.path) == keys[p.path] and tree.keep(p.path):
@@ -336,18 +362,20 @@ def _build_pages(config: Config, content, report: BuildReport, search_job: _Back
         feeds = feed_files(model)   # bounded by the feeds' size: computed every build, never stale
         # Sitemap and API read the config, every paper and day, and the page list; the key
         # holds all of them and the whole package's code (URLs come from config.py, order from site.py).
-        machine = _memo(manifest_path.with_name(manifest_path.name.replace("manifest-", "api-")),
-                        (config, [(p.slug, p.title, p.abstract, p.days, p.first_seen) for p in model.papers.values()],
-                         [(d.date, d.papers) for d in model.days],
-                         canonical_paths, package_code_digest()),
-                        lambda: api_and_sitemap(model, canonical_paths))
+        machine = _memo_files(config, f"api-{record.out}",
+                              (config, [(p.slug, p.title, p.abstract, p.days, p.first_seen)
+                                        for p in model.papers.values()],
+                               [(d.date, d.papers) for d in model.days], canonical_paths),
+                              lambda: api_and_sitemap(model, canonical_paths))
         for rel, data in (feeds | machine).items():
             tree.add(rel, data)
         report.feeds = len(feeds)
         report.sitemaps = sum(1 for rel in machine if rel.startswith("sitemap-")) or int("sitemap.xml" in machine)
         lap("feeds")
         faults.point("build.feeds")
-        for rel, data in search_job.result().items():
+        search, notes = search_job.result()
+        state_notices.keep(notes)
+        for rel, data in search.items():
             tree.add(rel, data)
         lap("search")
         faults.point("build.search")
@@ -357,4 +385,3 @@ def _build_pages(config: Config, content, report: BuildReport, search_job: _Back
         lap("write")
         report.files, report.written = len(tree.manifest), tree.written
     faults.point("build.committed")
-    atomic_write(pages_cache, pickle.dumps(keys, protocol=pickle.HIGHEST_PROTOCOL))

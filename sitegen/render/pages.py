@@ -20,7 +20,6 @@ from urllib.parse import quote_plus
 import jinja2
 from markupsafe import Markup, escape
 
-from sitegen import cachefile
 from sitegen.content import paperlinks
 from sitegen.markup import tex
 from sitegen.config import Config, format_date
@@ -110,25 +109,13 @@ def template_dirs(config: Config) -> list[Path]:
     return dirs
 
 
-class _BytecodeCache(jinja2.FileSystemBytecodeCache):
-    """Jinja's compiled-template cache; a damaged file is recompiled, never a crash."""
-
-    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        try:
-            super().load_bytecode(bucket)
-        except Exception:     # truncated or foreign bytes past a valid header
-            bucket.reset()
-            cachefile.notice(Path(self._get_cache_filename(bucket)), "is damaged")
-
-
-def make_env(config: Config, cache_dir: Path | None = None) -> jinja2.Environment:
-    if cache_dir:
-        cache_dir.mkdir(parents=True, exist_ok=True)
+def make_env(config: Config) -> jinja2.Environment:
+    # No bytecode cache: Jinja's is marshalled code (loading it runs it).  Compiling the theme's
+    # templates takes a fraction of a second once per build (measured in ARCHITECTURE.md).
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader([str(d) for d in template_dirs(config)]),
         autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
-        keep_trailing_newline=True,
-        bytecode_cache=_BytecodeCache(str(cache_dir)) if cache_dir else None)
+        keep_trailing_newline=True)
     fmt = lru_cache(maxsize=None)(lambda d: format_date(d, config.date_format))   # ~1 day per 25 papers
     env.filters["date"] = lambda d: fmt(d) if d else ""
     env.filters["excerpt"] = lambda s, n=config.excerpt_length: excerpt(s, n)
@@ -188,10 +175,10 @@ def template_error(e: BaseException) -> ThemeError:
 class Renderer:
     """Renders pages of one model. Built once per process (workers fork it)."""
 
-    def __init__(self, model: SiteModel, cache_dir: Path | None = None):
+    def __init__(self, model: SiteModel):
         self.model = model
         self.config = model.config
-        self.env = make_env(self.config, cache_dir)
+        self.env = make_env(self.config)
         self._templates: dict[str, jinja2.Template] = {}
         self._links: dict[str, dict[str, str]] = {}
         self._feeds: dict[str, list[dict[str, str]]] = {}
