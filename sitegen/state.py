@@ -30,6 +30,8 @@ import sqlite3
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
+from sitegen import faults
+
 
 FILE_NAME = "state.sqlite"
 APPLICATION_ID = 0x5347_5354       # "SGST": PRAGMA application_id marks the file as ours
@@ -171,9 +173,13 @@ class State:
             if os.path.lexists(f"{self.path}{s}"):
                 os.unlink(f"{self.path}{s}")
 
-    @staticmethod
-    def _create(db: sqlite3.Connection) -> None:
-        db.execute("BEGIN IMMEDIATE")
+    @classmethod
+    def _create(cls, db: sqlite3.Connection) -> None:
+        db.execute("BEGIN IMMEDIATE")        # the write lock: a concurrent first build waits here ...
+        if db.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID:
+            db.execute("COMMIT")              # ... and finds the state the other one made
+            cls._check(db)
+            return
         for sql in SCHEMA:
             db.execute(sql)
         db.execute(f"PRAGMA application_id={APPLICATION_ID}")
@@ -227,7 +233,7 @@ class State:
             self._failed(e)
             return None
 
-    def _write(self, steps: Callable[[sqlite3.Connection], None]) -> None:
+    def _write(self, steps: Callable[[sqlite3.Connection], None], point: str | None = None) -> None:
         """Run ``steps`` in one transaction; a failure loses this write (the state stays as it was)."""
         if self.db is None:
             return
@@ -236,6 +242,8 @@ class State:
             db.execute("BEGIN IMMEDIATE")
             try:
                 steps(db)
+                if point:
+                    faults.point(point)
                 db.execute("COMMIT")
             except BaseException:
                 if db.in_transaction:
@@ -253,6 +261,13 @@ class State:
             self._reset()
         else:       # disk full, read-only, I/O error: the file may be fine, this process cannot use it
             self._offline(f"cannot be used ({e})")
+
+    def clear(self) -> None:
+        """Forget everything (``--force``): the build redoes all its work and saves a new state."""
+        self._write(lambda db: [db.execute(f"DELETE FROM {table}") for table in _TABLES])
+        folder = os.fspath(self.path.parent.absolute())
+        for key in [k for k in StatCache._open if k[0] == folder]:
+            del StatCache._open[key]
 
     # -- parsed files ----------------------------------------------------------------
     def records(self, kind: str) -> dict[str, tuple[int, int, str, str]]:
@@ -341,7 +356,7 @@ class State:
                            [(out, rel) for rel in old.keys() - new.keys()])
             db.executemany("INSERT OR REPLACE INTO outputs VALUES (?, ?, ?, ?, ?, ?)",
                            [(out, rel, *v) for rel, v in new.items() if old.get(rel) != v])
-        self._write(steps)
+        self._write(steps, "state.outputs")
 
     def fingerprint(self, out: str) -> str | None:
         rows = self._read("SELECT fingerprint FROM builds WHERE out = ?", (out,))

@@ -8,6 +8,7 @@ build the cache folder holds nothing but the database.
 from __future__ import annotations
 
 import ast
+import datetime as dt
 import os
 import random
 import shutil
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from sitegen import plain
 from sitegen import state as statemod
 from sitegen.state import APPLICATION_ID, FILE_NAME, SCHEMA_VERSION, State
 
@@ -199,3 +201,29 @@ def test_a_state_deleted_under_a_running_process_is_reopened(tmp_path):
     second.save_fingerprint("out", "fp2")
     assert State(tmp_path / "c").fingerprint("out") == "fp2"
     State.close_all()
+
+
+PLAIN = [None, True, 0, -5, 1.5, float("inf"), "", "é\u2028", b"\x00\xff", [1, [2]], (1, (2, "x")),
+         {"a": 1}, {"$tag": 1}, {1: "int key", (1, 2): "tuple key"}, {2025: [1]}, {"x", "y"},
+         dt.date(2025, 3, 12), dt.datetime(2025, 3, 12, 8, 30, tzinfo=dt.timezone.utc),
+         {"nested": {"$date": "not a tag: its key starts with $"}}]
+
+
+@pytest.mark.parametrize("value", PLAIN, ids=repr)
+def test_plain_data_round_trips_with_its_types(value):
+    back = plain.loads(plain.dumps(value))
+    assert back == value and type(back) is type(value)
+    assert plain.dumps(back) == plain.dumps(value)
+
+
+@pytest.mark.parametrize("text", ['{"$code": "os.system"}', '{"$date": 5}', '{"$map": [[1]]}', '{"$tuple": 1}',
+                                  '{"a": 1, "$b": 2}', '{"$bytes": "not base64!"}', "[1, 2", "\udcff"])
+def test_plain_refuses_anything_it_did_not_write(text):
+    with pytest.raises(ValueError):
+        plain.loads(text)
+
+
+@pytest.mark.parametrize("value", [object(), Path("x"), lambda: 0])
+def test_plain_refuses_to_store_objects(value):
+    with pytest.raises(TypeError, match="sitegen.plain cannot store"):
+        plain.dumps(value)

@@ -246,7 +246,8 @@ def build(config: Config, *, allow_small: bool = False, log: Callable[[str], Non
 
     ``progress``: True prints progress lines through ``log``; a callable is
     called as ``progress(pages_done, pages_total)`` while pages render (the CLI
-    draws a bar with it on a terminal).  ``force`` ignores every cache.
+    draws a bar with it on a terminal).  ``force`` empties the build state first and
+    rewrites every output file.
     """
     t0 = time.perf_counter()
     say = log or (lambda msg: None)
@@ -255,6 +256,8 @@ def build(config: Config, *, allow_small: bool = False, log: Callable[[str], Non
         say(f"warning: {config.host_warning}")
     state_notices.drain()     # a failed earlier build's notices are not this build's
     state = State.open(config.cache_dir)
+    if force:
+        state.clear()          # nothing the state holds is trusted: parsed records and memos are redone too
     out_key = str(config.output_dir.absolute())     # one record per output folder
     record = OutputRecord(state, config.output_dir)
     # Snapshot the inputs before anything reads them (dumps by ingest, theme by the renderer):
@@ -342,6 +345,9 @@ def _build_pages(config: Config, content, report: BuildReport, search_job: _Back
         report.pages, report.rendered = len(model.pages), len(stale)
         if progress and stale:
             say(f"rendering {len(stale)} of {len(model.pages)} pages ...")
+        # Compile the templates once, here: forked workers inherit them (there is no bytecode cache).
+        for name in sorted({model.pages[i].template for i in stale}):
+            renderer.template(name)
         for n, staged in enumerate(render_pages(renderer, tree, stale), start=1):
             tree.record(*staged)
             faults.point("build.render")
