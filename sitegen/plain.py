@@ -22,18 +22,27 @@ from typing import Any
 _ATOMS = (str, int, float, bool, type(None))
 
 
-def _enc(v: Any) -> Any:
+class Shared(ValueError):
+    """A value holding the same container twice (a YAML alias): JSON would expand it, perhaps
+    exponentially (an alias bomb), so it is not stored; the caller recomputes it instead."""
+
+
+def _enc(v: Any, seen: set[int]) -> Any:
     t = type(v)
     if t in _ATOMS:
         return v
+    if t is list or t is dict or t is set:       # what a YAML alias can share (tuples, dates: ours, immutable)
+        if id(v) in seen:
+            raise Shared("a value that holds the same list or mapping twice is not stored")
+        seen.add(id(v))
     if t is list:
-        return [_enc(x) for x in v]
+        return [_enc(x, seen) for x in v]
     if t is dict:
         if all(type(k) is str and not k.startswith("$") for k in v):
-            return {k: _enc(x) for k, x in v.items()}
-        return {"$map": [[_enc(k), _enc(x)] for k, x in v.items()]}
+            return {k: _enc(x, seen) for k, x in v.items()}
+        return {"$map": [[_enc(k, seen), _enc(x, seen)] for k, x in v.items()]}
     if t is tuple:
-        return {"$tuple": [_enc(x) for x in v]}
+        return {"$tuple": [_enc(x, seen) for x in v]}
     if t is dt.datetime:
         return {"$datetime": v.isoformat()}
     if t is dt.date:
@@ -41,7 +50,7 @@ def _enc(v: Any) -> Any:
     if t is bytes:
         return {"$bytes": base64.b64encode(v).decode("ascii")}
     if t is set or t is frozenset:
-        return {"$set": [_enc(x) for x in v]}
+        return {"$set": [_enc(x, seen) for x in v]}
     raise TypeError(f"sitegen.plain cannot store a {t.__module__}.{t.__qualname__}")
 
 
@@ -73,7 +82,8 @@ def _dec(v: Any) -> Any:
 
 
 def dumps(value: Any) -> str:
-    return json.dumps(_enc(value), ensure_ascii=False, separators=(",", ":"), check_circular=False)
+    """JSON text for ``value``; :class:`Shared` (a ``ValueError``) for a value with shared containers."""
+    return json.dumps(_enc(value, set()), ensure_ascii=False, separators=(",", ":"), check_circular=False)
 
 
 def loads(text: str | bytes) -> Any:

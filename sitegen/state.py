@@ -411,6 +411,7 @@ class StatCache:
         self.stored = State.open(cache_dir).records(kind) if cache_dir else {}
         self.live: dict[str, tuple[int, int, str, Any]] = {}     # path -> stat, hash, record (this process)
         self.put_rows: dict[str, tuple[int, int, str, str]] = {}
+        self.drop_rows: set[str] = set()
 
     def _stored(self, path: str) -> tuple[int, int, str, Any] | None:
         row = self.stored.get(path)
@@ -450,11 +451,18 @@ class StatCache:
     def _remember(self, path: str, st: os.stat_result, digest: str, record: Any) -> None:
         from sitegen import plain
         self.live[path] = (st.st_mtime_ns, st.st_size, digest, record)
-        self.put_rows[path] = (st.st_mtime_ns, st.st_size, digest, plain.dumps(self.encode(record)))
+        try:
+            self.put_rows[path] = (st.st_mtime_ns, st.st_size, digest, plain.dumps(self.encode(record)))
+        except plain.Shared:      # YAML aliases: parsed again next time rather than stored expanded
+            self.put_rows.pop(path, None)
+            if path in self.stored:
+                self.stored.pop(path)
+                self.drop_rows.add(path)
 
     def save(self, live: set[str] | None = None) -> None:
         """Persist, forgetting files not in ``live`` (when given)."""
-        drop = set(self.stored) - live if live is not None else set()
+        drop = (set(self.stored) - live if live is not None else set()) | self.drop_rows
+        self.drop_rows = set()
         for k in drop:
             self.stored.pop(k, None)
             self.live.pop(k, None)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import hashlib
 import datetime as dt
 from pathlib import Path, PurePosixPath
 
@@ -36,8 +38,23 @@ def test_dict_order_and_equal_values_do_not_matter():
 
 def test_encoding_is_stable():
     # A fixed encoding: a change to it changes every key (fine) but must be deliberate.
+    h = lambda enc: b"h" + hashlib.blake2b(enc, digest_size=16).digest()   # a nested container: its hash
     assert encode((None, True, 7, 0.5, "é", b"\0", dt.date(2025, 1, 2), [1], {"k": ()})) == (
-        b"t9:NTi7;f0x1.0000000000000p-1;s2:\xc3\xa9b1:\x00d2025-01-02;l1:i1;m1:s1:kt0:")
+        b"t9:NTi7;f0x1.0000000000000p-1;s2:\xc3\xa9b1:\x00d2025-01-02;" + h(b"l1:i1;")
+        + h(b"m1:s1:k" + h(b"t0:")))
+
+
+def test_shared_sub_values_are_not_expanded():
+    """A YAML alias bomb in front matter: 9 levels of 9 references, 9^10 leaves if expanded."""
+    bomb = ["x"] * 9
+    for _ in range(9):
+        bomb = [bomb] * 9
+    assert len(digest({"a": bomb})) == 16
+    small, copies = ["x"] * 3, ["x"] * 3
+    for _ in range(3):
+        small, copies = [small] * 3, [copy.deepcopy(copies) for _ in range(3)]
+    assert digest(small) == digest(copies)            # by value, whatever is shared
+    assert digest(small) != digest([small[0]] * 2)
 
 
 class Opaque:

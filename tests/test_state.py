@@ -227,3 +227,13 @@ def test_plain_refuses_anything_it_did_not_write(text):
 def test_plain_refuses_to_store_objects(value):
     with pytest.raises(TypeError, match="sitegen.plain cannot store"):
         plain.dumps(value)
+
+
+def test_shared_values_are_not_stored_expanded():
+    bomb = ["x"] * 9
+    for _ in range(9):
+        bomb = [bomb] * 9
+    with pytest.raises(plain.Shared):
+        plain.dumps({"a": bomb})
+    day = dt.date(2025, 3, 12)
+    assert plain.loads(plain.dumps((day, (day,), (), ()))) == (day, (day,), (), ())   # immutable sharing is fine
