@@ -233,7 +233,7 @@ class State:
             self._failed(e)
             return None
 
-    def _write(self, steps: Callable[[sqlite3.Connection], None], point: str | None = None) -> None:
+    def _write(self, steps: Callable[[sqlite3.Connection], None]) -> None:
         """Run ``steps`` in one transaction; a failure loses this write (the state stays as it was)."""
         if self.db is None:
             return
@@ -242,8 +242,6 @@ class State:
             db.execute("BEGIN IMMEDIATE")
             try:
                 steps(db)
-                if point:
-                    faults.point(point)
                 db.execute("COMMIT")
             except BaseException:
                 if db.in_transaction:
@@ -356,7 +354,8 @@ class State:
                            [(out, rel) for rel in old.keys() - new.keys()])
             db.executemany("INSERT OR REPLACE INTO outputs VALUES (?, ?, ?, ?, ?, ?)",
                            [(out, rel, *v) for rel, v in new.items() if old.get(rel) != v])
-        self._write(steps, "state.outputs")
+            faults.point("state.outputs")      # written, not committed: a kill here rolls it all back
+        self._write(steps)
 
     def fingerprint(self, out: str) -> str | None:
         rows = self._read("SELECT fingerprint FROM builds WHERE out = ?", (out,))

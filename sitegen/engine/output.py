@@ -64,13 +64,18 @@ class OutputRecord:
 
     def __init__(self, state: State, out: Path):
         self.state, self.out = state, str(Path(out).absolute())
+        self._read: tuple | None = None
 
     def read(self) -> tuple[dict[str, tuple[str, int, int]], dict[str, bytes]] | None:
-        """The last build's record of the folder: rel -> (digest, size, mtime_ns), and page keys."""
-        return self.state.outputs(self.out)
+        """The last build's record of the folder: rel -> (digest, size, mtime_ns), and page keys
+        (read once per build: the callers only look)."""
+        if self._read is None:
+            self._read = (self.state.outputs(self.out),)
+        return self._read[0]
 
     def write(self, manifest: dict[str, tuple[str, int, int]], page_keys: dict[str, bytes]) -> None:
         self.state.save_outputs(self.out, manifest, page_keys)
+        self._read = None
 
 
 def output_intact(out: Path, record: OutputRecord) -> bool:
