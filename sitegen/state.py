@@ -414,7 +414,7 @@ class StatCache:
 
     def _stored(self, path: str) -> tuple[int, int, str, Any] | None:
         row = self.stored.get(path)
-        if row is None:
+        if row is None or row[3] is None:
             return None
         from sitegen import plain
         try:
@@ -422,6 +422,7 @@ class StatCache:
         except (ValueError, TypeError, KeyError, IndexError, AttributeError):
             del self.stored[path]
             return None
+        self.stored[path] = (*row[:3], None)      # the text is not needed twice: free it
         return (*row[:3], record)
 
     def get(self, path: str, st: os.stat_result, parse) -> Any:

@@ -283,13 +283,12 @@ def analyze_docs(docs: Sequence[SearchDoc], state: State | None = None
         return ([[analyzer.counts(d.title), analyzer.counts(d.abstract)] for d in docs],
                 [(analyzer.positions(d.title), analyzer.positions(d.abstract)) for d in docs])
     stored = state.terms()          # key -> plain JSON; decoded only for the documents asked for
-    keep: dict = {}
     new: dict[str, str] = {}
     result = []
     positions = []
     for doc in docs:
         key = _CACHE_VERSION + _doc_key(doc)
-        entry = decode(stored.get(key), _is_entry)
+        entry = decode(stored.pop(key, None), _is_entry)     # popped: what stays is what no doc asked for
         if entry is None:
             t, a = analyzer.counts(doc.title), analyzer.counts(doc.abstract)
             entry = (tuple(t), tuple(t.values()), tuple(a), tuple(a.values()),
@@ -299,8 +298,7 @@ def analyze_docs(docs: Sequence[SearchDoc], state: State | None = None
         else:
             result.append([dict(zip(entry[0], entry[1])), dict(zip(entry[2], entry[3]))])
         positions.append((entry[4], entry[5]))
-        keep[key] = entry
-    state.save_terms(new, stored.keys() - keep.keys())
+    state.save_terms(new, stored.keys())
     return result, positions
 
 
