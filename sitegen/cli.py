@@ -120,7 +120,7 @@ def build_options(f):
         click.option("--allow-small", is_flag=True, help="Accept a new day far smaller than usual."),
         click.option("--quiet", "-q", is_flag=True,
                      help="Print nothing on success; warnings and errors still go to stderr."),
-        click.option("--force", is_flag=True, help="Ignore the build cache and render every page again."),
+        click.option("--force", is_flag=True, help="Empty the build state and render and write every file again."),
     ]):
         f = opt(f)
     return f

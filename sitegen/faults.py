@@ -55,10 +55,11 @@ POINTS: dict[str, str] = {
     "output.apply.rename": "before each staged file is renamed into the output (hit N: N-1 moved)",
     "output.apply.delete": "every file renamed into place; removed pages not deleted yet",
     "output.applied": "the output holds the new tree; the manifest is not written yet",
+    "state.outputs": "manifest and page keys written into the state, not committed (a kill rolls them back)",
     "output.manifest": "the manifest is written; the journal is not removed yet",
     "output.committed": "commit finished; the output lock is still held",
-    "build.committed": "the output lock released; the page keys are not saved yet",
-    "build.fingerprint": "page keys saved; the up-to-date fingerprint is not written yet",
+    "build.committed": "the output lock released (page keys were saved with the manifest)",
+    "build.fingerprint": "the up-to-date fingerprint is not written yet",
 }
 
 REPEATING = frozenset({"ingest.paper_written", "ingest.day_written", "build.render", "output.apply.rename"})

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from sitegen.config import load_config
-from sitegen.content.records import StatCache, parse_day, parse_paper
+from sitegen.content.records import content_stat_cache, load_content, parse_day, parse_paper
+from sitegen.state import StatCache
 from sitegen.ingestion.merge import ingest
 from helpers import make_project
 
@@ -18,9 +19,16 @@ def test_ingest_seeds_the_content_cache_with_what_parsing_gives(tmp_path):
                                          "reviewed: 2025-01-01\n---\n\nA *real* Markdown body.\n")
     cfg = load_config(site / "site.yml")
     ingest(cfg)
-    cache = StatCache.open(cfg.cache_dir / "content.pickle")
-    seeded = {p: rec for p, (_, _, rec) in cache.entries.items()}
+    cache = content_stat_cache(cfg.cache_dir)
+    seeded = {p: rec for p, (_, _, _, rec) in cache.live.items()}
     assert len(seeded) == 394 + 1 + 4
     for path, rec in seeded.items():
         fresh = parse_paper(Path(path)) if "/papers/" in path else parse_day(Path(path))
         assert rec == fresh and rec.extra == fresh.extra, path
+    # ... and what the state stores reads back the same in a new process (a new cache, same file)
+    load_content(cfg.content_dir, cfg.cache_dir)       # saves the records
+    again = StatCache(cfg.cache_dir, cache.kind, cache.encode, cache.decode)
+    assert set(again.stored) == set(seeded)
+    for path, rec in seeded.items():
+        back = again._stored(path)[3]
+        assert back == rec and back.extra == rec.extra and back.warnings == rec.warnings, path

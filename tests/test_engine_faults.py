@@ -10,13 +10,10 @@ from __future__ import annotations
 
 import errno
 import os
-import pickle
-import random
 import re
 import shutil
 import signal
 import subprocess
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -92,66 +89,7 @@ def test_a_non_regular_dump_named_on_the_command_line_is_refused(tmp_path, make)
     assert "odd.txt" in r.stderr and "refusing to read it" in r.stderr and "Traceback" not in r.stderr, r.stderr
 
 
-# --- corrupt state -------------------------------------------------------------------------
-CORRUPTIONS = {
-    "random": lambda data: bytes(random.Random(len(data)).randrange(256) for _ in range(max(64, len(data)))),
-    "truncated": lambda data: data[:len(data) // 2],
-    "empty": lambda data: b"",
-    "wrong-shape": lambda data: pickle.dumps({"not": ["what", "sitegen", "wrote"]}),
-    "wrong-shape-pair": lambda data: pickle.dumps((4, ["a", "list"])),
-}
-
-
-@pytest.fixture(scope="module")
-def built_cache(tmp_path_factory) -> tuple[Path, dict[str, str], list[str]]:
-    """A built sample project, its _site, and every file its cache folder holds."""
-    site = sample(tmp_path_factory.mktemp("cache") / "s")
-    assert run_cli("build", "-q", cwd=site).exit_code == 0
-    cache = site / ".sitegen-cache"
-    files = sorted(p.relative_to(cache).as_posix() for p in cache.rglob("*") if p.is_file())
-    return site, tree_digest(site / "_site"), files
-
-
-def _kind(rel: str) -> str:
-    """A cache file's kind: its name without the per-output tag or per-template hash."""
-    return re.sub(r"(-[0-9a-f]{10}\b|_[0-9a-f]{40}\b)", "-*", rel)
-
-
-def cache_kinds() -> list[str]:
-    """Every kind of cache file a build of the sample writes (a new kind is covered by itself)."""
-    site = sample(Path(tempfile.mkdtemp()) / "s")
-    assert run_cli("build", "-q", cwd=site).exit_code == 0
-    kinds = sorted({_kind(p.relative_to(site / ".sitegen-cache").as_posix())
-                    for p in (site / ".sitegen-cache").rglob("*") if p.is_file()})
-    shutil.rmtree(site.parent)
-    return [k for k in kinds if k != "ingest.lock"]    # a lock: its bytes mean nothing
-
-
-@pytest.mark.parametrize("how", list(CORRUPTIONS))
-@pytest.mark.parametrize("kind", cache_kinds())
-def test_a_corrupt_cache_file_means_a_clean_rebuild_with_a_notice(built_cache, tmp_path, kind, how):
-    _, want, _ = built_cache
-    site = sample(tmp_path / "s")      # built where it is rebuilt: the state is per output folder
-    assert run_cli("build", "-q", cwd=site).exit_code == 0
-    files = sorted(p.relative_to(site / ".sitegen-cache").as_posix()
-                   for p in (site / ".sitegen-cache").rglob("*") if p.is_file())
-    assert any(_kind(f) == kind for f in files), (kind, files)
-    for rel in (f for f in files if _kind(f) == kind):
-        path = site / ".sitegen-cache" / rel
-        path.write_bytes(CORRUPTIONS[how](path.read_bytes()))
-    paper = next((site / "content" / "papers").glob("*.md"))
-    os.utime(paper, ns=(paper.stat().st_mtime_ns + 10**9,) * 2)   # an input changed: every cache is read
-    r = run_cli_process("build", "-q", cwd=site)
-    assert r.returncode == 0, r.stdout + r.stderr
-    assert "Traceback" not in r.stderr and len(r.stderr.splitlines()) <= len(files), r.stderr
-    if "/" not in kind:      # our own files (jinja/ and search/ have their own formats and checks)
-        assert f"warning: cache file {site / '.sitegen-cache'}/" in r.stderr, r.stderr
-    if r.stderr:
-        assert all(line.startswith("warning: cache file ") and "ignoring it" in line
-                   for line in r.stderr.splitlines()), r.stderr
-    assert tree_digest(site / "_site") == want
-    again = run_cli_process("build", cwd=site)
-    assert again.returncode == 0 and "nothing changed" in again.stdout and not again.stderr, again.stderr
+# --- corrupt state: tests/test_state.py -------------------------------------------------
 
 
 def set_title(site: Path, title: str) -> None:

@@ -436,7 +436,7 @@ def test_two_builds_at_once(tmp_path, case):
     "update": an existing site and a new day; the first is stopped holding the output lock."""
     if case == "fresh":
         clean, site = two_days(tmp_path / "clean"), two_days(tmp_path / "s")
-        fault, lock = "ingest.paper_written:20=stop", site / ".sitegen-cache" / "ingest.lock"
+        fault, lock = "ingest.paper_written:20=stop", site / ".sitegen-cache"   # flocked itself
     else:
         clean = make_project(tmp_path / "clean", site=SITES / "good" / "sample")
         site = make_project(tmp_path / "s", site=SITES / "good" / "sample")

@@ -14,6 +14,7 @@ import pytest
 from tests.bench.search_bench import load_dump_docs, synthetic_docs
 
 import lunr_reference as lunr_ref
+from sitegen.state import State
 from sitegen.search import lunrfast
 from sitegen.search import index as search
 from sitegen.search import read as searchread
@@ -126,14 +127,15 @@ def test_cache_gives_identical_bytes_and_only_analyzes_new_papers(tmp_path, monk
     more = synthetic_docs(325, seed=11)[300:]
     assert len(more) == 25
     cold = build_search_index(base)
-    assert build_search_index(base, cache_dir=tmp_path) == cold          # fills the cache
-    assert (tmp_path / "search-terms.marshal").is_file()
+    state = State(tmp_path)
+    assert build_search_index(base, state=state) == cold                  # fills the cache
+    assert len(state.terms()) == len(base)
 
     calls = []
     real = lunrfast.Analyzer.counts
     monkeypatch.setattr(lunrfast.Analyzer, "counts", lambda self, text: calls.append(1) or real(self, text))
     grown = [SearchDoc(i, d.title, d.abstract, d.url, d.date) for i, d in enumerate(base + more)]
-    warm = build_search_index(grown, cache_dir=tmp_path)
+    warm = build_search_index(grown, state=state)
     assert len(calls) == 2 * 25                                           # title + abstract of the new ones
     monkeypatch.setattr(lunrfast.Analyzer, "counts", real)
     assert warm == build_search_index(grown)                              # byte-identical to a cold build
@@ -142,11 +144,14 @@ def test_cache_gives_identical_bytes_and_only_analyzes_new_papers(tmp_path, monk
     assert len(set(k for k in warm if "/docs-" in k) & set(k for k in cold if "/docs-" in k)) >= 10
 
 
-def test_corrupt_cache_is_ignored(tmp_path):
+@pytest.mark.parametrize("bad", ["not json", '{"$evil": 1}', "[1, 2]", '{"$tuple": [["a"], [1, 2]]}'])
+def test_a_stored_analysis_of_the_wrong_shape_is_a_miss(tmp_path, bad):
     docs = docs_of(TRICKY)
-    (tmp_path / "search-terms.marshal").write_bytes(b"\x00garbage")
-    assert build_search_index(docs, cache_dir=tmp_path) == build_search_index(docs)
-    assert build_search_index(docs, cache_dir=tmp_path) == build_search_index(docs)
+    state = State(tmp_path)
+    build_search_index(docs, state=state)
+    state.save_terms({k: bad for k in state.terms()}, ())
+    assert build_search_index(docs, state=state) == build_search_index(docs)
+    assert build_search_index(docs, state=state) == build_search_index(docs)
 
 
 def test_refs_must_be_ordinals():

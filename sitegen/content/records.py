@@ -2,8 +2,8 @@
 
 ``content/papers/<slug>.md`` and ``content/days/<YYYY-MM-DD>.md`` are the
 source of truth for the build (ingest writes them; people may edit them).
-Parsed records are cached in ``.sitegen-cache/content.pickle`` keyed by each
-file's (mtime_ns, size), so a rebuild of a 50,000-paper archive reads only
+Parsed records are cached in the build state (:mod:`sitegen.state`) keyed by each
+file's (mtime_ns, size) and content hash, so a rebuild of a 50,000-paper archive reads only
 the files that changed.  Text is cleaned on reading like a dump's (control
 characters and what XML cannot carry, see :data:`sitegen.text.CONTROL`); each
 record keeps the warnings that produced, and :class:`Content` lists them all.
@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import pickle
 import re
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sitegen import cachefile
+from sitegen import plain
+from sitegen.state import StatCache
 from sitegen.content import frontmatter
 from sitegen.content import paperlinks
 from sitegen.errors import ContentError, MultiError, SitegenError
@@ -28,7 +28,6 @@ from sitegen.markup.markdown import markdown_text
 from sitegen.text import escape_markdown
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-CACHE_VERSION = 4
 _UNESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
 
 PAPER_KEYS = ("title", "slug", "days", "first_seen")    # what ingest owns; other keys are hand-added
@@ -176,65 +175,42 @@ def _scan(folder: Path, warnings: list[str] | None = None) -> list[os.DirEntry]:
     return out
 
 
-class StatCache:
-    """A pickle of parsed files keyed by (mtime_ns, size); one instance per file per process."""
-
-    _open: dict[str, "StatCache"] = {}
-
-    @classmethod
-    def open(cls, path: Path | None) -> "StatCache":
-        if path is None:
-            return cls(None)
-        key = str(path)
-        if key not in cls._open:
-            cls._open[key] = cls(path)
-        return cls._open[key]
-
-    def __init__(self, path: Path | None):
-        self.path = path
-        self.entries: dict[str, tuple[int, int, Any]] = {}
-        self.dirty = False
-        if path:    # a corrupt or foreign cache only makes the build slower (sitegen/cachefile.py)
-            got = cachefile.load(path, lambda v: cachefile.is_pair(v, int, dict) and (v[0] != CACHE_VERSION or all(
-                isinstance(k, str) and type(e) is tuple and len(e) == 3 and type(e[0]) is int and type(e[1]) is int
-                for k, e in v[1].items())))
-            if got and got[0] == CACHE_VERSION:
-                self.entries = got[1]
-
-    def get(self, path: str, st: os.stat_result, parse) -> Any:
-        key = (st.st_mtime_ns, st.st_size)
-        hit = self.entries.get(path)
-        if hit and hit[:2] == key:
-            return hit[2]
-        record = parse(Path(path))
-        self.entries[path] = (*key, record)
-        self.dirty = True
-        return record
-
-    def put(self, path: str, record: Any) -> None:
-        """Remember ``record`` for a file just written (so nobody parses it again)."""
-        st = os.stat(path)
-        self.entries[path] = (st.st_mtime_ns, st.st_size, record)
-        self.dirty = True
-
-    def save(self, live: set[str] | None = None) -> None:
-        """Persist, forgetting files not in ``live`` (when given)."""
-        if not self.path:
-            return
-        stale = set(self.entries) - live if live is not None else set()
-        for k in stale:
-            del self.entries[k]
-        if not (self.dirty or stale):
-            return
-        from sitegen.atomic import atomic_write
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(self.path, pickle.dumps((CACHE_VERSION, self.entries), protocol=pickle.HIGHEST_PROTOCOL))
-        self.dirty = False
+def _is_dates(v) -> bool:
+    return type(v) is tuple and all(type(d) is dt.date for d in v)
 
 
-def load_content(content_dir: Path, cache_path: Path | None = None, check: bool = True) -> Content:
-    """Read every paper and day file. Problems in several files are reported together."""
-    cache = StatCache.open(cache_path)
+def record_to_plain(r: Paper | Day) -> list:
+    """A parsed paper or day as plain data for the build state (:func:`record_from_plain` reads it back)."""
+    if isinstance(r, Paper):
+        return ["paper", r.slug, r.title, r.abstract, r.body, r.days, r.first_seen, r.extra, r.path, r.warnings]
+    return ["day", r.date, r.papers, r.sources, r.body, r.extra, r.path, r.warnings]
+
+
+def record_from_plain(v) -> Paper | Day:
+    """The record :func:`record_to_plain` wrote; ``ValueError`` on any other shape."""
+    if type(v) is list and len(v) == 10 and v[0] == "paper":
+        _, slug, title, abstract, body, days, first_seen, extra, path, warnings = v
+        if (all(type(x) is str for x in (slug, title, abstract, body, path)) and _is_dates(days)
+                and type(first_seen) is dt.date and type(extra) is dict and plain.is_tuple_of(warnings, str)):
+            return Paper(slug, title, abstract, body, days, first_seen, extra, path, warnings)
+    elif type(v) is list and len(v) == 8 and v[0] == "day":
+        _, date, papers, sources, body, extra, path, warnings = v
+        if (type(date) is dt.date and plain.is_tuple_of(papers, str) and plain.is_tuple_of(sources, str)
+                and type(body) is str and type(extra) is dict and type(path) is str
+                and plain.is_tuple_of(warnings, str)):
+            return Day(date, papers, sources, body, extra, path, warnings)
+    raise ValueError("not a parsed paper or day")
+
+
+def content_stat_cache(cache_dir: Path | None) -> StatCache:
+    """The parse cache of ``content/`` files (in the build state of ``cache_dir``)."""
+    return StatCache.open(cache_dir, "content", record_to_plain, record_from_plain)
+
+
+def load_content(content_dir: Path, cache_dir: Path | None = None, check: bool = True) -> Content:
+    """Read every paper and day file (through the parse cache in ``cache_dir``'s build state, when
+    given). Problems in several files are reported together."""
+    cache = content_stat_cache(cache_dir)
     errors: list[SitegenError] = []
     papers: dict[str, Paper] = {}
     days: dict[dt.date, Day] = {}

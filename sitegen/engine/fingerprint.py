@@ -14,11 +14,12 @@ import os
 import stat
 import time
 from pathlib import Path
+from typing import Callable
 
 from sitegen.version import __version__
 from sitegen.config import Config
 from sitegen.content.records import irregular
-from sitegen.atomic import atomic_write
+
 from sitegen.model.site import source_date_epoch
 
 # A file modified this close to a snapshot (or "later", by a clock ahead of ours) can be modified
@@ -108,8 +109,8 @@ def input_fingerprint(config: Config, settings: _Stats | None = None, content: _
     return digest + "".join(f"\n{racy[p]} {os.fsencode(p).hex()}" for p in sorted(racy) if racy[p]) + "\n."
 
 
-def still_current(recorded: str | None, config: Config, settings: _Stats, fp_path: Path) -> bool:
-    """Whether ``recorded`` (a fingerprint file) describes the inputs as they are now.
+def still_current(recorded: str | None, config: Config, settings: _Stats, save: Callable[[str], None]) -> bool:
+    """Whether ``recorded`` (the last build's fingerprint) describes the inputs as they are now.
 
     Racy files are re-hashed; once they are older than :data:`RACY_NS` (their stat unchanged,
     so a later save would change it) they are dropped from the record, so the hashing is paid
@@ -131,5 +132,5 @@ def still_current(recorded: str | None, config: Config, settings: _Stats, fp_pat
         except OSError:
             return False
     if len(keep) < len(racy):
-        atomic_write(fp_path, "\n".join([first, *keep, "."]).encode())
+        save("\n".join([first, *keep, "."]))
     return True

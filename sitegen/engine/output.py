@@ -24,7 +24,8 @@ Why not swap whole trees on every build: at 50,000 papers that means creating
 and deleting ~60,000 links and folders per build, tens of seconds on this disk,
 to change the hundred files that an added day touches.
 
-The manifest records every output file's digest, size and mtime_ns; opening an
+The manifest (in the build state, :mod:`sitegen.state`) records every output file's digest, size
+and mtime_ns; opening an
 update stats each file against it (hashing only on a stat mismatch) and marks the
 deleted or edited ones for rewriting, whatever the page caches say.  An output
 folder that refuses renames from beside it (a mount point: EXDEV/EBUSY) gets
@@ -40,17 +41,15 @@ import errno
 import fcntl
 import hashlib
 import os
-import pickle
 import shutil
 import stat
 from pathlib import Path, PurePosixPath
 
-from sitegen import cachefile
-from sitegen.atomic import _tmp_name, atomic_write
+from sitegen.atomic import _tmp_name
+from sitegen.state import State
 from sitegen import faults
 from sitegen.errors import BuildError
 
-MANIFEST_VERSION = 2     # (version, output folder, {rel: (blake2b-128 hex, size, mtime_ns)})
 # rename() errors that mean "this folder cannot be swapped / renamed into" (a mount point, a
 # bind-mounted or container volume): the files are then written in place under the journal.
 CANNOT_SWAP = (errno.EXDEV, errno.EBUSY)
@@ -60,25 +59,33 @@ def _file_digest(path: Path) -> str:
     return hashlib.blake2b(path.read_bytes(), digest_size=16).hexdigest()
 
 
-def _manifest_shape(v) -> bool:
-    return (type(v) is tuple and len(v) == 3 and isinstance(v[0], int) and isinstance(v[1], str)
-            and (v[0] != MANIFEST_VERSION or cachefile.is_map(v[2], str, lambda e: type(e) is tuple and len(e) == 3
-                 and isinstance(e[0], str) and type(e[1]) is int and type(e[2]) is int)))
+class OutputRecord:
+    """Where an output folder's manifest (and its pages' keys) live: the build state, per folder."""
+
+    def __init__(self, state: State, out: Path):
+        self.state, self.out = state, str(Path(out).absolute())
+        self._read: tuple | None = None
+
+    def read(self) -> tuple[dict[str, tuple[str, int, int]], dict[str, bytes]] | None:
+        """The last build's record of the folder: rel -> (digest, size, mtime_ns), and page keys
+        (read once per build: the callers only look)."""
+        if self._read is None:
+            self._read = (self.state.outputs(self.out),)
+        return self._read[0]
+
+    def write(self, manifest: dict[str, tuple[str, int, int]], page_keys: dict[str, bytes]) -> None:
+        self.state.save_outputs(self.out, manifest, page_keys)
+        self._read = None
 
 
-def read_manifest(path: Path, out: Path) -> dict[str, tuple[str, int, int]] | None:
-    """The last build's record of ``out`` (rel -> (digest, size, mtime_ns)), or ``None``."""
-    got = cachefile.load(path, _manifest_shape)
-    return got[2] if got and got[0] == MANIFEST_VERSION and got[1] == str(Path(out).absolute()) else None
-
-
-def output_intact(out: Path, manifest_path: Path) -> bool:
+def output_intact(out: Path, record: OutputRecord) -> bool:
     """Whether every file of the last build is still in ``out`` as it was written: one ``lstat``
     per file (size and mtime_ns), no reads.  The up-to-date check calls it, so that a deleted or
     edited output file is never hidden behind "nothing changed"."""
-    entries = read_manifest(manifest_path, out)
-    if not entries:
+    got = record.read()
+    if not got or not got[0]:
         return False
+    entries = got[0]
     base = os.fspath(Path(out).absolute()) + os.sep
     for rel, (_digest, size, mtime_ns) in entries.items():
         try:
@@ -102,11 +109,12 @@ def safe_relpath(rel: str) -> str:
 class OutputTree:
     """Collects a complete output tree and applies it atomically (see module docstring)."""
 
-    def __init__(self, out_dir: Path, manifest_path: Path | None = None, *, force: bool = False):
+    def __init__(self, out_dir: Path, record: OutputRecord | None = None, *, force: bool = False):
         self.out = Path(out_dir).absolute()
         self.parent = self.out.parent
         self.name = self.out.name
-        self.manifest_path = manifest_path
+        self.record_store = record
+        self.page_keys: dict[str, bytes] = {}   # saved with the manifest, in one transaction
         self.lock_path = self.parent / f".{self.name}.lock"
         self.journal = self.parent / f".{self.name}.journal"
         self.staging = self.parent / f".{self.name}.staging-{os.getpid()}"
@@ -141,7 +149,7 @@ class OutputTree:
             if not self.journal.exists() and not self.force:   # a journal means a killed apply: trust nothing
                 self.old_manifest = self._load_manifest()
                 self._verify()
-            ours = bool(self.old_manifest) or bool(self.manifest_path and read_manifest(self.manifest_path, self.out))
+            ours = bool(self.old_manifest) or bool(self.record_store and self.record_store.read())
             if not ours and any(self.out.iterdir()) and not (self.out / "index.html").exists():
                 raise BuildError("is not empty and does not look like a sitegen output (no index.html); "
                                  "refusing to write into it. Choose another --out or empty it.", self.out)
@@ -163,9 +171,10 @@ class OutputTree:
                 self._lock_fd = None
 
     def _load_manifest(self) -> dict[str, tuple[str, int]]:
-        got = read_manifest(self.manifest_path, self.out) if self.manifest_path else None
-        if not got:
+        stored = self.record_store.read() if self.record_store else None
+        if not stored:
             return {}
+        got = stored[0]
         self.old_stamps = {rel: e[2] for rel, e in got.items()}
         return {rel: (e[0], e[1]) for rel, e in got.items()}
 
@@ -261,13 +270,14 @@ class OutputTree:
         except OSError as e:
             raise BuildError(f"cannot update the output folder: {e.strerror}.", self.out) from None
         faults.point("output.applied")
-        if self.manifest_path:
+        if self.record_store:
             stamps = self.old_stamps
             for rel in self.pending:
                 stamps[rel] = os.stat(self.out / rel).st_mtime_ns
             entries = {rel: (*entry, stamps[rel]) for rel, entry in self.manifest.items()}
-            self.manifest_path.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write(self.manifest_path, pickle.dumps((MANIFEST_VERSION, str(self.out), entries)))
+            # The manifest and the keys of the pages it lists, together: a page key never
+            # outlives the file it describes.
+            self.record_store.write(entries, {rel: k for rel, k in self.page_keys.items() if rel in entries})
         faults.point("output.manifest")
         if self.journal.exists():
             self.journal.unlink()

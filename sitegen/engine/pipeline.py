@@ -22,9 +22,7 @@ byte-identical to a cold build's (tests check it after every kind of change).
 
 from __future__ import annotations
 
-import hashlib
 import os
-import pickle
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -35,7 +33,10 @@ from pathlib import Path
 from typing import Callable
 
 from sitegen.codehash import package_code_digest
-from sitegen import cachefile
+from sitegen import plain
+from sitegen import state as state_notices
+from sitegen.digest import digest
+from sitegen.state import State, decode
 from sitegen import faults
 from sitegen.config import Config, format_date
 from sitegen.content.records import irregular, load_content, skipped
@@ -44,8 +45,7 @@ from sitegen.render.api import GzipMembers, api
 from sitegen.render.feeds import feed_files, sitemap_and_robots
 from sitegen.engine.fingerprint import content_stats, input_fingerprint, is_fingerprint, settings_stats, still_current
 from sitegen.ingestion.merge import IngestResult, ingest
-from sitegen.atomic import atomic_write
-from sitegen.engine.output import OutputTree, output_intact
+from sitegen.engine.output import OutputRecord, OutputTree, output_intact
 from sitegen.model.outviews import api_view, sitemap_view
 from sitegen.model.viewkey import digest as view_digest
 from sitegen.render.pages import Renderer, page_key, templates_digest
@@ -118,20 +118,36 @@ def render_pages(renderer: Renderer, tree: OutputTree, indices: list[int]):
 # --- the pipeline -------------------------------------------------------------
 
 
-def _memo(path: Path, key_parts: tuple, compute: Callable[[], object]):
-    """``compute()``, or its last result if ``key_parts`` (inputs + the code) are unchanged.
+def _memo_key(key_parts: tuple) -> bytes:
+    """The digest of a memo's inputs (canonical, code-free: sitegen.digest) and of the whole package's code."""
+    return digest(key_parts, package_code_digest())
 
-    The key always includes the source of the module that does the work, so a
-    new algorithm never serves stale output.
-    """
-    key = hashlib.blake2b(pickle.dumps(key_parts, protocol=pickle.HIGHEST_PROTOCOL), digest_size=16).digest()
-    hit = cachefile.load(path, lambda v: cachefile.is_pair(v, bytes, object))
-    if hit and hit[0] == key:
-        return hit[1]
+
+def _memo(config: Config, name: str, key_parts: tuple, compute: Callable[[], object],
+          check: Callable[[object], bool]):
+    """``compute()``, or its last result (plain data, shape-checked) if ``key_parts`` and the code are unchanged."""
+    state, key = State.open(config.cache_dir), _memo_key(key_parts)
+    hit = decode(state.memo(name, key), check)
+    if hit is not None:
+        return hit
     value = compute()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(path, pickle.dumps((key, value), protocol=pickle.HIGHEST_PROTOCOL))
+    state.save_memo(name, key, plain.dumps(value))
     return value
+
+
+def _memo_files(config: Config, name: str, key_parts: tuple, compute: Callable[[], dict[str, bytes]]):
+    """Like :func:`_memo` for a set of output files (rel -> bytes)."""
+    state, key = State.open(config.cache_dir), _memo_key(key_parts)
+    hit = state.memo_files(name, key)
+    if hit is not None:
+        return hit
+    value = compute()
+    state.save_memo_files(name, key, value)
+    return value
+
+
+def _is_related(v) -> bool:
+    return type(v) is dict and all(type(k) is str and plain.is_str_list(s) for k, s in v.items())
 
 
 def compute_related(config: Config, model_papers) -> dict[str, list[str]]:
@@ -143,9 +159,8 @@ def compute_related(config: Config, model_papers) -> dict[str, list[str]]:
         from sitegen.model.related import related_papers   # numpy: imported only when there is work
         idx = related_papers([(p.title, p.abstract) for p in papers], k=config.related_count)
         return {p.slug: [papers[j].slug for j in idx[i]] for i, p in enumerate(papers)}
-    return _memo(config.cache_dir / "related.pickle",
-                 ([(p.slug, p.title, p.abstract) for p in papers], config.related_count,
-                  package_code_digest()), compute)
+    return _memo(config, "related", ([(p.slug, p.title, p.abstract) for p in papers], config.related_count),
+                 compute, _is_related)
 
 
 def static_files(config: Config, warnings: list[str] | None = None) -> dict[str, Path]:
@@ -184,8 +199,14 @@ def search_files(config: Config, papers) -> dict[str, bytes]:
             for i, p in enumerate(ordered)]
     opts = {"title_boost": config.search.title_boost, "shard_kb": config.search.shard_kb,
             "emit_js": config.offline}   # the .js twins are for file:// only
-    return _memo(config.cache_dir / f"search-output-{int(config.offline)}.pickle", (docs, opts, package_code_digest()),
-                 lambda: build_search_index(docs, cache_dir=config.cache_dir / "search", **opts))
+    return _memo_files(config, f"search-{int(config.offline)}", (docs, opts),
+                       lambda: build_search_index(docs, state=State.open(config.cache_dir), **opts))
+
+
+def _search_job(config: Config, papers) -> tuple[dict[str, bytes], list[str]]:
+    """:func:`search_files` and the state notices it caused (it may run in a forked process)."""
+    files = search_files(config, papers)
+    return files, state_notices.drain()
 
 
 def _check_extra_assets(config: Config, statics: dict[str, Path]) -> None:
@@ -226,27 +247,33 @@ def build(config: Config, *, allow_small: bool = False, log: Callable[[str], Non
 
     ``progress``: True prints progress lines through ``log``; a callable is
     called as ``progress(pages_done, pages_total)`` while pages render (the CLI
-    draws a bar with it on a terminal).  ``force`` ignores every cache.
+    draws a bar with it on a terminal).  ``force`` empties the build state first and
+    rewrites every output file.
     """
     t0 = time.perf_counter()
     say = log or (lambda msg: None)
     report = BuildReport(out=config.output_dir, feeds=config.absolute)
     if config.host_warning:
         say(f"warning: {config.host_warning}")
-    cachefile.drain()     # a failed earlier build's notices are not this build's
-    cache = config.cache_dir
-    tag = hashlib.sha1(str(config.output_dir).encode()).hexdigest()[:10]   # one set per output folder
-    fp_path = cache / f"fingerprint-{tag}"
-    manifest_path = cache / f"manifest-{tag}.pickle"
-    pages_cache = cache / f"pages-{tag}.pickle"
+    state_notices.drain()     # a failed earlier build's notices are not this build's
+    state = State.open(config.cache_dir)
+    if force:
+        state.clear()          # nothing the state holds is trusted: parsed records and memos are redone too
+    out_key = str(config.output_dir.absolute())     # one record per output folder
+    record = OutputRecord(state, config.output_dir)
     # Snapshot the inputs before anything reads them (dumps by ingest, theme by the renderer):
     # what is recorded at the end is what the build started from, never what it ends with.
     settings = settings_stats(config)
-    if not force and config.output_dir.is_dir() and manifest_path.is_file():
+    if not force and config.output_dir.is_dir():
         # Inputs as they were, and the output as it was written (a stat per file: see output_intact).
-        if (still_current(cachefile.load_text(fp_path, is_fingerprint), config, settings, fp_path)
-                and output_intact(config.output_dir, manifest_path)):
+        recorded = state.fingerprint(out_key)
+        if (still_current(recorded if recorded and is_fingerprint(recorded) else None, config, settings,
+                          lambda text: state.save_fingerprint(out_key, text))
+                and output_intact(config.output_dir, record)):
             report.up_to_date = True
+            State.close_all()
+            for line in state_notices.drain():
+                say(f"warning: {line}")
             report.seconds = time.perf_counter() - t0
             return report
 
@@ -257,22 +284,23 @@ def build(config: Config, *, allow_small: bool = False, log: Callable[[str], Non
     lap("ingest")
     faults.point("build.ingested")
     content_snap = content_stats(config)       # after ingest's own writes, before the content is read
-    content = load_content(config.content_dir, cache / "content.pickle")
+    content = load_content(config.content_dir, config.cache_dir)
     for w in content.warnings:
         say(f"warning: {w}")
     lap("load")
     faults.point("build.loaded")
     # The search index needs only the papers: build it on another core meanwhile.
     parallel = len(content.papers) >= PARALLEL_MIN_SEARCH and (os.cpu_count() or 1) > 1 and sys.platform != "win32"
-    search_job = _Background(parallel, search_files, config, content.papers)
+    search_job = _Background(parallel, _search_job, config, content.papers)
     try:
-        _build_pages(config, content, report, search_job, manifest_path, pages_cache,
+        _build_pages(config, content, report, search_job, record,
                      say=say, progress=progress, force=force, lap=lap)
     finally:
         search_job.cancel()
     faults.point("build.fingerprint")
-    atomic_write(fp_path, input_fingerprint(config, settings, content_snap).encode())
-    for line in cachefile.drain():
+    State.open(config.cache_dir).save_fingerprint(out_key, input_fingerprint(config, settings, content_snap))
+    State.close_all()        # checkpointed and closed: the folder holds one file between builds
+    for line in state_notices.drain():
         say(f"warning: {line}")
     report.seconds = time.perf_counter() - t0
     return report
@@ -290,26 +318,26 @@ class _Laps:
         self.t = now
 
 
-def _build_pages(config: Config, content, report: BuildReport, search_job: _Background, manifest_path: Path,
-                 pages_cache: Path, *, say, progress, force: bool, lap: _Laps) -> None:
+def _build_pages(config: Config, content, report: BuildReport, search_job: _Background, record: OutputRecord,
+                 *, say, progress, force: bool, lap: _Laps) -> None:
     """Model, pages, feeds and search into the output tree (the part after ingest)."""
-    cache = config.cache_dir
     related = compute_related(config, content.papers)
     lap("related")
     faults.point("build.related")
     model = build_model(config, content, related)
-    renderer = Renderer(model, cache / "jinja")
+    renderer = Renderer(model)
     env = renderer.env
     tmpl = {name: templates_digest(env, name) for name in sorted({p.template for p in model.pages})}
     # A page's key: its view (the data it shows, with the config values the view read) + its
     # template closure + the code: derived, never listed (sitegen.model.views).
     keys = {p.path: page_key(renderer.view(p), tmpl[p.template]) for p in model.pages}
-    old_keys = {} if force else cachefile.load(
-        pages_cache, lambda v: cachefile.is_map(v, str, lambda k: isinstance(k, bytes))) or {}
+    stored = None if force else record.read()
+    old_keys = stored[1] if stored else {}
     lap("model")
     faults.point("build.model")
 
-    with OutputTree(config.output_dir, manifest_path, force=force) as tree:
+    with OutputTree(config.output_dir, record, force=force) as tree:
+        tree.page_keys = keys
         stale = []
         for i, p in enumerate(model.pages):
             if old_keys.get(p.path) == keys[p.path] and tree.keep(p.path):
@@ -319,6 +347,9 @@ def _build_pages(config: Config, content, report: BuildReport, search_job: _Back
         report.pages, report.rendered = len(model.pages), len(stale)
         if progress and stale:
             say(f"rendering {len(stale)} of {len(model.pages)} pages ...")
+        # Compile the templates once, here: forked workers inherit them (there is no bytecode cache).
+        for name in sorted({model.pages[i].template for i in stale}):
+            renderer.template(name)
         for n, staged in enumerate(render_pages(renderer, tree, stale), start=1):
             tree.record(*staged)
             faults.point("build.render")
@@ -338,20 +369,24 @@ def _build_pages(config: Config, content, report: BuildReport, search_job: _Back
         canonical_paths = [p.path for p in model.pages if p.canonical is None]   # the sitemap's pages
         feeds = feed_files(model)   # bounded by the feeds' size: computed every build, never stale
         # Sitemap, robots.txt and API are pure functions of their views: the memo key is the views'
-        # digest and the code, derived, never a list of inputs.
+        # digest (and the code, in _memo_key), derived, never a list of inputs.  The API's gzip
+        # members are kept in the state, so a new month's member is the only one compressed.
         api_v, sitemap_v = api_view(model), sitemap_view(model, canonical_paths)
-        machine = _memo(manifest_path.with_name(manifest_path.name.replace("manifest-", "api-")),
-                         (view_digest(api_v, sitemap_v), package_code_digest()),
-                         lambda: sitemap_and_robots(sitemap_v)
-                         | api(api_v, GzipMembers(cache / manifest_path.name.replace("manifest-", "gzip-")
-                                                  .replace(".pickle", ""))))
+        state = State.open(config.cache_dir)
+        gz = GzipMembers(state.memo_files("api-gzip", b"members") or {})
+        machine = _memo_files(config, f"api-{record.out}", (view_digest(api_v, sitemap_v),),
+                              lambda: sitemap_and_robots(sitemap_v) | api(api_v, gz))
+        if gz.used:
+            state.save_memo_files("api-gzip", b"members", gz.used)
         for rel, data in (feeds | machine).items():
             tree.add(rel, data)
         report.feeds = len(feeds)
         report.sitemaps = sum(1 for rel in machine if rel.startswith("sitemaps/"))
         lap("feeds")
         faults.point("build.feeds")
-        for rel, data in search_job.result().items():
+        search, notes = search_job.result()
+        state_notices.keep(notes)
+        for rel, data in search.items():
             tree.add(rel, data)
         lap("search")
         faults.point("build.search")
@@ -361,4 +396,3 @@ def _build_pages(config: Config, content, report: BuildReport, search_job: _Back
         lap("write")
         report.files, report.written = len(tree.manifest), tree.written
     faults.point("build.committed")
-    atomic_write(pages_cache, pickle.dumps(keys, protocol=pickle.HIGHEST_PROTOCOL))

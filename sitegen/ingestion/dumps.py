@@ -74,6 +74,26 @@ class Dump:
         return self.path.name
 
 
+def dump_to_plain(d: Dump) -> list:
+    """A parsed dump as plain data for the build state (:func:`dump_from_plain` reads it back)."""
+    return [str(d.path), [d.date.month, d.date.day, d.date.year, d.date.text], d.date_line,
+            [[e.title, e.abstract, e.line] for e in d.entries], list(d.warnings)]
+
+
+def dump_from_plain(v) -> Dump:
+    """The :class:`Dump` :func:`dump_to_plain` wrote; ``ValueError`` on any other shape."""
+    path, (month, day, year, text), date_line, entries, warnings = v
+    ok = (type(path) is str and type(month) is int and type(day) is int and (year is None or type(year) is int)
+          and type(text) is str and type(date_line) is int and type(entries) is list
+          and all(type(e) is list and len(e) == 3 and type(e[0]) is str and type(e[1]) is str
+                  and type(e[2]) is int for e in entries)
+          and type(warnings) is list and all(type(w) is str for w in warnings))
+    if not ok:
+        raise ValueError("not a parsed dump")
+    return Dump(Path(path), DumpDate(month, day, year, text), date_line,
+                [Entry(*e) for e in entries], list(warnings))
+
+
 def parse_date(text: str) -> DumpDate | None:
     """A date line's month/day/year, None if the line is not date-shaped.
 

@@ -31,8 +31,9 @@ from typing import Callable
 from sitegen import faults
 from sitegen.content import frontmatter
 from sitegen.config import Config
-from sitegen.content.records import DAY_KEYS, PAPER_KEYS, Day, Paper, StatCache, irregular, load_content, skipped
-from sitegen.ingestion.dumps import Dump, parse_dump, resolve_date
+from sitegen.content.records import DAY_KEYS, PAPER_KEYS, Day, Paper, content_stat_cache, irregular, load_content, skipped
+from sitegen.ingestion.dumps import Dump, dump_from_plain, dump_to_plain, parse_dump, resolve_date
+from sitegen.state import StatCache
 from sitegen.errors import BuildError, DumpError, MultiError, SitegenError
 from sitegen.atomic import clean_dead_temps, clean_stale_temps, write_if_changed
 from sitegen.text import escape_markdown, slugify, suffixed_slug, title_key
@@ -111,7 +112,7 @@ def find_dumps(config: Config, paths: list[Path] | None, warnings: list[str] | N
 
 
 def _parse_all(files: list[Path], config: Config) -> tuple[list[tuple[dt.date, Dump]], list[SitegenError]]:
-    cache = StatCache.open(config.cache_dir / "dumps.pickle")
+    cache = StatCache.open(config.cache_dir, "dump", dump_to_plain, dump_from_plain)
     parsed, errors = [], []
     for f in files:
         try:
@@ -143,13 +144,16 @@ def _check_small(parsed, existing_days: dict[dt.date, Day], config: Config) -> l
 
 
 @contextmanager
-def _locked(path: Path):
-    """An exclusive ``flock`` on ``path`` for the duration (waits for the holder)."""
+def _locked(folder: Path):
+    """An exclusive ``flock`` on the folder ``folder`` itself for the duration (waits for the holder).
+
+    A folder, not a lock file: the cache folder then holds nothing but the build state."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        folder.mkdir(parents=True, exist_ok=True)
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
     except OSError as e:
-        raise BuildError(f"cannot create the lock file: {e.strerror}. Check permissions.", path) from None
+        raise BuildError(f"cannot create or open the cache folder: {e.strerror}. Check permissions.",
+                         folder) from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield
@@ -161,11 +165,11 @@ def ingest(config: Config, paths: list[Path] | None = None, *, keep_going: bool 
            allow_small: bool = False, log: Callable[[str], None] | None = None) -> IngestResult:
     """Merge dumps into ``config.content_dir``. Raises :class:`SitegenError` on bad input.
 
-    Runs under an exclusive lock (``.sitegen-cache/ingest.lock``): a concurrent ingest or
+    Runs under an exclusive lock (a ``flock`` on ``.sitegen-cache/`` itself): a concurrent ingest or
     build of the same project waits for this one, then finds its work done.  (Without it,
     one run's clean-up of stale temp files deleted the other's files in flight.)
     """
-    with _locked(config.cache_dir / "ingest.lock"):
+    with _locked(config.cache_dir):
         faults.point("ingest.locked")
         return _ingest(config, paths, keep_going=keep_going, allow_small=allow_small, log=log)
 
@@ -245,14 +249,15 @@ def _write_papers(states, slugs, existing, papers_dir: Path, content_cache, resu
             meta.update((k, v) for k, v in old.extra.items() if k not in PAPER_KEYS)
         todo.append((papers_dir / f"{slug}.md", meta, body, old is not None, st.abstract))
     for path, meta, body, updated, abstract in todo:
-        if write_if_changed(path, frontmatter.dumps(meta, body).encode("utf-8")):
+        data = frontmatter.dumps(meta, body).encode("utf-8")
+        if write_if_changed(path, data):
             result.updated += updated
             result.new += not updated
             faults.point("ingest.paper_written")
         # What content.parse_paper would read back (a test checks they agree).
         days = tuple(dt.date.fromisoformat(d) for d in meta["days"])
         content_cache.put(str(path), Paper(meta["slug"], meta["title"], abstract, body, days, days[0],
-                                           {k: v for k, v in meta.items() if k not in PAPER_KEYS}, str(path)))
+                                           {k: v for k, v in meta.items() if k not in PAPER_KEYS}, str(path)), data)
 
 
 def _write_days(day_papers, day_sources, slugs, existing, days_dir: Path, content_cache,
@@ -272,11 +277,12 @@ def _write_days(day_papers, day_sources, slugs, existing, days_dir: Path, conten
             meta.update((k, v) for k, v in old_day.extra.items() if k not in DAY_KEYS)
         body = old_day.body if old_day else ""
         path = days_dir / f"{date.isoformat()}.md"
-        if write_if_changed(path, frontmatter.dumps(meta, body).encode("utf-8")):
+        data = frontmatter.dumps(meta, body).encode("utf-8")
+        if write_if_changed(path, data):
             result.days_written += 1
             faults.point("ingest.day_written")
         content_cache.put(str(path), Day(date, tuple(papers), tuple(sources), body,
-                                         {k: v for k, v in meta.items() if k not in DAY_KEYS}, str(path)))
+                                         {k: v for k, v in meta.items() if k not in DAY_KEYS}, str(path)), data)
 
 
 def _ingest(config: Config, paths: list[Path] | None, *, keep_going: bool, allow_small: bool,
@@ -288,8 +294,8 @@ def _ingest(config: Config, paths: list[Path] | None, *, keep_going: bool, allow
     for d in (papers_dir, days_dir):
         clean_stale_temps(d)
     clean_dead_temps(config.cache_dir)     # a killed run's half-written caches
-    existing = load_content(config.content_dir, config.cache_dir / "content.pickle", check=False)
-    content_cache = StatCache.open(config.cache_dir / "content.pickle")
+    existing = load_content(config.content_dir, config.cache_dir, check=False)
+    content_cache = content_stat_cache(config.cache_dir)
     if not allow_small:
         small = _check_small(parsed, existing.days, config)
         bad = {e.path for e in small}

@@ -16,9 +16,9 @@ A new day changes its day file, its month file (and the month file of a paper se
 was first seen earlier), the index and the two downloads.  Each download is a concatenation of
 gzip members -- a header, one per month, a footer -- which RFC 1952 defines as one gzip stream
 (``gunzip``, ``zcat``, Python's ``gzip``, every browser's decoder): a build compresses only the
-members whose bytes changed and reuses the rest from ``.sitegen-cache/gzip/`` (content-addressed
-by the member's uncompressed bytes, and decompressed and compared before reuse, so a damaged
-cache file is recompressed, never served).  Deterministic: level 9, mtime 0, no file name.
+members whose bytes changed and reuses the rest from the build state (content-addressed by the
+member's uncompressed bytes, and decompressed and compared before reuse, so a damaged one is
+recompressed, never served).  Deterministic: level 9, mtime 0, no file name.
 """
 
 from __future__ import annotations
@@ -27,11 +27,8 @@ import csv
 import gzip
 import hashlib
 import io
-import os
 import zlib
-from pathlib import Path
 
-from sitegen.atomic import atomic_write
 from sitegen.model.outviews import View
 from sitegen.render.feeds import dump_json
 
@@ -78,35 +75,20 @@ def _csv_rows(papers) -> bytes:
 
 
 class GzipMembers:
-    """Compressed gzip members by their uncompressed bytes, kept in ``folder`` between builds."""
+    """Compressed gzip members by their uncompressed bytes: ``known`` holds the last build's
+    (name -> member, from the build state), ``used`` this build's, to be saved for the next."""
 
-    def __init__(self, folder: Path | None):
-        self.folder = folder
-        self.used: set[str] = set()
+    def __init__(self, known: dict[str, bytes] | None = None):
+        self.known = known or {}
+        self.used: dict[str, bytes] = {}
 
     def member(self, data: bytes) -> bytes:
         name = hashlib.sha256(data).hexdigest() + ".gz"
-        self.used.add(name)
-        if self.folder is not None:
-            try:
-                cached = (self.folder / name).read_bytes()
-                if _decompress(cached) == data:
-                    return cached
-            except OSError:
-                pass
-        out = gzip.compress(data, compresslevel=GZIP_LEVEL, mtime=0)
-        if self.folder is not None:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            atomic_write(self.folder / name, out)
-        return out
-
-    def prune(self) -> None:
-        """Remove the members this build did not use (the folder holds one build's worth)."""
-        if self.folder is None or not self.folder.is_dir():
-            return
-        for entry in os.scandir(self.folder):
-            if entry.name not in self.used and entry.is_file(follow_symlinks=False):
-                os.unlink(entry.path)
+        cached = self.known.get(name)
+        if cached is None or _decompress(cached) != data:      # damaged or foreign: recompress
+            cached = gzip.compress(data, compresslevel=GZIP_LEVEL, mtime=0)
+        self.used[name] = cached
+        return cached
 
 
 def _decompress(member: bytes) -> bytes | None:
@@ -146,5 +128,4 @@ def api(v: View, gz: GzipMembers | None = None) -> dict[str, bytes]:
     out[ARCHIVE_CSV] = b"".join(csv_members)
     out[API_INDEX] = dump_json({"title": v["title"], "archive_json": v["api_base"] + ARCHIVE_JSON[4:],
                                 "archive_csv": v["api_base"] + ARCHIVE_CSV[4:], "months": index_months}, indent=1)
-    gz.prune()
     return out

@@ -25,7 +25,6 @@ import jinja2
 from jinja2 import pass_context
 from markupsafe import Markup, escape
 
-from sitegen import cachefile
 from sitegen.codehash import package_code_digest
 from sitegen.content import paperlinks
 from sitegen.markup import tex
@@ -134,17 +133,6 @@ def template_dirs(config: Config) -> list[Path]:
     return dirs
 
 
-class _BytecodeCache(jinja2.FileSystemBytecodeCache):
-    """Jinja's compiled-template cache; a damaged file is recompiled, never a crash."""
-
-    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        try:
-            super().load_bytecode(bucket)
-        except Exception:     # truncated or foreign bytes past a valid header
-            bucket.reset()
-            cachefile.notice(Path(self._get_cache_filename(bucket)), "is damaged")
-
-
 @lru_cache(maxsize=4096)
 def _format_iso(iso: str, fmt: str) -> str:
     return format_date(dt.date.fromisoformat(iso), fmt)
@@ -177,16 +165,14 @@ def _body_html(ctx, body: str, abstract: str) -> Markup:
     return Markup(body_html(body, abstract, _page_url(ctx)))
 
 
-def make_env(config: Config, cache_dir: Path | None = None) -> jinja2.Environment:
+def make_env(config: Config) -> jinja2.Environment:
     """The Jinja environment: the config gives only where templates are (their content is keyed by
-    :func:`templates_digest`); what they show comes from the view."""
-    if cache_dir:
-        cache_dir.mkdir(parents=True, exist_ok=True)
+    :func:`templates_digest`); what they show comes from the view.  No bytecode cache: Jinja's is
+    marshalled code (loading it runs it); compiling the theme takes a fraction of a second a build."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader([str(d) for d in template_dirs(config)]),
         autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
-        keep_trailing_newline=True,
-        bytecode_cache=_BytecodeCache(str(cache_dir)) if cache_dir else None)
+        keep_trailing_newline=True)
     env.filters.update(date=_date, excerpt=_excerpt, markdown=_markdown, body_html=_body_html,
                        # TeX in titles: `tex` renders accents and math (MathML), `tex_text` only decodes accents.
                        tex=lambda s: Markup(tex.to_html(s, lambda t: str(escape(t)))), tex_text=tex.decode)
@@ -249,9 +235,9 @@ def page_key(view: dict[str, Any], template_digest: bytes) -> bytes:
 class Renderer:
     """Renders pages of one model from their views. Built once per process (workers fork it)."""
 
-    def __init__(self, model: SiteModel, cache_dir: Path | None = None):
+    def __init__(self, model: SiteModel):
         self.model = model
-        self.env = make_env(model.config, cache_dir)
+        self.env = make_env(model.config)
         self.views = PageViews(model)
         self._templates: dict[str, jinja2.Template] = {}
         self._view_cache: dict[str, dict[str, Any]] = {}

@@ -48,8 +48,8 @@ Output (all under ``search/``, compact deterministic JSON):
 
 Incremental builds and their limit
 ----------------------------------
-Tokenizing and stemming is most of the work.  With ``cache_dir``, the
-per-document term counts are cached (``search-terms.marshal``) under a hash
+Tokenizing and stemming is most of the work.  With ``state`` (the build state,
+:mod:`sitegen.state`), the per-document term counts are cached (table ``terms``) under a hash
 of title + abstract, so adding 25 papers to 50,000 only analyzes 25.  But
 BM25 weights depend on global statistics (document count, average field
 length, each term's document frequency), so **every weight -- hence every
@@ -69,7 +69,6 @@ from __future__ import annotations
 import gc
 import hashlib
 import json
-import marshal
 import os
 import re
 import sys
@@ -79,7 +78,9 @@ from typing import Sequence
 
 import numpy as np
 
+from sitegen import plain
 from sitegen.codehash import package_code_digest
+from sitegen.state import State, decode
 from sitegen.search import lunrfast
 from sitegen.search import positions
 from sitegen.search.encode import _joined, _js_order
@@ -94,10 +95,9 @@ FIELDS = ("title", "abstract")
 DATA_GLOBAL = "SITEGEN_SEARCH_DATA"
 # Raw shard bytes per gzipped byte: full shards compress ~2.5:1 (gzip -6).
 _RAW_PER_GZ = 2.5
-_CACHE_NAME = "search-terms.marshal"
 # The package's code is part of the key (every module, no list to keep up to date): a changed
 # tokenizer, folding or stemmer never reads stale counts.
-_CACHE_VERSION = "sitegen-search-terms/1/{}/{}".format(sys.version_info[:2], package_code_digest())
+_CACHE_VERSION = hashlib.blake2b(package_code_digest().encode(), digest_size=6).hexdigest() + "/"
 
 
 @dataclass(frozen=True)
@@ -268,60 +268,43 @@ def _doc_key(doc: SearchDoc) -> str:
     return h.hexdigest()
 
 
-def _load_cache(path: Path) -> dict:
-    try:
-        with open(path, "rb") as fh:
-            data = marshal.load(fh)
-        if isinstance(data, dict) and data.get("version") == _CACHE_VERSION:
-            return data["entries"]
-    except (OSError, EOFError, ValueError, TypeError, KeyError):
-        pass
-    return {}
+def _is_entry(e) -> bool:
+    return (type(e) is tuple and len(e) == 6 and plain.is_tuple_of(e[0], str) and plain.is_tuple_of(e[1], int)
+            and len(e[0]) == len(e[1]) and plain.is_tuple_of(e[2], str) and plain.is_tuple_of(e[3], int)
+            and len(e[2]) == len(e[3]) and plain.is_tuple_of(e[4], int) and plain.is_tuple_of(e[5], int))
 
 
-def _save_cache(path: Path, entries: dict) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-        with open(tmp, "wb") as fh:
-            marshal.dump({"version": _CACHE_VERSION, "entries": entries}, fh)
-        os.replace(tmp, path)
-    except OSError:
-        pass    # a cache that cannot be written only costs time next build
-
-
-def analyze_docs(docs: Sequence[SearchDoc], cache_dir: Path | None = None
+def analyze_docs(docs: Sequence[SearchDoc], state: State | None = None
                  ) -> tuple[list[list[dict]], list[tuple[Sequence[int], Sequence[int]]]]:
     """Per-document ``[title_counts, abstract_counts]`` and ``(title_positions,
     abstract_positions)`` (:meth:`lunrfast.Analyzer.positions`), cached when possible."""
     analyzer = lunrfast.Analyzer()
-    if cache_dir is None:
+    if state is None:
         return ([[analyzer.counts(d.title), analyzer.counts(d.abstract)] for d in docs],
                 [(analyzer.positions(d.title), analyzer.positions(d.abstract)) for d in docs])
-    cached = _load_cache(Path(cache_dir) / _CACHE_NAME)
-    keep: dict = {}
+    stored = state.terms()          # key -> plain JSON; decoded only for the documents asked for
+    new: dict[str, str] = {}
     result = []
     positions = []
     for doc in docs:
-        key = _doc_key(doc)
-        entry = cached.get(key)
+        key = _CACHE_VERSION + _doc_key(doc)
+        entry = decode(stored.pop(key, None), _is_entry)     # popped: what stays is what no doc asked for
         if entry is None:
             t, a = analyzer.counts(doc.title), analyzer.counts(doc.abstract)
             entry = (tuple(t), tuple(t.values()), tuple(a), tuple(a.values()),
                      tuple(analyzer.positions(doc.title)), tuple(analyzer.positions(doc.abstract)))
             result.append([t, a])
+            new[key] = plain.dumps(entry)
         else:
             result.append([dict(zip(entry[0], entry[1])), dict(zip(entry[2], entry[3]))])
         positions.append((entry[4], entry[5]))
-        keep[key] = entry
-    if keep.keys() != cached.keys():
-        _save_cache(Path(cache_dir) / _CACHE_NAME, keep)
+    state.save_terms(new, stored.keys())
     return result, positions
 
 
 # --------------------------------------------------------------- entry point
 
-def build_search_index(docs: Sequence[SearchDoc], cache_dir: Path | None = None, *,
+def build_search_index(docs: Sequence[SearchDoc], state: State | None = None, *,
                        title_boost: float = 10, shard_kb: float = 30,
                        shard_raw_bytes: int | None = None, doc_chunk: int = 25,
                        snippet_chars: int = 240, emit_js: bool = True) -> dict[str, bytes]:
@@ -345,7 +328,7 @@ def build_search_index(docs: Sequence[SearchDoc], cache_dir: Path | None = None,
     gc_was_enabled = gc.isenabled()
     gc.disable()    # millions of small dicts/strings: the cyclic GC only costs time here
     try:
-        counts, token_pos = analyze_docs(docs, cache_dir)
+        counts, token_pos = analyze_docs(docs, state)
         built = lunrfast.build(counts, fields)
         shards = encode_shards(built, max(1, shard_raw_bytes))
         pos_texts = positions.encode(built, counts, token_pos, [ids for _, _, ids in shards])
