@@ -133,17 +133,20 @@ def _memo(path: Path, key_parts: tuple, compute: Callable[[], object]):
 
 
 def compute_related(config: Config, model_papers) -> dict[str, list[str]]:
+    """slug -> related slugs, best first: updated by delta from the last build's state
+    (``.sitegen-cache/related-state.npz``), equal to a cold computation (model/related/)."""
     if config.related_count <= 0:
         return {}
-    papers = list(model_papers.values())
-
-    def compute():
-        from sitegen.model.related import related_papers   # numpy: imported only when there is work
-        idx = related_papers([(p.title, p.abstract) for p in papers], k=config.related_count)
-        return {p.slug: [papers[j].slug for j in idx[i]] for i, p in enumerate(papers)}
-    return _memo(config.cache_dir / "related.pickle",
-                 ([(p.slug, p.title, p.abstract) for p in papers], config.related_count,
-                  package_code_digest()), compute)
+    from sitegen.model import related    # numpy: imported only when there is work
+    papers = sorted(model_papers.values(), key=lambda p: p.slug)
+    snap = related.snapshot_mask([p.first_seen for p in papers])
+    docs = [related.Doc(p.slug, p.title, p.abstract, s) for p, s in zip(papers, snap)]
+    path = config.cache_dir / "related-state.npz"
+    old = related.load(path)
+    state, stats = related.update(old, docs, config.related_count, package_code_digest().encode())
+    if stats.tokenised or stats.vectors or stats.rescored or old is None or len(old.keys) != len(state.keys):
+        related.save(path, state)
+    return {p.slug: [papers[j].slug for j in row if j >= 0] for p, row in zip(papers, state.nbr.tolist())}
 
 
 def static_files(config: Config, warnings: list[str] | None = None) -> dict[str, Path]:
