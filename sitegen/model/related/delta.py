@@ -135,6 +135,8 @@ def update(state: RelatedState | None, docs: Sequence[Doc], k: int, salt: bytes)
         old_df = np.zeros(len(vocab), dtype=np.int64)
         old_df[:len(state.df)] = state.df
         moved = df != old_df
+        if moved.any():
+            stats.reasons.append(f"snapshot df of {int(moved.sum())} terms changed")
         recompute = ~same
         recompute[row_of[moved[tf.term]]] = True
     stats.full = bool(recompute.all()) and n > 0
