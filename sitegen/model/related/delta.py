@@ -57,11 +57,10 @@ class Stats:
 
 
 def _digests(docs: Sequence[Doc]) -> np.ndarray:
-    out = bytearray()
-    for d in docs:
-        out += hashlib.blake2b(f"{d.title or ''}\0{d.abstract or ''}".encode("utf-8", "surrogatepass"),
-                               digest_size=16).digest()
-    return np.frombuffer(bytes(out), dtype=np.uint8).reshape(len(docs), 16).copy()
+    blake = hashlib.blake2b
+    out = b"".join([blake(f"{d.title or ''}\0{d.abstract or ''}".encode("utf-8", "surrogatepass"),
+                          digest_size=16).digest() for d in docs])
+    return np.frombuffer(out, dtype=np.uint8).reshape(len(docs), 16).copy()
 
 
 def _tokenise(docs: Sequence[Doc], rows: np.ndarray, vocab: list[str], ids: dict[str, int]) -> Csr:

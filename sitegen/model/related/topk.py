@@ -28,8 +28,10 @@ def _postings(vec: Csr) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
     rows = vec.rows_of_entries()[vec.sig]
     terms = vec.term[vec.sig].astype(np.int64)
     t = int(terms.max()) + 1 if terms.size else 1
-    order = np.lexsort((rows, terms))
-    p_row = rows[order]
+    nb = bits(vec.n)
+    key = (terms.astype(np.uint64) << _U(nb)) | rows.astype(np.uint64)
+    key.sort()
+    p_row = (key & _U((1 << nb) - 1)).astype(np.int64)
     p_start = np.zeros(t + 1, dtype=np.int64)
     np.cumsum(np.bincount(terms, minlength=t), out=p_start[1:])
     s_ptr = np.zeros(vec.n + 1, dtype=np.int64)
