@@ -96,9 +96,9 @@ OPS = st.lists(st.tuples(st.sampled_from(["day", "day", "edit", "edit_old", "del
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(ops=OPS, k=st.integers(1, 4))
-def test_incremental_equals_cold_after_any_changes(ops, k):
-    archive = Archive(40)
+@given(ops=OPS, k=st.integers(1, 4), start=st.sampled_from([dt.date(2025, 1, 25), dt.date(2025, 1, 1)]))
+def test_incremental_equals_cold_after_any_changes(ops, k, start):
+    archive = Archive(40, start=start)              # Jan 1: a one-month archive (the first day's snapshot)
     state, _ = step(None, archive, k)
     for op, x in ops:
         slugs = sorted(archive.papers)
@@ -195,7 +195,9 @@ def test_a_new_month_or_another_count_is_a_full_recompute(base):
 def test_snapshot_is_the_papers_before_the_latest_month():
     d = dt.date
     assert snapshot_mask([d(2025, 1, 31), d(2025, 2, 1), d(2025, 2, 9), d(2024, 12, 1)]) == [True, False, False, True]
-    assert snapshot_mask([d(2025, 2, 1)]) == [False] and snapshot_mask([]) == []
+    assert snapshot_mask([d(2025, 2, 1)]) == [True] and snapshot_mask([]) == []
+    # a first month: its first day's papers, whatever days follow inside the month
+    assert snapshot_mask([d(2025, 2, 3), d(2025, 2, 9), d(2025, 2, 3), d(2025, 2, 28)]) == [True, False, True, False]
 
 
 def test_docs_must_be_sorted_by_unique_key():

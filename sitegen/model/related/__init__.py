@@ -3,7 +3,8 @@
 The definition (ARCHITECTURE.md "Related papers" says the same):
 
 * the statistics snapshot: the papers first seen before the first day of the
-  month of the archive's latest ``first_seen`` (:func:`snapshot_mask`); its
+  month of the archive's latest ``first_seen`` (in its first month: the papers of
+  its first day) (:func:`snapshot_mask`); its
   size ``n`` and document frequencies ``df`` give every term's IDF.  It moves
   only when the archive enters a new month (or an old paper is added, deleted
   or edited), so adding a day inside a month changes no weight;
@@ -36,10 +37,14 @@ __all__ = ["Doc", "RelatedState", "Stats", "load", "save", "update", "snapshot_m
 
 
 def snapshot_mask(first_seen: Sequence[dt.date]) -> list[bool]:
-    """Which papers count in the statistics: first seen before the month of the latest one."""
+    """Which papers count in the statistics: those first seen before the month of the latest
+    one; while the archive has a single month, those of its first day (days added inside a
+    month never change it)."""
     if not first_seen:
         return []
     start = max(first_seen).replace(day=1)
+    if min(first_seen) >= start:
+        start = min(first_seen) + dt.timedelta(days=1)
     return [d < start for d in first_seen]
 
 
