@@ -67,6 +67,7 @@ class BuildReport:
     up_to_date: bool = False
     feeds: bool = False          # feeds and sitemap written (base_url has a host)
     ingest: IngestResult | None = None
+    related: object = None       # what the related-papers update did (model.related.Stats)
     timings: dict[str, float] = field(default_factory=dict)
 
     def summary(self) -> str:
@@ -132,7 +133,8 @@ def _memo(path: Path, key_parts: tuple, compute: Callable[[], object]):
     return value
 
 
-def compute_related(config: Config, model_papers) -> dict[str, list[str]]:
+def compute_related(config: Config, model_papers, report: BuildReport | None = None,
+                    force: bool = False) -> dict[str, list[str]]:
     """slug -> related slugs, best first: updated by delta from the last build's state
     (``.sitegen-cache/related-state.npz``), equal to a cold computation (model/related/)."""
     if config.related_count <= 0:
@@ -142,8 +144,10 @@ def compute_related(config: Config, model_papers) -> dict[str, list[str]]:
     snap = related.snapshot_mask([p.first_seen for p in papers])
     docs = [related.Doc(p.slug, p.title, p.abstract, s) for p, s in zip(papers, snap)]
     path = config.cache_dir / "related-state.npz"
-    old = related.load(path)
+    old = None if force else related.load(path)     # --force ignores every cache
     state, stats = related.update(old, docs, config.related_count, package_code_digest().encode())
+    if report is not None:
+        report.related = stats
     if stats.tokenised or stats.vectors or stats.rescored or old is None or len(old.keys) != len(state.keys):
         related.save(path, state)
     return {p.slug: [papers[j].slug for j in row if j >= 0] for p, row in zip(papers, state.nbr.tolist())}
@@ -295,7 +299,7 @@ def _build_pages(config: Config, content, report: BuildReport, search_job: _Back
                  pages_cache: Path, *, say, progress, force: bool, lap: _Laps) -> None:
     """Model, pages, feeds and search into the output tree (the part after ingest)."""
     cache = config.cache_dir
-    related = compute_related(config, content.papers)
+    related = compute_related(config, content.papers, report, force)
     lap("related")
     faults.point("build.related")
     model = build_model(config, content, related)
