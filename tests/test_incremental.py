@@ -132,6 +132,10 @@ def test_add_a_days_dump(chain, tmp_path):
     synth.add_day(chain.root / "content" / "dumps", 25, seed=SEED + chain.steps)
     inc, cold = check_against_cold(chain, tmp_path)
     assert inc.rendered >= 25
+    # related papers by delta: only the new papers tokenised, weighed and scored (the same month)
+    new = inc.related.tokenised
+    assert 0 < new <= 25 and not inc.related.full and inc.related.vectors == new, inc.related
+    assert cold.related.full
 
 
 def test_edit_an_abstract_on_the_latest_day(chain, tmp_path):

@@ -473,7 +473,7 @@ def test_a_killed_runs_cache_temp_files_are_removed_but_not_a_live_runs(tmp_path
     cache = site / ".sitegen-cache"
     (cache / "search").mkdir(exist_ok=True)
     stale = [cache / f".content.pickle.tmp-{dead.pid}-123", cache / "search" / f".index.pickle.tmp-{dead.pid}"]
-    in_flight = cache / f".related.pickle.tmp-{os.getpid()}-1"    # a concurrent run still writing it
+    in_flight = cache / f".related-state.npz.tmp-{os.getpid()}-1"    # a concurrent run still writing it
     for f in stale + [in_flight]:
         f.write_bytes(b"half")
     set_title(site, "Another Title")

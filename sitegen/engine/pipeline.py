@@ -69,6 +69,7 @@ class BuildReport:
     up_to_date: bool = False
     feeds: bool = False          # feeds and sitemap written (base_url has a host)
     ingest: IngestResult | None = None
+    related: object = None       # what the related-papers update did (model.related.Stats)
     timings: dict[str, float] = field(default_factory=dict)
 
     def summary(self) -> str:
@@ -146,21 +147,28 @@ def _memo_files(config: Config, name: str, key_parts: tuple, compute: Callable[[
     return value
 
 
-def _is_related(v) -> bool:
-    return type(v) is dict and all(type(k) is str and plain.is_str_list(s) for k, s in v.items())
+RELATED_STATE = b"related/1"     # the key of the related-papers state in the build state
 
 
-def compute_related(config: Config, model_papers) -> dict[str, list[str]]:
+def compute_related(config: Config, model_papers, report: BuildReport | None = None,
+                    force: bool = False) -> dict[str, list[str]]:
+    """slug -> related slugs, best first: updated by delta from the last build's state (plain
+    arrays in the build state), equal to a cold computation (model/related/)."""
     if config.related_count <= 0:
         return {}
-    papers = list(model_papers.values())
-
-    def compute():
-        from sitegen.model.related import related_papers   # numpy: imported only when there is work
-        idx = related_papers([(p.title, p.abstract) for p in papers], k=config.related_count)
-        return {p.slug: [papers[j].slug for j in idx[i]] for i, p in enumerate(papers)}
-    return _memo(config, "related", ([(p.slug, p.title, p.abstract) for p in papers], config.related_count),
-                 compute, _is_related)
+    from sitegen.model import related    # numpy: imported only when there is work
+    papers = sorted(model_papers.values(), key=lambda p: p.slug)
+    snap = related.snapshot_mask([p.first_seen for p in papers])
+    docs = [related.Doc(p.slug, p.title, p.abstract, s) for p, s in zip(papers, snap)]
+    store = State.open(config.cache_dir)
+    saved = None if force else (store.memo_files("related-state", RELATED_STATE) or {}).get("state.npz")
+    old = related.from_bytes(saved, store.path)     # --force ignores every cache
+    state, stats = related.update(old, docs, config.related_count, package_code_digest().encode())
+    if report is not None:
+        report.related = stats
+    if stats.tokenised or stats.vectors or stats.rescored or old is None or len(old.keys) != len(state.keys):
+        store.save_memo_files("related-state", RELATED_STATE, {"state.npz": related.to_bytes(state)})
+    return {p.slug: [papers[j].slug for j in row if j >= 0] for p, row in zip(papers, state.nbr.tolist())}
 
 
 def static_files(config: Config, warnings: list[str] | None = None) -> dict[str, Path]:
@@ -321,7 +329,7 @@ class _Laps:
 def _build_pages(config: Config, content, report: BuildReport, search_job: _Background, record: OutputRecord,
                  *, say, progress, force: bool, lap: _Laps) -> None:
     """Model, pages, feeds and search into the output tree (the part after ingest)."""
-    related = compute_related(config, content.papers)
+    related = compute_related(config, content.papers, report, force)
     lap("related")
     faults.point("build.related")
     model = build_model(config, content, related)

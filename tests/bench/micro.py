@@ -8,8 +8,9 @@ instead, beside the load average that explains a slow figure::
 
 1. *related, shipped*: ``related_papers`` over the ~390 unique shipped papers, warm
    (second call in the process): target <= 1 s (about 50 ms on an idle 2-core machine).
-2. *related, 3,000 synthetic*: the pruned path (tests/bench/synth.py papers): target <= 8 s
-   (about 0.4 s CPU).
+2. *related, 3,000 synthetic*: a cold computation (tests/bench/synth.py papers): target <= 8 s;
+   and one more day of 25 by delta from the saved state (load + update + save): target <= 1 s.
+   (Cold vs delta at larger sizes: ``python -m tests.bench.related_delta 5000 20000``.)
 3. *huge dump refused*: ``sitegen ingest`` of a project whose one dump is a 200 MB (sparse)
    file, a 10 MB line, or 30 MB of short lines: each refused (exit 1) in <= 2 s wall, Python
    start-up included, as SECURITY.md promises (50-80 s before the line limit).  Their bounded memory is a test
@@ -90,15 +91,33 @@ def refuse_huge(case: str, work: Path) -> tuple[float, float]:
 def measurements(work: Path) -> list[tuple[str, float, Callable[[], tuple[float, float]]]]:
     """(name, target wall s, one run) for every measurement."""
     from sitegen.model.related import related_papers
+    from tests.bench import related_delta
     shipped = shipped_papers()
     related_papers(shipped)                      # warm: numpy and the tokeniser loaded
     docs = synth.make_papers(3000, seed=11)
+    papers, dates = related_delta.archive(3000, 25)
+    base = related_delta.docs_of(papers[:3000], dates)
+    grown = related_delta.docs_of(papers, dates + [dates[-1]] * 25)   # the same day: the same month
     rows = [(f"related papers, shipped ({len(shipped)} papers), warm", 1.0,
              lambda: timed(lambda: related_papers(shipped))),
-            ("related papers, 3,000 synthetic (pruned path)", 8.0, lambda: timed(lambda: related_papers(docs)))]
+            ("related papers, 3,000 synthetic, cold", 8.0, lambda: timed(lambda: related_papers(docs))),
+            ("related papers, 3,000 synthetic + one day by delta", 1.0,
+             lambda: timed(_delta_day(base, grown, work)))]
     for case in HUGE_DUMPS:
         rows.append((f"`sitegen ingest` refuses a dump: {case}", 2.0, lambda case=case: refuse_huge(case, work)))
     return rows
+
+
+def _delta_day(base, grown, work: Path) -> Callable[[], object]:
+    """Save the state of ``base``; the timed part loads it, updates it to ``grown``, saves it."""
+    from sitegen.model import related
+    path = work / "related-state.npz"
+    related.save(path, related.update(None, base, 5, b"micro")[0])
+
+    def run():
+        state, _ = related.update(related.load(path), grown, 5, b"micro")
+        related.save(work / "related-next.npz", state)
+    return run
 
 
 def report(runs: int, work: Path) -> str:
