@@ -38,7 +38,7 @@
   'use strict'
 
   var MAX_FETCH_BYTES = 4000000   // raw shard bytes one query may load
-  var MAX_SHARDS = 24             // shards kept in memory between queries
+  var MAX_SHARDS = 64             // shards kept in memory between queries (all segments)
   var MAX_PREFIX_SHARDS = 2       // shards a typed word's prefix may load (per range: its own and the next)
   var MAX_COMPLETIONS = 30        // terms a typed word's prefix expands to (most frequent)
   var MAX_CORRECTIONS = 3         // terms a misspelt word is corrected to (1 if +required)
@@ -69,12 +69,70 @@
     return out
   }
 
-  function shardName (manifest, i) {
-    return 'shard-' + i + '-' + manifest.shards.hash[i] + '.json'
+  /* Shard ids: segment s's shard i is layout(m).offset[s] + i (one flat
+   * numbering, in segment order, then term order). */
+  var layouts = new WeakMap()
+  function layout (m) {
+    var l = layouts.get(m)
+    if (!l) {
+      l = { offset: [], seg: [], local: [], firsts: [] }
+      m.segments.forEach(function (seg, s) {
+        l.offset.push(l.seg.length)
+        l.firsts.push(seg.first)
+        for (var i = 0; i < seg.shards.first.length; i++) { l.seg.push(s); l.local.push(i) }
+      })
+      layouts.set(m, l)
+    }
+    return l
   }
 
-  function docsName (manifest, chunk) {
-    return 'docs-' + chunk + '-' + manifest.store.hash[chunk] + '.json'
+  /* The shard that would hold `term`, in every segment (ids). */
+  function shardsFor (m, term) {
+    var l = layout(m)
+    return m.segments.map(function (seg, s) { return l.offset[s] + shardFor(seg.shards.first, term) })
+  }
+
+  /* In every segment, the shards that may hold terms starting with prefix (at most cap each). */
+  function shardsInRange (m, prefix, cap) {
+    var l = layout(m)
+    var out = []
+    m.segments.forEach(function (seg, s) {
+      shardRange(seg.shards.first, prefix, cap).forEach(function (i) { out.push(l.offset[s] + i) })
+    })
+    return out
+  }
+
+  function fileName (m, kind, id) {
+    var l = layout(m)
+    var seg = m.segments[l.seg[id]]
+    return kind + '-' + seg.name + '-' + l.local[id] + '-' + seg.shards.hash[l.local[id]] + '.json'
+  }
+
+  function shardName (m, id) { return fileName(m, 'shard', id) }
+
+  function shardBytes (m, id) {
+    var l = layout(m)
+    return m.segments[l.seg[id]].shards.bytes[l.local[id]]
+  }
+
+  /* The segment holding document `ref` (refs are in segment order). */
+  function segmentOf (m, ref) {
+    var firsts = layout(m).firsts
+    var lo = 0
+    var hi = firsts.length - 1
+    while (lo < hi) {
+      var mid = (lo + hi + 1) >> 1
+      if (firsts[mid] <= ref) lo = mid; else hi = mid - 1
+    }
+    return lo
+  }
+
+  /* [file name, row] of document `ref` in the doc store. */
+  function docsName (m, ref) {
+    var seg = m.segments[segmentOf(m, ref)]
+    var local = ref - seg.first
+    var chunk = Math.floor(local / m.store.size)
+    return ['docs-' + seg.name + '-' + chunk + '-' + seg.store[chunk] + '.json', local - chunk * m.store.size]
   }
 
   function bucketKey (term) {
@@ -98,7 +156,6 @@
 
   /* The shards the groups need before resolution, in order. */
   function neededShards (manifest, groups) {
-    var firsts = manifest.shards.first
     var want = {}
     var all = false
     function add (ids) { ids.forEach(function (k) { want[k] = true }) }
@@ -106,19 +163,20 @@
       if (g.kind === 'fuzzy') { all = true; return }
       if (g.kind === 'wildcard') {
         var p = starPrefix(g.term)
-        add(shardRange(firsts, p))
-        if (isTrailingStar(g.term) && Q.stem(p) !== p) add(shardRange(firsts, Q.stem(p)))
+        add(shardsInRange(manifest, p))
+        if (isTrailingStar(g.term) && Q.stem(p) !== p) add(shardsInRange(manifest, Q.stem(p)))
         return
       }
-      add([shardFor(firsts, g.term)])
+      add(shardsFor(manifest, g.term))
       if (g.prefix) {
-        add(shardRange(firsts, g.word, MAX_PREFIX_SHARDS))
-        if (g.term !== g.word) add(shardRange(firsts, g.term, MAX_PREFIX_SHARDS))
-        backTerms(g.word).forEach(function (t) { add([shardFor(firsts, t)]) })
+        add(shardsInRange(manifest, g.word, MAX_PREFIX_SHARDS))
+        if (g.term !== g.word) add(shardsInRange(manifest, g.term, MAX_PREFIX_SHARDS))
+        backTerms(g.word).forEach(function (t) { add(shardsFor(manifest, t)) })
       }
     })
     var out = []
-    for (var k = 0; k < firsts.length; k++) if (all || want[k]) out.push(k)
+    var total = layout(manifest).seg.length
+    for (var k = 0; k < total; k++) if (all || want[k]) out.push(k)
     return out
   }
 
@@ -127,7 +185,7 @@
    * Returns [{..group, fieldIdx, terms, exact, missing}]. */
   function resolveGroups (manifest, groups, vocab) {
     var fields = manifest.fields
-    var firsts = manifest.shards.first
+    function range (prefix, cap) { return shardsInRange(manifest, prefix, cap) }
     return groups.map(function (g) {
       var r = {}
       for (var key in g) r[key] = g[key]
@@ -144,11 +202,11 @@
       } else if (g.kind === 'wildcard') {
         var p = starPrefix(g.term)
         if (isTrailingStar(g.term)) {
-          vocab.inShards(shardRange(firsts, p), p).forEach(take)
+          vocab.inShards(range(p), p).forEach(take)
           var sp = Q.stem(p)
-          if (sp !== p) vocab.inShards(shardRange(firsts, sp), sp).forEach(take)
+          if (sp !== p) vocab.inShards(range(sp), sp).forEach(take)
         } else {
-          var pool = vocab.inShards(shardRange(firsts, p), p)
+          var pool = vocab.inShards(range(p), p)
           lunr.TokenSet.fromArray(pool).intersect(lunr.TokenSet.fromString(g.term)).toArray().forEach(take)
         }
       } else {
@@ -157,8 +215,8 @@
           r.exact = g.term
         }
         if (g.prefix) {
-          var more = vocab.inShards(shardRange(firsts, g.word, MAX_PREFIX_SHARDS), g.word)
-          if (g.term !== g.word) more = more.concat(vocab.inShards(shardRange(firsts, g.term, MAX_PREFIX_SHARDS), g.term))
+          var more = vocab.inShards(range(g.word, MAX_PREFIX_SHARDS), g.word)
+          if (g.term !== g.word) more = more.concat(vocab.inShards(range(g.term, MAX_PREFIX_SHARDS), g.term))
           if (!r.exact) backTerms(g.word).forEach(function (t) { if (vocab.has(t)) more.push(t) })
           var uniq = []
           var u = Object.create(null)
@@ -190,48 +248,51 @@
     return out
   }
 
-  /* Merge decoded shards (in shard order) into a serialized lunr index.
-   * Only terms passing `keep` (default: all) are taken.  Terms get
-   * consecutive indices; each field vector gets the components of the taken
-   * terms, in index order. */
-  function mergeShards (manifest, shards, keep) {
+  /* A term's [[segment index, entry], ...] in segment order, from loaded
+   * shards ({id: entries}). */
+  function byTerm (manifest, loaded) {
+    var l = layout(manifest)
+    var out = new Map()
+    Object.keys(loaded).map(Number).sort(function (a, b) { return a - b }).forEach(function (id) {
+      loaded[id].forEach(function (e) {
+        var list = out.get(e[0])
+        if (!list) out.set(e[0], list = [])
+        list.push([l.seg[id], e])
+      })
+    })
+    return out
+  }
+
+  /* Merge loaded shards ({id: entries}) into a serialized lunr index: the
+   * terms passing `keep` (default: all) in JavaScript order, weighed over
+   * all their segments (score.weigh), field vectors with their components
+   * in index order.  Right for a term only if its shard is loaded in every
+   * segment. */
+  function mergeShards (manifest, loaded, keep) {
     var fields = manifest.fields
     var inverted = []
     var vectors = Object.create(null)
     var keys = []
-    var idx = 0
-    for (var s = 0; s < shards.length; s++) {
-      var entries = shards[s]
-      for (var e = 0; e < entries.length; e++) {
-        var entry = entries[e]
-        if (keep && !keep(entry[0])) continue
-        var posting = { _index: idx }
-        for (var f = 0; f < fields.length; f++) {
-          var byRef = {}
-          var p = entry[f + 1]
-          if (p.length) {
-            var weights = p[0]
-            var gaps = p[1]
-            var codes = p[2]
-            var ref = 0
-            for (var g = 0; g < gaps.length; g++) {
-              ref += gaps[g]
-              byRef[ref] = {}
-              var key = fields[f] + '/' + ref
-              var vec = vectors[key]
-              if (vec === undefined) {
-                vec = vectors[key] = []
-                keys.push(key)
-              }
-              vec.push(idx, weights[codes ? codes[g] : 0] / 1000)
-            }
+    var terms = byTerm(manifest, loaded)
+    var names = Array.from(terms.keys()).filter(function (t) { return !keep || keep(t) }).sort(jsLess)
+    names.forEach(function (t, idx) {
+      var posting = { _index: idx }
+      S.weigh(manifest, terms.get(t)).forEach(function (fp, f) {
+        var byRef = {}
+        for (var i = 0; i < fp.refs.length; i++) {
+          byRef[fp.refs[i]] = {}
+          var key = fields[f] + '/' + fp.refs[i]
+          var vec = vectors[key]
+          if (vec === undefined) {
+            vec = vectors[key] = []
+            keys.push(key)
           }
-          posting[fields[f]] = byRef
+          vec.push(idx, fp.w[i])
         }
-        inverted.push([entry[0], posting])
-        idx++
-      }
-    }
+        posting[fields[f]] = byRef
+      })
+      inverted.push([t, posting])
+    })
     return {
       version: manifest.lunr,
       fields: fields,
@@ -266,11 +327,12 @@
   function createEngine (loader, opts) {
     var useLunr = !!(opts && opts.lunrIndex)
     var files = Object.create(null)      // manifest, doc chunks, term buckets, dates (small)
-    var shards = Object.create(null)     // shard index -> entries
-    var recent = []                      // loaded shard indices, most recent first
-    var entries = new Map()              // term -> shard entry (loaded shards)
-    var decoded = new Map()              // term -> [per-field postings]
+    var shards = Object.create(null)     // shard id -> entries
+    var recent = []                      // loaded shard ids, most recent first
+    var entries = new Map()              // term -> {segment index: shard entry} (loaded shards)
+    var decoded = new Map()              // term -> [per-field postings, weighed]
     var manifestPromise = null
+    var M0 = null                        // the manifest, once loaded
 
     function load (name) {
       if (!files[name]) {
@@ -284,7 +346,10 @@
 
     function manifest () {
       if (!manifestPromise) {
-        manifestPromise = load('manifest.json')
+        manifestPromise = load('manifest.json').then(function (m) {
+          M0 = m
+          return m
+        })
         manifestPromise.catch(function () { manifestPromise = null })
       }
       return manifestPromise
@@ -296,7 +361,12 @@
         return loader(shardName(m, i)).then(function (list) {
           if (!shards[i]) {
             shards[i] = list
-            list.forEach(function (e) { entries.set(e[0], e) })
+            var s = layout(m).seg[i]
+            list.forEach(function (e) {
+              var bySeg = entries.get(e[0])
+              if (!bySeg) entries.set(e[0], bySeg = {})
+              bySeg[s] = e
+            })
           }
           return list
         })
@@ -306,8 +376,11 @@
         recent = keep.concat(recent.filter(function (i) { return keep.indexOf(i) === -1 }))
         while (recent.length > Math.max(MAX_SHARDS, keep.length)) {
           var old = recent.pop()
+          var s = layout(m).seg[old]
           shards[old].forEach(function (e) {
-            entries.delete(e[0])
+            var bySeg = entries.get(e[0])
+            delete bySeg[s]
+            if (!Object.keys(bySeg).length) entries.delete(e[0])
             decoded.delete(e[0])
           })
           delete shards[old]
@@ -316,41 +389,57 @@
       })
     }
 
+    /* A term is visible only when the shard that would hold it is loaded in
+     * every segment: then its postings and document frequency are the whole
+     * archive's. */
+    function has (term) {
+      return entries.has(term) && shardsFor(M0, term).every(function (id) { return shards[id] !== undefined })
+    }
+
+    function segEntries (term) {
+      var bySeg = entries.get(term)
+      return Object.keys(bySeg).map(Number).sort(function (a, b) { return a - b })
+        .map(function (s) { return [s, bySeg[s]] })
+    }
+
     function postings (term) {
       var p = decoded.get(term)
       if (p === undefined) {
-        var e = entries.get(term)
-        if (e === undefined) return undefined
-        p = []
-        for (var f = 1; f < e.length; f++) p.push(S.decodePostings(e[f]))
+        if (!has(term)) return undefined
+        p = S.weigh(M0, segEntries(term))
         decoded.set(term, p)
       }
       return p
     }
 
     var vocab = {
-      has: function (t) { return entries.has(t) },
+      has: has,
       df: function (t) {
-        var e = entries.get(t)
         var n = 0
-        for (var f = 1; f < e.length; f++) if (e[f].length) n += e[f][1].length
+        segEntries(t).forEach(function (se) {
+          for (var f = 1; f < se[1].length; f++) if (se[1][f].length) n += se[1][f][0].length
+        })
         return n
       },
       inShards: function (ids, prefix) {
+        var seen = Object.create(null)
         var out = []
-        var list = ids || Object.keys(shards).map(Number).sort(function (a, b) { return a - b })
+        var list = ids || Object.keys(shards).map(Number)
         list.forEach(function (i) {
           (shards[i] || []).forEach(function (e) {
-            if (e[0].slice(0, prefix.length) === prefix) out.push(e[0])
+            if (!seen[e[0]] && e[0].slice(0, prefix.length) === prefix) {
+              seen[e[0]] = true
+              if (has(e[0])) out.push(e[0])
+            }
           })
         })
-        return out
+        return out.sort(jsLess)
       }
     }
 
     function checkBytes (m, ids) {
       var bytes = 0
-      ids.forEach(function (i) { if (!shards[i]) bytes += m.shards.bytes[i] })
+      ids.forEach(function (i) { if (!shards[i]) bytes += shardBytes(m, i) })
       if (bytes > MAX_FETCH_BYTES) {
         throw new Q.QueryError('That query would need too much of the index. ' +
           'Use a longer prefix before * or drop the ~ (fuzzy) part.')
@@ -372,12 +461,12 @@
           var terms = M.corrections(g.word, g.term, buckets[i], limit)
           if (!terms.length) return
           fixes.push([g, terms])
-          terms.forEach(function (t) { need.push(shardFor(m.shards.first, t)) })
+          terms.forEach(function (t) { need = need.concat(shardsFor(m, t)) })
         })
         need = need.filter(function (k, i) { return need.indexOf(k) === i }).sort(function (a, b) { return a - b })
         return loadShards(m, need, ids).then(function () {
           return fixes.map(function (f) {
-            f[0].terms = f[1].filter(function (t) { return entries.has(t) })
+            f[0].terms = f[1].filter(has)
             f[0].corrected = f[0].terms.length > 0
             return { word: f[0].word, terms: f[0].terms }
           }).filter(function (c) { return c.terms.length })
@@ -393,27 +482,37 @@
       phrases.forEach(function (ph) {
         ph.forEach(function (w) {
           resolved[w.group].terms.forEach(function (t) {
-            var k = shardFor(m.shards.first, t)
-            if (want.indexOf(k) === -1) want.push(k)
+            shardsFor(m, t).forEach(function (k) { if (want.indexOf(k) === -1) want.push(k) })
           })
         })
       })
       want.sort(function (a, b) { return a - b })
       return Promise.all(want.map(function (k) {
-        return load('pos-' + k + '-' + m.shards.hash[k] + '.json').then(function (list) { return [k, list] })
+        return load(fileName(m, 'pos', k)).then(function (list) { return [k, list] })
       })).then(function (got) {
-        var byTerm = new Map()
+        var byTerm = new Map()          // term -> [[segment index, positions per field, entry]]
         got.forEach(function (kl) {
-          var entries = shards[kl[0]]
-          kl[1].forEach(function (fieldsPos, i) { byTerm.set(entries[i][0], fieldsPos) })
+          var list = shards[kl[0]]
+          var s = layout(m).seg[kl[0]]
+          kl[1].forEach(function (fieldsPos, i) {
+            var t = list[i][0]
+            if (!byTerm.has(t)) byTerm.set(t, [])
+            byTerm.get(t).push([s, fieldsPos, list[i]])
+          })
         })
         var cache = new Map()
         return M.phraseFilter(m, phrases, resolved, function (t) {
           var p = cache.get(t)
           if (!p) {
-            var raw = byTerm.get(t)
-            var post = postings(t)
-            p = raw.map(function (seq, f) { return M.decodePositions(seq, post[f].refs) })
+            p = m.fields.map(function () { return new Map() })
+            ;(byTerm.get(t) || []).forEach(function (x) {
+              var first = m.segments[x[0]].first
+              x[1].forEach(function (seq, f) {
+                var local = S.decodeField(x[2][f + 1]).refs
+                var refs = Array.prototype.map.call(local, function (r) { return first + r })
+                M.decodePositions(seq, refs).forEach(function (v, ref) { p[f].set(ref, v) })
+              })
+            })
             cache.set(t, p)
           }
           return p
@@ -430,8 +529,9 @@
       }
       var keep = Object.create(null)
       clauses.forEach(function (c) { keep[c.term] = true })
-      var lists = loadedIds.map(function (i) { return shards[i] })
-      var index = lunr.Index.load(mergeShards(m, lists, function (t) { return keep[t] === true }))
+      var loaded = {}
+      loadedIds.forEach(function (i) { loaded[i] = shards[i] })
+      var index = lunr.Index.load(mergeShards(m, loaded, function (t) { return keep[t] === true && has(t) }))
       var scores = new Float64Array(m.docs)
       var byRef = Object.create(null)
       runQuery(index, clauses).forEach(function (res) {
@@ -486,11 +586,10 @@
     /* -> Promise of [{title, url, date, snippet, shown}] for refs (shown: the date as pages show it) */
     function docs (refs) {
       return manifest().then(function (m) {
-        var size = m.store.size
         return Promise.all(refs.map(function (ref) {
-          var chunk = Math.floor(ref / size)
-          return load(docsName(m, chunk)).then(function (rows) {
-            var row = rows[ref - chunk * size]
+          var where = docsName(m, ref)
+          return load(where[0]).then(function (rows) {
+            var row = rows[where[1]]
             return { title: row[0], url: row[1], date: row[2], snippet: row[3], shown: row[4] }
           })
         }))
@@ -504,6 +603,10 @@
     MAX_PREFIX_SHARDS: MAX_PREFIX_SHARDS,
     shardFor: shardFor,
     shardRange: shardRange,
+    shardsFor: shardsFor,
+    shardsInRange: shardsInRange,
+    shardName: shardName,
+    layout: layout,
     neededShards: neededShards,
     resolveGroups: resolveGroups,
     scoringClauses: scoringClauses,
