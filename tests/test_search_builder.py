@@ -65,6 +65,53 @@ def test_fast_builder_equals_lunr_py_builder(corpus):
         assert lunr_ref.browser_search(a, q) == lunr_ref.browser_search(b, q)
 
 
+def _components(index: dict) -> dict:
+    """{(field/ref, term): weight} of a serialized lunr index (term order aside)."""
+    terms = {p["_index"]: t for t, p in index["invertedIndex"]}
+    return {(k, terms[v[j]]): v[j + 1] for k, v in index["fieldVectors"] for j in range(0, len(v), 2)}
+
+
+@pytest.mark.parametrize("corpus", ["dumps", "tricky", "synthetic"])
+def test_query_time_weights_equal_lunr_py_builder(corpus):
+    """Weights computed at query time from tf, field lengths and the statistics summed over
+    segments (sitegen.search.read.weigh) == the weights lunr.py's own Builder stores."""
+    if corpus == "dumps":
+        docs = list(load_dump_docs())
+    elif corpus == "tricky":
+        docs = [SearchDoc(i, t, a, f"papers/x{i}/", f"2025-0{1 + i % 3}-0{1 + i // 3}") for i, (t, a) in enumerate(TRICKY)]
+        docs.sort(key=lambda d: d.date)
+        docs = [SearchDoc(i, d.title, d.abstract, d.url, d.date) for i, d in enumerate(docs)]
+    else:
+        docs = synthetic_docs(1200, seed=4)
+    files = build_search_index(docs, shard_raw_bytes=6000)
+    assert len(json.loads(files["search/manifest.json"])["segments"]) >= 2
+    expected = _components(lunr_py_index([(d.title, d.abstract) for d in docs]))
+    got = _components(searchread.read_index(files))
+    assert got == expected
+
+
+def test_segment_schedule_closed_years_quarters_then_months():
+    dates = ["2023-05-01", "2024-12-31", "2025-01-02", "2025-03-31", "2025-04-01", "2025-05-09", "2025-06-30"]
+    assert search.segment_names(dates) == ["2023", "2024", "2025q1", "2025q1", "2025-04", "2025-05", "2025-06"]
+    # the next quarter merges the months of the last one; the next year its quarters
+    assert search.segment_names(dates + ["2025-07-01"])[4:] == ["2025q2"] * 3 + ["2025-07"]
+    assert search.segment_names(dates + ["2026-01-01"])[2:] == ["2025"] * 5 + ["2026-01"]
+
+
+def test_a_new_day_rewrites_only_its_segment_and_the_statistics():
+    docs = synthetic_docs(800, seed=11)              # 2020-01 (775 docs) and 2020-02
+    grown = synthetic_docs(825, seed=11)
+    before, after = build_search_index(docs), build_search_index(grown)
+    m0, m1 = json.loads(before["search/manifest.json"]), json.loads(after["search/manifest.json"])
+    assert [s["name"] for s in m0["segments"]] == [s["name"] for s in m1["segments"]] == ["2020-01", "2020-02"]
+    assert m0["segments"][0] == m1["segments"][0]
+    changed = {k for k in after if before.get(k) != after[k]}
+    kinds = {k.split("/")[1].split("-")[0] for k in changed}
+    assert kinds <= {"shard", "pos", "docs", "terms", "dates", "manifest.json", "manifest.js"}
+    assert all("-2020-01-" not in k for k in changed)
+    assert {k for k in changed if "-2020-02-" in k}
+
+
 def test_rounding_is_pythons_round_even_at_ties():
     rng = random.Random(5)
     values = [rng.uniform(0, 300) for _ in range(20000)]
@@ -97,14 +144,16 @@ def test_output_is_deterministic_compact_and_all_under_search():
             assert js.endswith("=" + data.decode() + ";\n")
     m = json.loads(a["search/manifest.json"])
     assert m["lunr"] == "2.3.9" and m["fields"] == ["title", "abstract"] and m["pipeline"] == ["stemmer"]
-    assert m["docs"] == len(docs)
-    for i, h in enumerate(m["shards"]["hash"]):
-        data = a[f"search/shard-{i}-{h}.json"]
-        assert len(data) == m["shards"]["bytes"][i]
-        pos = a[f"search/pos-{i}-{h}.json"]
-        assert search._hash(data.decode() + "\n" + pos.decode()) == h
-    assert len(m["store"]["hash"]) == math.ceil(len(docs) / m["store"]["size"])
-    first = json.loads(a[f"search/docs-0-{m['store']['hash'][0]}.json"])
+    assert m["docs"] == len(docs) == sum(seg["docs"] for seg in m["segments"])
+    for seg in m["segments"]:
+        for i, h in enumerate(seg["shards"]["hash"]):
+            data = a[f"search/shard-{seg['name']}-{i}-{h}.json"]
+            assert len(data) == seg["shards"]["bytes"][i]
+            pos = a[f"search/pos-{seg['name']}-{i}-{h}.json"]
+            assert search._hash(data.decode() + "\n" + pos.decode()) == h
+        assert len(seg["store"]) == math.ceil(seg["docs"] / m["store"]["size"])
+    seg0 = m["segments"][0]
+    first = json.loads(a[f"search/docs-{seg0['name']}-0-{seg0['store'][0]}.json"])
     assert first[0][:3] == [docs[0].title, docs[0].url, docs[0].date]
     assert docs[0].abstract.startswith(first[0][3].rstrip("\u2026"))
 
@@ -116,8 +165,8 @@ def test_hostile_text_is_escaped_for_script_embedding():
         text = data.decode("utf-8")
         for bad in ("<", ">", "\u2028", "\u2029", "&"):
             assert bad not in text, (name, bad)
-    m = json.loads(files["search/manifest.json"])
-    row = json.loads(files[f"search/docs-0-{m['store']['hash'][0]}.json"])[0]
+    seg = json.loads(files["search/manifest.json"])["segments"][0]
+    row = json.loads(files[f"search/docs-{seg['name']}-0-{seg['store'][0]}.json"])[0]
     assert row[0] == title
 
 
@@ -127,7 +176,8 @@ def test_cache_gives_identical_bytes_and_only_analyzes_new_papers(tmp_path, monk
     assert len(more) == 25
     cold = build_search_index(base)
     assert build_search_index(base, cache_dir=tmp_path) == cold          # fills the cache
-    assert (tmp_path / "search-terms.marshal").is_file()
+    assert (tmp_path / "search-terms.json").is_file()
+    assert json.loads((tmp_path / "search-terms.json").read_bytes())["entries"]        # plain data
 
     calls = []
     real = lunrfast.Analyzer.counts
@@ -137,14 +187,14 @@ def test_cache_gives_identical_bytes_and_only_analyzes_new_papers(tmp_path, monk
     assert len(calls) == 2 * 25                                           # title + abstract of the new ones
     monkeypatch.setattr(lunrfast.Analyzer, "counts", real)
     assert warm == build_search_index(grown)                              # byte-identical to a cold build
-    # every shard changes (global BM25 stats), unchanged doc chunks keep their names
+    # one segment: its shards change, unchanged doc chunks keep their names
     assert not (set(k for k in warm if "shard-" in k) & set(k for k in cold if "shard-" in k))
     assert len(set(k for k in warm if "/docs-" in k) & set(k for k in cold if "/docs-" in k)) >= 10
 
 
 def test_corrupt_cache_is_ignored(tmp_path):
     docs = docs_of(TRICKY)
-    (tmp_path / "search-terms.marshal").write_bytes(b"\x00garbage")
+    (tmp_path / "search-terms.json").write_bytes(b"\x00garbage")
     assert build_search_index(docs, cache_dir=tmp_path) == build_search_index(docs)
     assert build_search_index(docs, cache_dir=tmp_path) == build_search_index(docs)
 
@@ -157,22 +207,27 @@ def test_refs_must_be_ordinals():
 def test_empty_archive_has_a_valid_manifest():
     files = build_search_index([])
     m = json.loads(files["search/manifest.json"])
-    assert m["docs"] == 0 and m["shards"]["first"] == [""] and m["store"]["hash"] == []
-    assert json.loads(files[f"search/shard-0-{m['shards']['hash'][0]}.json"]) == []
+    seg = m["segments"][0]
+    assert m["docs"] == 0 and seg["shards"]["first"] == [""] and seg["store"] == []
+    assert json.loads(files[f"search/shard-{seg['name']}-0-{seg['shards']['hash'][0]}.json"]) == []
 
 
 def test_shard_budget_and_title_boost():
     docs = docs_of([(d.title, d.abstract) for d in load_dump_docs()])
     small = build_search_index(docs, shard_raw_bytes=8000)
     m = json.loads(small["search/manifest.json"])
-    assert len(m["shards"]["first"]) > 30
-    assert m["shards"]["first"] == sorted(m["shards"]["first"], key=lambda t: t.encode("utf-16-be"))
-    for i, size in enumerate(m["shards"]["bytes"]):
-        entries = json.loads(small[f"search/shard-{i}-{m['shards']['hash'][i]}.json"])
-        assert size <= 8000 or len(entries) == 1
-        assert entries[0][0] == m["shards"]["first"][i] or i == 0
-    default = json.loads(build_search_index(docs)["search/manifest.json"])
-    assert len(default["shards"]["first"]) <= 10            # 394 papers: ~250 KB gzipped in all
+    assert len(searchread.all_shards(m)) > 30
+    for seg in m["segments"]:
+        sh = seg["shards"]
+        assert sh["first"] == sorted(sh["first"], key=lambda t: t.encode("utf-16-be"))
+        for i, size in enumerate(sh["bytes"]):
+            entries = json.loads(small[f"search/shard-{seg['name']}-{i}-{sh['hash'][i]}.json"])
+            assert size <= 8000 or len(entries) == 1
+            assert entries[0][0] == sh["first"][i] or i == 0
+    # default budgets: a segment's shards are proportional to its size, at least _MIN_SHARD_KB gzipped
+    assert search._shard_budget(40_000, 30) == 30 * 1024 * 2.5
+    assert search._shard_budget(10_000, 30) == int(7.5 * 1024 * 2.5)
+    assert search._shard_budget(100, 30) == search._MIN_SHARD_KB * 1024 * 2.5
     # title weights scale with the boost
     one = lunr_ref.load_lunr_index(searchread.read_index(build_search_index(docs, title_boost=1)))
     ten = lunr_ref.load_lunr_index(searchread.read_index(build_search_index(docs, title_boost=10)))
