@@ -90,26 +90,31 @@ def test_query_time_weights_equal_lunr_py_builder(corpus):
     assert got == expected
 
 
-def test_segment_schedule_closed_years_quarters_then_months():
-    dates = ["2023-05-01", "2024-12-31", "2025-01-02", "2025-03-31", "2025-04-01", "2025-05-09", "2025-06-30"]
-    assert search.segment_names(dates) == ["2023", "2024", "2025q1", "2025q1", "2025-04", "2025-05", "2025-06"]
-    # the next quarter merges the months of the last one; the next year its quarters
-    assert search.segment_names(dates + ["2025-07-01"])[4:] == ["2025q2"] * 3 + ["2025-07"]
-    assert search.segment_names(dates + ["2026-01-01"])[2:] == ["2025"] * 5 + ["2026-01"]
+def test_segment_schedule_closed_years_quarters_months_then_weeks():
+    dates = ["2023-05-01", "2024-12-31", "2025-01-02", "2025-03-31", "2025-04-01", "2025-05-09",
+             "2025-06-01", "2025-06-08", "2025-06-14", "2025-06-30"]
+    assert search.segment_names(dates) == ["2023", "2024", "2025q1", "2025q1", "2025-04", "2025-05",
+                                           "2025-06w1", "2025-06w2", "2025-06w2", "2025-06w5"]
+    # the next month merges the weeks of the last one; the next quarter its months; the next year its quarters
+    assert search.segment_names(dates + ["2025-07-01"])[4:] == ["2025q2"] * 6 + ["2025-07w1"]
+    assert search.segment_names(dates[:6] + ["2025-05-31"]) == [
+        "2023", "2024", "2025q1", "2025q1", "2025-04", "2025-05w2", "2025-05w5"]
+    assert search.segment_names(dates + ["2026-01-01"])[2:] == ["2025"] * 8 + ["2026-01w1"]
 
 
 def test_a_new_day_rewrites_only_its_segment_and_the_statistics():
-    docs = synthetic_docs(800, seed=11)              # 2020-01 (775 docs) and 2020-02
-    grown = synthetic_docs(825, seed=11)
+    docs = synthetic_docs(400, seed=11)              # 2020-01w1 .. w3 (25 papers a day)
+    grown = synthetic_docs(425, seed=11)
     before, after = build_search_index(docs), build_search_index(grown)
     m0, m1 = json.loads(before["search/manifest.json"]), json.loads(after["search/manifest.json"])
-    assert [s["name"] for s in m0["segments"]] == [s["name"] for s in m1["segments"]] == ["2020-01", "2020-02"]
-    assert m0["segments"][0] == m1["segments"][0]
+    assert [s["name"] for s in m0["segments"]] == [s["name"] for s in m1["segments"]] == [
+        "2020-01w1", "2020-01w2", "2020-01w3"]
+    assert m0["segments"][:2] == m1["segments"][:2]
     changed = {k for k in after if before.get(k) != after[k]}
     kinds = {k.split("/")[1].split("-")[0] for k in changed}
     assert kinds <= {"shard", "pos", "docs", "terms", "dates", "manifest.json", "manifest.js"}
-    assert all("-2020-01-" not in k for k in changed)
-    assert {k for k in changed if "-2020-02-" in k}
+    assert all("-2020-01w1-" not in k and "-2020-01w2-" not in k for k in changed)
+    assert {k for k in changed if "-2020-01w3-" in k}
 
 
 def test_rounding_is_pythons_round_even_at_ties():

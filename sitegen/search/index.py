@@ -24,11 +24,14 @@ an incremental one write the same bytes): with ``Y`` the year of the newest docu
 
 * a document of a year before ``Y`` is in that year's segment (``2024``);
 * one of year ``Y`` in a quarter before the newest document's is in that quarter's
-  (``2025q1``); one of the newest quarter in its month's (``2025-05``).
+  (``2025q1``); one of the newest quarter in a month before the newest document's is in
+  that month's (``2025-04``); one of the newest month in its week's (``2025-05w2``:
+  days 8-14; weeks are days 1-7, 8-14, 15-21, 22-28, 29-31).
 
-A new day therefore rewrites only its month's segment (plus the manifest, the dates
-file and the term-dictionary buckets whose terms changed); a new quarter merges its
-months once, a new year its quarters once.  A query fetches, in every segment, the
+So there are at most (years) + 3 + 2 + 5 segments, and a new day rewrites only its
+week's segment (plus the manifest, the dates file and the term-dictionary buckets whose
+terms changed); a new month merges its weeks once, a new quarter its months once, a new
+year its quarters once (the one large rewrite, once a year).  A query fetches, in every segment, the
 shard that holds each of its terms (``segment_of`` / ``needed`` in ``shards.js``), sums
 the statistics and scores exactly as lunr would on the whole archive.  A segment's
 shards are cut to a raw-byte budget proportional to its size (``shard_kb`` at
@@ -168,18 +171,22 @@ def analyze_docs(docs: Sequence[SearchDoc], cache_dir: Path | None = None
 
 # --------------------------------------------------------------- segments
 
+def _period(date: str) -> tuple[str, int, str, int]:
+    """(year, quarter 0..3, month "YYYY-MM", week of the month 0..4: days 1-7, 8-14, ...)."""
+    return date[:4], (int(date[5:7]) - 1) // 3, date[:7], (int(date[8:10]) - 1) // 7
+
+
 def segment_names(dates: Sequence[str]) -> list[str]:
     """Each document's segment (the schedule of the module docstring), from the ISO
     first-seen dates in ref order: closed years, closed quarters of the newest year,
-    months of the newest quarter."""
+    closed months of the newest quarter, weeks of the newest month."""
     if not dates:
         return []
-    newest = dates[-1]
-    year, quarter = newest[:4], (int(newest[5:7]) - 1) // 3
+    year, quarter, month, _ = _period(dates[-1])
     out = []
     for d in dates:
-        q = (int(d[5:7]) - 1) // 3
-        out.append(d[:4] if d[:4] < year else f"{d[:4]}q{q + 1}" if q < quarter else d[:7])
+        y, q, m, w = _period(d)
+        out.append(y if y < year else f"{y}q{q + 1}" if q < quarter else m if m < month else f"{m}w{w + 1}")
     return out
 
 
