@@ -192,9 +192,10 @@ def test_cache_gives_identical_bytes_and_only_analyzes_new_papers(tmp_path, monk
     assert len(calls) == 2 * 25                                           # title + abstract of the new ones
     monkeypatch.setattr(lunrfast.Analyzer, "counts", real)
     assert warm == build_search_index(grown)                              # byte-identical to a cold build
-    # one segment: its shards change, unchanged doc chunks keep their names
-    assert not (set(k for k in warm if "shard-" in k) & set(k for k in cold if "shard-" in k))
-    assert len(set(k for k in warm if "/docs-" in k) & set(k for k in cold if "/docs-" in k)) >= 10
+    # the closed week's files are kept, the open week's shards change
+    kept = set(warm) & set(cold)
+    assert {k for k in cold if "-2020-01w1-" in k} <= kept
+    assert not {k for k in kept if "shard-2020-01w2-" in k}
 
 
 def test_corrupt_cache_is_ignored(tmp_path):
@@ -228,10 +229,13 @@ def test_shard_budget_and_title_boost():
         for i, size in enumerate(sh["bytes"]):
             entries = json.loads(small[f"search/shard-{seg['name']}-{i}-{sh['hash'][i]}.json"])
             assert size <= 8000 or len(entries) == 1
-            assert entries[0][0] == sh["first"][i] or i == 0
+            assert entries[0][0].startswith(sh["first"][i])
+            if i:       # the separator sorts after the previous shard's last term
+                prev = json.loads(small[f"search/shard-{seg['name']}-{i - 1}-{sh['hash'][i - 1]}.json"])
+                assert prev[-1][0].encode("utf-16-be") < sh["first"][i].encode("utf-16-be")
     # default budgets: a segment's shards are proportional to its size, at least _MIN_SHARD_KB gzipped
-    assert search._shard_budget(40_000, 30) == 30 * 1024 * 2.5
-    assert search._shard_budget(10_000, 30) == int(7.5 * 1024 * 2.5)
+    assert search._shard_budget(20_000, 30) == 30 * 1024 * 2.5
+    assert search._shard_budget(5_000, 30) == int(7.5 * 1024 * 2.5)
     assert search._shard_budget(100, 30) == search._MIN_SHARD_KB * 1024 * 2.5
     # title weights scale with the boost
     one = lunr_ref.load_lunr_index(searchread.read_index(build_search_index(docs, title_boost=1)))

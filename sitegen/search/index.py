@@ -43,7 +43,8 @@ Output (all under ``search/``, compact deterministic JSON):
 * ``manifest.json`` -- format, lunr version, fields, boosts, pipeline, ``docs`` (N),
   ``lengths`` (each field's total length), ``store.size`` (doc-store chunk size), and
   per segment (in ref order): ``name``, ``first`` (its first global ref), ``docs``,
-  ``lengths``, ``shards`` (``first`` term, content ``hash`` and ``bytes`` of each shard)
+  ``lengths``, ``shards`` (``first``: the shortest prefix of the shard's first term that
+  sorts after the previous shard's last; content ``hash`` and ``bytes`` of each shard)
   and ``store`` (the hash of each doc-store chunk).  The only file with a fixed name.
 * ``shard-<segment>-<i>-<hash>.json`` -- :mod:`sitegen.search.postings`.
 * ``pos-<segment>-<i>-<hash>.json`` -- the token positions of that shard's postings
@@ -80,6 +81,7 @@ from typing import Sequence
 
 from sitegen.search import lunrfast, positions, postings, termdict
 from sitegen.search.encode import dumps
+from sitegen.search.syntax import js_key
 from sitegen.search.termcache import TermCache
 
 __all__ = ["SearchDoc", "build_search_index", "FORMAT", "FIELDS"]
@@ -92,7 +94,7 @@ DATA_GLOBAL = "SITEGEN_SEARCH_DATA"
 _RAW_PER_GZ = 2.5
 # A segment of this many documents gets shards of ``shard_kb``; smaller ones proportionally
 # smaller ones, down to _MIN_SHARD_KB.
-_FULL_SEGMENT_DOCS = 40_000
+_FULL_SEGMENT_DOCS = 20_000
 _MIN_SHARD_KB = 2
 
 
@@ -195,6 +197,17 @@ def _shard_budget(n_docs: int, shard_kb: float) -> int:
     return int(min(kb, shard_kb) * 1024 * _RAW_PER_GZ)
 
 
+def _separator(prev_last: str, first: str) -> str:
+    """The shortest prefix of ``first`` after ``prev_last`` (JavaScript order): it routes the same
+    terms to a shard as ``first`` does (every indexed term of the shard is >= it, every one of the
+    shard before is < it), in fewer manifest bytes."""
+    last = js_key(prev_last)
+    for n in range(1, len(first)):
+        if js_key(first[:n]) > last:
+            return first[:n]
+    return first
+
+
 def _segment(out: dict[str, bytes], name: str, first: int, docs: Sequence[SearchDoc], counts, token_pos,
              fields, budget: int | None, shard_kb: float, doc_chunk: int, snippet_chars: int,
              emit_js: bool, df: dict[str, int]) -> dict:
@@ -205,7 +218,9 @@ def _segment(out: dict[str, bytes], name: str, first: int, docs: Sequence[Search
     for term, n in termdict.postings_per_term(built).items():
         df[term] = df.get(term, 0) + n
     firsts, hashes, sizes = [], [], []
-    for i, ((term, text, _), pos_text) in enumerate(zip(shards, pos_texts)):
+    for i, ((term, text, ids), pos_text) in enumerate(zip(shards, pos_texts)):
+        if i:
+            term = _separator(built.terms[shards[i - 1][2][-1]], term)
         h = _hash(text + "\n" + pos_text)     # one tag for the shard and its positions twin
         _emit(out, f"shard-{name}-{i}-{h}.json", text, emit_js)
         _emit(out, f"pos-{name}-{i}-{h}.json", pos_text, emit_js)
