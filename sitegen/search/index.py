@@ -32,7 +32,7 @@ So there are at most (years) + 3 + 2 + 5 segments, and a new day rewrites only i
 week's segment (plus the manifest, the dates file and the term-dictionary buckets whose
 terms changed); a new month merges its weeks once, a new quarter its months once, a new
 year its quarters once (the one large rewrite, once a year).  A query fetches, in every segment, the
-shard that holds each of its terms (``segment_of`` / ``needed`` in ``shards.js``), sums
+shard that holds each of its terms (``shardsFor`` in ``search/segments.js``), sums
 the statistics and scores exactly as lunr would on the whole archive.  A segment's
 shards are cut to a raw-byte budget proportional to its size (``shard_kb`` at
 ``_FULL_SEGMENT_DOCS`` documents, at least ``_MIN_SHARD_KB``), so a rare term costs about

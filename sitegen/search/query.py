@@ -70,7 +70,7 @@ class Engine:
 
     Shards are ``(segment, shard)`` pairs.  A term is *visible* only when the shard that
     would hold it is loaded in every segment: then its postings and document frequency
-    are the whole archive's (``shards.js``: ``complete``)."""
+    are the whole archive's (``shards.js``: ``has``)."""
 
     def __init__(self, read: Callable[[str], bytes]) -> None:
         self._read = read

@@ -4,7 +4,7 @@
 every segment -> its postings over the whole archive with lunr 2.3.9's BM25 weights,
 computed from the stored counts and lengths and the manifest's statistics
 (:mod:`sitegen.search.bm25`).  :func:`merge_entries` / :func:`read_index` turn loaded
-shards into a serialized lunr index (``search/shards.js``'s ``mergeShards``), which
+shards into a serialized lunr index (``search/segments.js``'s ``mergeShards``), which
 tests and :mod:`sitegen.search.query` load into lunr.py.  ``sitegen check`` verifies an
 index with :mod:`sitegen.search.verify`.
 """
@@ -83,7 +83,7 @@ def read_index(files: dict[str, bytes], shard_ids: Iterable[tuple[int, int]] | N
 def merge_entries(manifest: dict, loaded: Mapping[tuple[int, int], list], keep=None,
                   all_refs: bool = False) -> dict:
     """A serialized lunr index from decoded shards ``{(segment, shard): entries}``, with only
-    the terms in ``keep`` (default all), in JavaScript order; ``search/shards.js``'s
+    the terms in ``keep`` (default all), in JavaScript order; ``search/segments.js``'s
     ``mergeShards``.  A term's weights are right only if the shard holding it is loaded in
     every segment."""
     fields = manifest["fields"]

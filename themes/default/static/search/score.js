@@ -1,4 +1,4 @@
-/* sitegen search, part 2 of 5: scoring and ranking (pure; no DOM, no I/O).
+/* sitegen search, part 2 of 6: scoring and ranking (pure; no DOM, no I/O).
  *
  * weigh: lunr 2.3.9's BM25 weights of a term's postings, computed at query
  * time from the stored counts and lengths and the statistics summed over

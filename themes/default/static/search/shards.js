@@ -1,4 +1,4 @@
-/* sitegen search, part 4 of 5: the engine -- shard loading, resolving query
+/* sitegen search, part 5 of 6: the engine -- shard loading, resolving query
  * words to indexed terms (prefixes, typos), scoring, the doc store.
  *
  * search/manifest.json lists the term-range shards (first term, hash, size),
@@ -21,7 +21,8 @@
  * merged shards and lunr's own Index#query instead -- the reference the
  * tests hold scoreClauses to (with lunr.py, sitegen/searchquery.py).
  *
- * Typo distances and the phrase check live in match.js.
+ * Typo distances and the phrase check live in match.js; where a term or a
+ * document lives (segments, shard ranges, file names) in segments.js.
  * Python twin: sitegen/searchquery.py (same resolution, same order).
  */
 (function (root, factory) {
@@ -29,12 +30,12 @@
   var isNode = typeof module === 'object' && module && module.exports
   var lunrLib = root && root.lunr ? root.lunr : (isNode ? require('lunr') : null)
   var parts = isNode
-    ? { query: require('./query.js'), score: require('./score.js'), match: require('./match.js') }
+    ? { query: require('./query.js'), score: require('./score.js'), match: require('./match.js'), segments: require('./segments.js') }
     : root.SitegenSearchParts
-  var api = factory(lunrLib, parts.query, parts.score, parts.match)
+  var api = factory(lunrLib, parts.query, parts.score, parts.match, parts.segments)
   if (isNode) module.exports = api
   else root.SitegenSearchParts.shards = api
-})(typeof window !== 'undefined' ? window : this, function (lunr, Q, S, M) {
+})(typeof window !== 'undefined' ? window : this, function (lunr, Q, S, M, SG) {
   'use strict'
 
   var MAX_FETCH_BYTES = 4000000   // raw shard bytes one query may load
@@ -47,93 +48,17 @@
 
   var P = lunr.Query.presence
 
-  function jsLess (a, b) { return a < b ? -1 : (a > b ? 1 : 0) }
-
-  /* Index of the shard holding `term`: the last shard whose first term <= term. */
-  function shardFor (firsts, term) {
-    var lo = 0
-    var hi = firsts.length - 1
-    while (lo < hi) {
-      var mid = (lo + hi + 1) >> 1
-      if (firsts[mid] <= term) lo = mid; else hi = mid - 1
-    }
-    return lo
-  }
-
-  /* The shards that may hold terms starting with prefix (at most cap). */
-  function shardRange (firsts, prefix, cap) {
-    var k = shardFor(firsts, prefix)
-    var out = [k]
-    while (k + 1 < firsts.length && firsts[k + 1].slice(0, prefix.length) <= prefix &&
-           (!cap || out.length < cap)) out.push(++k)
-    return out
-  }
-
-  /* Shard ids: segment s's shard i is layout(m).offset[s] + i (one flat
-   * numbering, in segment order, then term order). */
-  var layouts = new WeakMap()
-  function layout (m) {
-    var l = layouts.get(m)
-    if (!l) {
-      l = { offset: [], seg: [], local: [], firsts: [] }
-      m.segments.forEach(function (seg, s) {
-        l.offset.push(l.seg.length)
-        l.firsts.push(seg.first)
-        for (var i = 0; i < seg.shards.first.length; i++) { l.seg.push(s); l.local.push(i) }
-      })
-      layouts.set(m, l)
-    }
-    return l
-  }
-
-  /* The shard that would hold `term`, in every segment (ids). */
-  function shardsFor (m, term) {
-    var l = layout(m)
-    return m.segments.map(function (seg, s) { return l.offset[s] + shardFor(seg.shards.first, term) })
-  }
-
-  /* In every segment, the shards that may hold terms starting with prefix (at most cap each). */
-  function shardsInRange (m, prefix, cap) {
-    var l = layout(m)
-    var out = []
-    m.segments.forEach(function (seg, s) {
-      shardRange(seg.shards.first, prefix, cap).forEach(function (i) { out.push(l.offset[s] + i) })
-    })
-    return out
-  }
-
-  function fileName (m, kind, id) {
-    var l = layout(m)
-    var seg = m.segments[l.seg[id]]
-    return kind + '-' + seg.name + '-' + l.local[id] + '-' + seg.shards.hash[l.local[id]] + '.json'
-  }
-
-  function shardName (m, id) { return fileName(m, 'shard', id) }
-
-  function shardBytes (m, id) {
-    var l = layout(m)
-    return m.segments[l.seg[id]].shards.bytes[l.local[id]]
-  }
-
-  /* The segment holding document `ref` (refs are in segment order). */
-  function segmentOf (m, ref) {
-    var firsts = layout(m).firsts
-    var lo = 0
-    var hi = firsts.length - 1
-    while (lo < hi) {
-      var mid = (lo + hi + 1) >> 1
-      if (firsts[mid] <= ref) lo = mid; else hi = mid - 1
-    }
-    return lo
-  }
-
-  /* [file name, row] of document `ref` in the doc store. */
-  function docsName (m, ref) {
-    var seg = m.segments[segmentOf(m, ref)]
-    var local = ref - seg.first
-    var chunk = Math.floor(local / m.store.size)
-    return ['docs-' + seg.name + '-' + chunk + '-' + seg.store[chunk] + '.json', local - chunk * m.store.size]
-  }
+  var jsLess = SG.jsLess
+  var shardFor = SG.shardFor
+  var shardRange = SG.shardRange
+  var layout = SG.layout
+  var shardsFor = SG.shardsFor
+  var shardsInRange = SG.shardsInRange
+  var fileName = SG.fileName
+  var shardName = SG.shardName
+  var shardBytes = SG.shardBytes
+  var docsName = SG.docsName
+  var mergeShards = SG.mergeShards
 
   function bucketKey (term) {
     return ('000' + term.charCodeAt(0).toString(16)).slice(-4)
@@ -246,60 +171,6 @@
       })
     })
     return out
-  }
-
-  /* A term's [[segment index, entry], ...] in segment order, from loaded
-   * shards ({id: entries}). */
-  function byTerm (manifest, loaded) {
-    var l = layout(manifest)
-    var out = new Map()
-    Object.keys(loaded).map(Number).sort(function (a, b) { return a - b }).forEach(function (id) {
-      loaded[id].forEach(function (e) {
-        var list = out.get(e[0])
-        if (!list) out.set(e[0], list = [])
-        list.push([l.seg[id], e])
-      })
-    })
-    return out
-  }
-
-  /* Merge loaded shards ({id: entries}) into a serialized lunr index: the
-   * terms passing `keep` (default: all) in JavaScript order, weighed over
-   * all their segments (score.weigh), field vectors with their components
-   * in index order.  Right for a term only if its shard is loaded in every
-   * segment. */
-  function mergeShards (manifest, loaded, keep) {
-    var fields = manifest.fields
-    var inverted = []
-    var vectors = Object.create(null)
-    var keys = []
-    var terms = byTerm(manifest, loaded)
-    var names = Array.from(terms.keys()).filter(function (t) { return !keep || keep(t) }).sort(jsLess)
-    names.forEach(function (t, idx) {
-      var posting = { _index: idx }
-      S.weigh(manifest, terms.get(t)).forEach(function (fp, f) {
-        var byRef = {}
-        for (var i = 0; i < fp.refs.length; i++) {
-          byRef[fp.refs[i]] = {}
-          var key = fields[f] + '/' + fp.refs[i]
-          var vec = vectors[key]
-          if (vec === undefined) {
-            vec = vectors[key] = []
-            keys.push(key)
-          }
-          vec.push(idx, fp.w[i])
-        }
-        posting[fields[f]] = byRef
-      })
-      inverted.push([t, posting])
-    })
-    return {
-      version: manifest.lunr,
-      fields: fields,
-      fieldVectors: keys.map(function (k) { return [k, vectors[k]] }),
-      invertedIndex: inverted,
-      pipeline: manifest.pipeline
-    }
   }
 
   function runQuery (index, clauses) {
