@@ -181,15 +181,17 @@ def test_cache_gives_identical_bytes_and_only_analyzes_new_papers(tmp_path, monk
     assert len(more) == 25
     cold = build_search_index(base)
     assert build_search_index(base, cache_dir=tmp_path) == cold          # fills the cache
-    assert (tmp_path / "search-terms.json").is_file()
-    assert json.loads((tmp_path / "search-terms.json").read_bytes())["entries"]        # plain data
+    terms = sorted((tmp_path / "search-terms").glob("*.json"))
+    assert [p.stem for p in terms] == ["2020-01w1", "2020-01w2"]
+    assert json.loads(terms[0].read_bytes())["entries"]                   # plain data
+    assert sorted(p.stem for p in (tmp_path / "search-segments").glob("*.json")) == ["2020-01w1", "2020-01w2"]
 
     calls = []
     real = lunrfast.Analyzer.counts
     monkeypatch.setattr(lunrfast.Analyzer, "counts", lambda self, text: calls.append(1) or real(self, text))
     grown = [SearchDoc(i, d.title, d.abstract, d.url, d.date) for i, d in enumerate(base + more)]
     warm = build_search_index(grown, cache_dir=tmp_path)
-    assert len(calls) == 2 * 25                                           # title + abstract of the new ones
+    assert len(calls) == 2 * 25             # title + abstract of the new ones (w1 from its memo, w2's others cached)
     monkeypatch.setattr(lunrfast.Analyzer, "counts", real)
     assert warm == build_search_index(grown)                              # byte-identical to a cold build
     # the closed week's files are kept, the open week's shards change
@@ -199,10 +201,31 @@ def test_cache_gives_identical_bytes_and_only_analyzes_new_papers(tmp_path, monk
 
 
 def test_corrupt_cache_is_ignored(tmp_path):
-    docs = docs_of(TRICKY)
-    (tmp_path / "search-terms.json").write_bytes(b"\x00garbage")
+    docs = synthetic_docs(200, seed=5)
+    cold = build_search_index(docs)
+    assert build_search_index(docs, cache_dir=tmp_path) == cold
+    caches = sorted(tmp_path.glob("search-*/*.json"))
+    assert len(caches) == 4                  # a memo and a term cache for each of two segments
+    for k, p in enumerate(caches):           # garbage, truncated, wrong type, foreign version
+        p.write_bytes([b"\x00garbage", p.read_bytes()[:100], b"[1, 2]", b'{"version": "x", "key": "y"}'][k])
+    assert build_search_index(docs, cache_dir=tmp_path) == cold
+    assert build_search_index(docs, cache_dir=tmp_path) == cold
+
+
+def test_a_segment_memo_hit_analyzes_nothing_and_merged_segments_are_pruned(tmp_path, monkeypatch):
+    docs = synthetic_docs(400, seed=6)                      # 2020-01w1 .. w3
+    build_search_index(docs, cache_dir=tmp_path)
+    calls = []
+    real = lunrfast.Analyzer.counts
+    monkeypatch.setattr(lunrfast.Analyzer, "counts", lambda self, text: calls.append(1) or real(self, text))
     assert build_search_index(docs, cache_dir=tmp_path) == build_search_index(docs)
-    assert build_search_index(docs, cache_dir=tmp_path) == build_search_index(docs)
+    assert len(calls) == 2 * 400             # only the cache-less build above analyzed
+    # a paper of the next month: January's weeks merge into one segment, their memos go
+    nxt = synthetic_docs(32 * 25 + 1, seed=6)[-1]
+    grown = docs + [SearchDoc(len(docs), nxt.title, nxt.abstract, nxt.url, "2020-02-01")]
+    monkeypatch.setattr(lunrfast.Analyzer, "counts", real)
+    assert build_search_index(grown, cache_dir=tmp_path) == build_search_index(grown)
+    assert sorted(p.stem for p in (tmp_path / "search-segments").glob("*.json")) == ["2020-01", "2020-02w1"]
 
 
 def test_refs_must_be_ordinals():

@@ -62,10 +62,12 @@ Output (all under ``search/``, compact deterministic JSON):
   ``window.SITEGEN_SEARCH_DATA["<name>.json"]``, for ``file://`` browsing where
   ``fetch`` is blocked.  ``<`` ``>`` ``&`` U+2028 U+2029 are escaped as ``\\uXXXX``.
 
-Tokenizing and stemming is most of the work; with ``cache_dir`` each document's
-analysis is cached (:class:`sitegen.search.termcache.TermCache`, JSON) under a hash of
-its title and abstract, so a new day analyzes only that day.  Output is byte-identical
-with or without the cache.  Refs are the ordinals 0..n-1 given by the caller
+With ``cache_dir``, a segment whose documents did not change is read back from its
+memo (:mod:`sitegen.search.segmemo`), and within a segment that did, each document's
+analysis (tokenizing and stemming: most of the work) is cached per segment
+(:class:`sitegen.search.termcache.TermCache`, JSON) under a hash of its title and
+abstract, so a new day analyzes only that day.  Output is byte-identical with or
+without the cache.  Refs are the ordinals 0..n-1 given by the caller
 (``SearchDoc.ref``), in date-first-seen order; the analysis is lunr.js's pipeline
 (:mod:`sitegen.search.lunrfast`, :mod:`sitegen.search.stemmer`).
 """
@@ -79,7 +81,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from sitegen.search import lunrfast, positions, postings, termdict
+from sitegen.search import lunrfast, positions, postings, segmemo, termdict
 from sitegen.search.encode import dumps
 from sitegen.search.syntax import js_key
 from sitegen.search.termcache import TermCache
@@ -147,12 +149,13 @@ def _doc_key(doc: SearchDoc) -> str:
     return h.hexdigest()
 
 
-def analyze_docs(docs: Sequence[SearchDoc], cache_dir: Path | None = None
+def analyze_docs(docs: Sequence[SearchDoc], cache_path: Path | None = None
                  ) -> tuple[list[list[dict]], list[tuple[Sequence[int], Sequence[int]]]]:
     """Per-document ``[title_counts, abstract_counts]`` and ``(title_positions,
-    abstract_positions)`` (:meth:`lunrfast.Analyzer.positions`), cached when possible."""
+    abstract_positions)`` (:meth:`lunrfast.Analyzer.positions`), cached in ``cache_path``
+    (a :class:`TermCache` file) when given."""
     analyzer = lunrfast.Analyzer()
-    cache = TermCache.in_dir(cache_dir)
+    cache = TermCache(cache_path)
     result = []
     token_pos = []
     for doc in docs:
@@ -208,15 +211,35 @@ def _separator(prev_last: str, first: str) -> str:
     return first
 
 
-def _segment(out: dict[str, bytes], name: str, first: int, docs: Sequence[SearchDoc], counts, token_pos,
+def _segment(out: dict[str, bytes], name: str, first: int, docs: Sequence[SearchDoc], cache_dir: Path | None,
              fields, budget: int | None, shard_kb: float, doc_chunk: int, snippet_chars: int,
              emit_js: bool, df: dict[str, int]) -> dict:
-    """Write one segment's files into ``out``; its manifest entry.  Adds its terms' postings to ``df``."""
+    """Write one segment's files into ``out`` (from its memo when it has one); its manifest
+    entry.  Adds its terms' postings to ``df``."""
+    key = segmemo.segment_key(name, first, docs, [fields, budget, shard_kb, doc_chunk, snippet_chars, emit_js])
+    memo = segmemo.load(cache_dir, name, key)
+    if memo is not None:
+        entry, seg_df, files = memo
+    else:
+        files = {}
+        entry, seg_df = _encode_segment(files, name, first, docs, segmemo.term_cache_path(cache_dir, name), fields,
+                                        budget, shard_kb, doc_chunk, snippet_chars, emit_js)
+        segmemo.save(cache_dir, name, key, entry, seg_df, files)
+    out.update(files)
+    for term, n in seg_df.items():
+        df[term] = df.get(term, 0) + n
+    return entry
+
+
+def _encode_segment(out: dict[str, bytes], name: str, first: int, docs: Sequence[SearchDoc],
+                    term_cache: Path | None, fields, budget: int | None, shard_kb: float, doc_chunk: int,
+                    snippet_chars: int, emit_js: bool) -> tuple[dict, dict[str, int]]:
+    """Analyze and encode one segment: its files into ``out``; (manifest entry, {term: postings})."""
+    counts, token_pos = analyze_docs(docs, term_cache)
     built = lunrfast.build(counts, fields)
     shards = postings.encode_shards(built, max(1, budget or _shard_budget(len(docs), shard_kb)))
     pos_texts = positions.encode(built, counts, token_pos, [ids for _, _, ids in shards])
-    for term, n in termdict.postings_per_term(built).items():
-        df[term] = df.get(term, 0) + n
+    del counts, token_pos
     firsts, hashes, sizes = [], [], []
     for i, ((term, text, ids), pos_text) in enumerate(zip(shards, pos_texts)):
         if i:
@@ -234,9 +257,10 @@ def _segment(out: dict[str, bytes], name: str, first: int, docs: Sequence[Search
         h = _hash(text)
         _emit(out, f"docs-{name}-{c // doc_chunk}-{h}.json", text, emit_js)
         chunk_hashes.append(h)
-    return {"name": name, "first": first, "docs": len(docs),
-            "lengths": [int(fp.lengths.sum()) for fp in built.fields],
-            "shards": {"first": firsts, "hash": hashes, "bytes": sizes}, "store": chunk_hashes}
+    entry = {"name": name, "first": first, "docs": len(docs),
+             "lengths": [int(fp.lengths.sum()) for fp in built.fields],
+             "shards": {"first": firsts, "hash": hashes, "bytes": sizes}, "store": chunk_hashes}
+    return entry, termdict.postings_per_term(built)
 
 
 # --------------------------------------------------------------- entry point
@@ -271,20 +295,19 @@ def build_search_index(docs: Sequence[SearchDoc], cache_dir: Path | None = None,
     gc_was_enabled = gc.isenabled()
     gc.disable()    # millions of small dicts/strings: the cyclic GC only costs time here
     try:
-        counts, token_pos = analyze_docs(docs, cache_dir)
         start = 0
         while start < len(docs) or not segments:
             end = start
             while end < len(docs) and names[end] == names[start]:
                 end += 1
             name = names[start] if docs else "empty"
-            segments.append(_segment(out, name, start, docs[start:end], counts[start:end], token_pos[start:end],
-                                     fields, shard_raw_bytes, shard_kb, doc_chunk, snippet_chars, emit_js, df))
+            segments.append(_segment(out, name, start, docs[start:end], cache_dir, fields, shard_raw_bytes,
+                                     shard_kb, doc_chunk, snippet_chars, emit_js, df))
             start = end
-        del counts, token_pos
     finally:
         if gc_was_enabled:
             gc.enable()
+    segmemo.prune(cache_dir, {s["name"] for s in segments})
 
     term_hashes = {}
     for key, classes in termdict.term_buckets(df).items():

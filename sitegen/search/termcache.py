@@ -5,8 +5,9 @@ a document key (a hash of its title and abstract) to its analysis, ``[title_term
 title_counts, abstract_terms, abstract_counts, title_positions, abstract_positions]``
 (lists of strings and ints only), so adding a day to 50,000 papers analyzes only that
 day.  A build keeps the entries it used and drops the rest.  The store is one JSON file
-today (no marshal, no pickle: data, never code); another store (the build state's
-SQLite) can take its place behind ``get`` / ``put`` / ``save``.  A missing, corrupt or
+per segment today (:func:`sitegen.search.segmemo.term_cache_path`; no marshal, no pickle:
+data, never code); another store (the build state's SQLite) can take its place behind
+``get`` / ``put`` / ``save``.  A missing, corrupt or
 foreign file is an empty cache: it only costs time.
 """
 
@@ -19,9 +20,8 @@ from pathlib import Path
 
 from sitegen.codehash import package_code_digest
 
-__all__ = ["TermCache", "CACHE_NAME"]
+__all__ = ["TermCache"]
 
-CACHE_NAME = "search-terms.json"
 # The package's code is part of the key (every module, no list to keep up to date): a changed
 # tokenizer, folding or stemmer never reads stale counts.
 _VERSION = "sitegen-search-terms/2/{}/{}".format(sys.version_info[:2], package_code_digest())
@@ -46,10 +46,6 @@ class TermCache:
                     self._old = data["entries"]
             except (OSError, ValueError):
                 pass
-
-    @classmethod
-    def in_dir(cls, cache_dir: Path | None) -> "TermCache":
-        return cls(None if cache_dir is None else Path(cache_dir) / CACHE_NAME)
 
     def get(self, key: str) -> list | None:
         entry = self._old.get(key)
