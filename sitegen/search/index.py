@@ -220,12 +220,14 @@ def _segment(out: dict[str, bytes], name: str, first: int, docs: Sequence[Search
     memo = segmemo.load(cache_dir, name, key)
     if memo is not None:
         entry, seg_df, files = memo
+        for path, data in files.items():         # the memo keeps the .json files; twins are re-derived
+            _emit(out, path[len("search/"):], data.decode("utf-8", "surrogatepass"), emit_js)
     else:
         files = {}
         entry, seg_df = _encode_segment(files, name, first, docs, segmemo.term_cache_path(cache_dir, name), fields,
                                         budget, shard_kb, doc_chunk, snippet_chars, emit_js)
-        segmemo.save(cache_dir, name, key, entry, seg_df, files)
-    out.update(files)
+        segmemo.save(cache_dir, name, key, entry, seg_df, {k: v for k, v in files.items() if k.endswith(".json")})
+        out.update(files)
     for term, n in seg_df.items():
         df[term] = df.get(term, 0) + n
     return entry
