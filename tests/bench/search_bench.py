@@ -7,8 +7,9 @@ Corpora
 Build side
   measure_build(docs)     index build time, total bytes (raw, gzip), shard sizes
   measure_add_day(docs, day)  the search files a new day rewrites: build the first
-      len(docs) - day papers and then all of them, compare the two trees (files and
-      bytes new or changed, with and without the .js twins; by kind of file)
+      len(docs) - day papers and then all of them (one cache folder: the second build's
+      time is the incremental one), compare the two trees (files and bytes new or
+      changed, with and without the .js twins; by kind of file)
   query_bytes(files, queries)  per query, the files sitegen.search.query loads (the
       same the browser fetches, less the doc chunks of the shown results) and their
       gzipped bytes
@@ -127,8 +128,11 @@ def measure_add_day(docs, day: int) -> dict:
     """Bytes written when the last ``day`` papers of ``docs`` arrive (two cold builds compared:
     the index is a pure function of the papers, so an incremental build writes the same)."""
     docs = list(docs)
-    before = build_search_index(docs[:len(docs) - day])
-    after = build_search_index(docs)
+    with tempfile.TemporaryDirectory(prefix="search-cache-") as cache:
+        before = build_search_index(docs[:len(docs) - day], cache_dir=Path(cache))
+        t0 = time.perf_counter()
+        after = build_search_index(docs, cache_dir=Path(cache))
+        seconds = time.perf_counter() - t0
     changed = {k: v for k, v in after.items() if before.get(k) != v}
     kinds: dict[str, list[int]] = {}
     for k, v in changed.items():
@@ -139,7 +143,7 @@ def measure_add_day(docs, day: int) -> dict:
             acc[1] += len(v)
     segs = json.loads(after["search/manifest.json"])["segments"]
     return {
-        "docs": len(docs), "new_papers": day,
+        "docs": len(docs), "new_papers": day, "build_s_with_cache": round(seconds, 2),
         "segments": [f"{s['name']}:{s['docs']}" for s in segs],
         "files_written_json": sum(k.endswith(".json") for k in changed),
         "bytes_written_json": sum(len(v) for k, v in changed.items() if k.endswith(".json")),
