@@ -35,13 +35,12 @@ from sitegen import faults
 
 FILE_NAME = "state.sqlite"
 APPLICATION_ID = 0x5347_5354       # "SGST": PRAGMA application_id marks the file as ours
-SCHEMA_VERSION = 1                  # PRAGMA user_version: any other value is a clean rebuild
+SCHEMA_VERSION = 2                  # PRAGMA user_version: any other value is a clean rebuild
 BUSY_MS = 3000                      # how long to wait for another writer before going without
 
 SCHEMA = (
     "CREATE TABLE records (kind TEXT NOT NULL, path TEXT NOT NULL, mtime_ns INTEGER NOT NULL, "
     "size INTEGER NOT NULL, hash TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (kind, path)) WITHOUT ROWID",
-    "CREATE TABLE terms (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID",
     "CREATE TABLE memo (name TEXT PRIMARY KEY, key BLOB NOT NULL, value TEXT NOT NULL) WITHOUT ROWID",
     "CREATE TABLE memo_files (name TEXT NOT NULL, key BLOB NOT NULL, rel TEXT NOT NULL, data BLOB NOT NULL, "
     "PRIMARY KEY (name, rel)) WITHOUT ROWID",
@@ -287,21 +286,6 @@ class State:
                            [(kind, p, *v) for p, v in put.items()])
         self._write(steps)
 
-    # -- search analysis -------------------------------------------------------------
-    def terms(self) -> dict[str, str]:
-        rows = self._read("SELECT key, value FROM terms") or []
-        return {k: v for k, v in rows if type(k) is str and type(v) is str}
-
-    def save_terms(self, put: dict[str, str], drop: Iterable[str]) -> None:
-        drop = list(drop)
-        if not put and not drop:
-            return
-
-        def steps(db):
-            db.executemany("DELETE FROM terms WHERE key = ?", [(k,) for k in drop])
-            db.executemany("INSERT OR REPLACE INTO terms VALUES (?, ?)", list(put.items()))
-        self._write(steps)
-
     # -- memos -------------------------------------------------------------------------
     def memo(self, name: str, key: bytes) -> str | None:
         rows = self._read("SELECT value FROM memo WHERE name = ? AND key = ?", (name, key))
@@ -310,6 +294,22 @@ class State:
     def save_memo(self, name: str, key: bytes, value: str) -> None:
         self._write(lambda db: db.execute("INSERT OR REPLACE INTO memo VALUES (?, ?, ?)",
                                                          (name, key, value)))
+
+    def memo_key(self, name: str) -> bytes | None:
+        """The key the memo ``name`` was saved under (tests damage its value under that key)."""
+        rows = self._read("SELECT key FROM memo WHERE name = ?", (name,))
+        return rows[0][0] if rows and type(rows[0][0]) is bytes else None
+
+    def memo_names(self, prefix: str) -> list[str]:
+        """The ``x`` of every memo named ``prefix + x``, sorted."""
+        rows = self._read("SELECT name FROM memo WHERE substr(name, 1, ?) = ?", (len(prefix), prefix))
+        return sorted(n[len(prefix):] for (n,) in rows if type(n) is str)
+
+    def drop_memos(self, prefix: str, keep: set[str]) -> None:
+        """Forget the memos named ``prefix + x`` for every ``x`` not in ``keep`` (merged segments)."""
+        gone = [(prefix + x,) for x in self.memo_names(prefix) if x not in keep]
+        if gone:
+            self._write(lambda db: db.executemany("DELETE FROM memo WHERE name = ?", gone))
 
     def memo_files(self, name: str, key: bytes) -> dict[str, bytes] | None:
         """The files saved under ``name`` if their key is ``key``, else ``None``."""

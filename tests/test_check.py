@@ -64,21 +64,23 @@ def _reseal(out: Path) -> None:
     search = out / "search"
     m = json.loads((search / "manifest.json").read_bytes())
     twins = (search / "manifest.js").exists()
-    for kind, hashes in (("shard", m["shards"]["hash"]), ("docs", m["store"]["hash"])):
-        for i, old in enumerate(hashes):
-            data = (search / f"{kind}-{i}-{old}.json").read_bytes()
-            # a shard and its positions file share one hash: of the shard, a newline and the positions
-            pos = (search / f"pos-{i}-{old}.json").read_bytes() if kind == "shard" else None
-            new = hashlib.sha256(data if pos is None else data + b"\n" + pos).hexdigest()[:8]
-            for name in [kind] + (["pos"] if pos is not None else []):
-                for ext in (".json", ".js") if twins else (".json",):
-                    (search / f"{name}-{i}-{old}{ext}").unlink()
-            _write_index_file(search, f"{kind}-{i}-{new}.json", data, twins)
-            if pos is not None:
-                _write_index_file(search, f"pos-{i}-{new}.json", pos, twins)
-            hashes[i] = new
-            if kind == "shard":
-                m["shards"]["bytes"][i] = len(data)
+    for seg in m["segments"]:
+        for kind, hashes in (("shard", seg["shards"]["hash"]), ("docs", seg["store"])):
+            for i, old in enumerate(hashes):
+                stem = f"{seg['name']}-{i}"
+                data = (search / f"{kind}-{stem}-{old}.json").read_bytes()
+                # a shard and its positions file share one hash: of the shard, a newline and the positions
+                pos = (search / f"pos-{stem}-{old}.json").read_bytes() if kind == "shard" else None
+                new = hashlib.sha256(data if pos is None else data + b"\n" + pos).hexdigest()[:8]
+                for name in [kind] + (["pos"] if pos is not None else []):
+                    for ext in (".json", ".js") if twins else (".json",):
+                        (search / f"{name}-{stem}-{old}{ext}").unlink()
+                _write_index_file(search, f"{kind}-{stem}-{new}.json", data, twins)
+                if pos is not None:
+                    _write_index_file(search, f"pos-{stem}-{new}.json", pos, twins)
+                hashes[i] = new
+                if kind == "shard":
+                    seg["shards"]["bytes"][i] = len(data)
     _write_index_file(search, "manifest.json", json.dumps(m, separators=(",", ":")).encode(), twins)
 
 

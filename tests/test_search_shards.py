@@ -1,9 +1,11 @@
-"""Merging only the shards a query needs == searching the unsharded index.
+"""Merging only the shards a query needs, in every segment, == searching the unsharded index.
 
 Python twin of what tests/js/search.test.js checks with the real search.js:
-a synthetic corpus cut into many shards, every query of tests/js/queries.json,
-lunr.py searching (a) the full index and (b) only the needed shards merged by
-sitegen.search.read.read_index.  Scores equal to 1e-9, same refs.
+a synthetic corpus in several segments cut into many shards, every query of
+tests/js/queries.json, lunr.py searching (a) the full index built by lunr.py's
+Builder rules and (b) only the needed shards, weighed at query time from the
+stored counts, lengths and summed segment statistics by sitegen.search.read.
+Scores equal to 1e-9, same refs.
 """
 
 from __future__ import annotations
@@ -32,25 +34,28 @@ def utf16(s: str) -> bytes:
     return s.encode("utf-16-be")
 
 
-def needed_shards(manifest, clauses) -> list[int]:
-    firsts = [utf16(t) for t in manifest["shards"]["first"]]
-
-    def shard_for(term: str) -> int:
-        return bisect.bisect_right(firsts, utf16(term)) - 1
-
+def needed_shards(manifest, clauses) -> list[tuple[int, int]]:
+    """In every segment, the shards holding the clauses' terms (a prefix's range for a wildcard)."""
     need = set()
-    for c in clauses:
-        if c.edit_distance:
-            return list(range(len(firsts)))
-        if "*" not in c.term:
-            need.add(shard_for(stem(c.term) if c.use_pipeline else c.term))
-            continue
-        prefix = c.term.split("*")[0]
-        k = shard_for(prefix)
-        need.add(k)
-        while k + 1 < len(firsts) and firsts[k + 1][:len(utf16(prefix))] <= utf16(prefix):
-            k += 1
-            need.add(k)
+    for s, seg in enumerate(manifest["segments"]):
+        firsts = [utf16(t) for t in seg["shards"]["first"]]
+
+        def shard_for(term: str) -> int:
+            return bisect.bisect_right(firsts, utf16(term)) - 1
+
+        for c in clauses:
+            if c.edit_distance:
+                need.update((s, k) for k in range(len(firsts)))
+                continue
+            if "*" not in c.term:
+                need.add((s, shard_for(stem(c.term) if c.use_pipeline else c.term)))
+                continue
+            prefix = c.term.split("*")[0]
+            k = shard_for(prefix)
+            need.add((s, k))
+            while k + 1 < len(firsts) and firsts[k + 1][:len(utf16(prefix))] <= utf16(prefix):
+                k += 1
+                need.add((s, k))
     return sorted(need)
 
 
@@ -72,9 +77,10 @@ def same(a, b, tol=1e-9) -> bool:
     return a.keys() == b.keys() and all(abs(a[k] - b[k]) <= tol for k in a)
 
 
-def test_corpus_has_many_shards(corpus):
+def test_corpus_has_many_shards_in_several_segments(corpus):
     _, manifest, _ = corpus
-    assert len(manifest["shards"]["first"]) >= 40
+    assert len(manifest["segments"]) >= 2
+    assert len(searchread.all_shards(manifest)) >= 40
 
 
 def test_needed_shards_give_the_full_index_results(corpus):
@@ -89,7 +95,7 @@ def test_needed_shards_give_the_full_index_results(corpus):
             continue
         ids = needed_shards(manifest, clauses)
         if not any(c.edit_distance for c in clauses):
-            assert len(ids) < len(manifest["shards"]["first"]) / 4, q
+            assert len(ids) < len(searchread.all_shards(manifest)) / 4, q
         negated = all(c.presence == QueryPresence.PROHIBITED for c in clauses)
         key = (tuple(ids), negated)
         if key not in cache:
@@ -106,9 +112,14 @@ def test_missing_shard_changes_results(corpus):
     files, manifest, full = corpus
     clauses = lunr_ref.browser_clauses(full, "survey diffusion").clauses
     ids = needed_shards(manifest, clauses)
-    assert len(ids) == 2
+    assert len(ids) == 2 * len(manifest["segments"])
     expected = lunr_ref.browser_search(full, "survey diffusion")
-    partial = lunr_ref.load_lunr_index(searchread.read_index(files, ids[:1], all_refs=False))
+    survey = [k for k in ids if any(e[0] == "survey" for e in json.loads(
+        files["search/" + searchread.shard_name(manifest, *k)]))]
+    partial = lunr_ref.load_lunr_index(searchread.read_index(files, [k for k in ids if k not in survey], all_refs=False))
+    assert not same(lunr_ref.browser_search(partial, "survey diffusion"), expected)
+    # one segment's shard missing: survey's document frequency (so every weight) is wrong
+    partial = lunr_ref.load_lunr_index(searchread.read_index(files, [k for k in ids if k != survey[-1]], all_refs=False))
     assert not same(lunr_ref.browser_search(partial, "survey diffusion"), expected)
 
 

@@ -127,7 +127,7 @@ DAMAGE = {
     "a-missing-table": _sql("DROP TABLE memo"),
     "rows-of-another-type": _sql("UPDATE outputs SET size = 'big', mtime_ns = 'never'"),
     "records-not-plain": _sql("UPDATE records SET value = '{\"$code\": \"os.system\"}'",
-                              "UPDATE memo SET value = '[1, 2'", "UPDATE terms SET value = '[]'",
+                              "UPDATE memo SET value = '[1, 2'",
                               "UPDATE memo_files SET data = 'text, not bytes'"),
 }
 QUIET = {"records-not-plain"}    # rows that fail their shape check are plain misses: no notice

@@ -207,8 +207,9 @@ def search_files(config: Config, papers) -> dict[str, bytes]:
             for i, p in enumerate(ordered)]
     opts = {"title_boost": config.search.title_boost, "shard_kb": config.search.shard_kb,
             "emit_js": config.offline}   # the .js twins are for file:// only
-    return _memo_files(config, f"search-{int(config.offline)}", (docs, opts),
-                       lambda: build_search_index(docs, state=State.open(config.cache_dir), **opts))
+    # No memo of the whole index: each segment is memoised in the state (search/segmemo.py), so an
+    # unchanged archive reads every segment back and a new day encodes only its own.
+    return build_search_index(docs, state=State.open(config.cache_dir), **opts)
 
 
 def _search_job(config: Config, papers) -> tuple[dict[str, bytes], list[str]]:

@@ -12,7 +12,8 @@ module computes the same index from plain data structures:
 2. *Pipeline* each distinct raw token once (memoised): lunr.js's trimmer,
    stop-word filter and stemmer from :mod:`sitegen.search.stemmer`.
 3. *Count* terms per (document, field) with :class:`collections.Counter`.
-4. *Weigh* every posting with lunr's BM25 formula, vectorised with numpy but
+4. *Weigh* every posting with lunr's BM25 formula (:mod:`sitegen.search.bm25`,
+   which the query side uses too), vectorised with numpy but
    with exactly the operation order of lunr.py's ``_create_field_vectors``
    (IEEE-754 double arithmetic is the same in numpy and CPython), the idf
    from :func:`math.log` per term, and the rounding of Python's
@@ -30,20 +31,18 @@ comparison code, test-only, is ``tests/lunr_reference.py``).
 
 from __future__ import annotations
 
-import math
 import re
 from collections import Counter
 from dataclasses import dataclass
-from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Sequence
 
 import numpy as np
 
+from sitegen.search import bm25
 from sitegen.search.fold import fold
 from sitegen.search.stemmer import pipeline_term, trim
 
-K1 = 1.2
-B = 0.75
+K1, B = bm25.K1, bm25.B
 
 # JS \s minus what lunr.py's tokenizer already treats as a separator.
 _JS_ONLY_SPACE = re.compile("[\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]")
@@ -130,6 +129,7 @@ class FieldPostings:
     refs: np.ndarray         # int64, document ordinal
     weights: np.ndarray      # int64, round(score, 3) * 1000
     lengths: np.ndarray      # int64 per document: number of terms in the field
+    tfs: np.ndarray          # int64 per posting: the term's count in the field
 
 
 @dataclass
@@ -137,19 +137,6 @@ class BuiltIndex:
     n_docs: int
     terms: list[str]                 # lunr's term order: first appearance overall
     fields: list[FieldPostings]
-
-
-def _round3_int(scores: np.ndarray) -> np.ndarray:
-    """``round(x, 3) * 1000`` as exact integers, like Python's round()."""
-    p = scores * 1000.0
-    out = np.rint(p)
-    # rint(p) is right unless the exact x*1000 is within p's rounding error
-    # of a .5 tie; redo those few exactly on the binary value of x.
-    near = np.abs(p - np.floor(p) - 0.5) < 1e-7
-    for i in np.nonzero(near)[0]:
-        q = Decimal(float(scores[i])).quantize(Decimal("0.001"), rounding=ROUND_HALF_EVEN)
-        out[i] = int(q * 1000)
-    return out.astype(np.int64)
 
 
 def build(doc_counts: Sequence[Sequence[dict[str, int]]],
@@ -191,8 +178,7 @@ def build(doc_counts: Sequence[Sequence[dict[str, int]]],
         df += np.bincount(arr, minlength=n_terms)
     # lunr's idf counts (document, field) pairs; math.log per term (numpy's
     # log may differ from libm in the last bit).
-    idf = np.array([math.log(1 + abs((n - d + 0.5) / (d + 0.5))) for d in df.tolist()],
-                   dtype=np.float64)
+    idf = np.array([bm25.idf(d, n) for d in df.tolist()], dtype=np.float64)
 
     out_fields = []
     for f, (name, boost) in enumerate(fields):
@@ -201,9 +187,6 @@ def build(doc_counts: Sequence[Sequence[dict[str, int]]],
         refs = np.repeat(np.arange(n, dtype=np.int64), npost[f])
         dl = np.repeat(lengths[f], npost[f]).astype(np.float64)
         avg = int(lengths[f].sum()) / n if n else 0.0
-        # lunr.py: idf * ((k1 + 1) * tf) / (k1 * (1 - b + b * (len / avg)) + tf)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            score = idf[tid] * ((K1 + 1) * tf) / (K1 * (1 - B + B * (dl / avg)) + tf)
-        score = score * boost
-        out_fields.append(FieldPostings(name, boost, tid, refs, _round3_int(score), lengths[f]))
+        out_fields.append(FieldPostings(name, boost, tid, refs, bm25.weights(idf[tid], tf, dl, avg, boost),
+                                        lengths[f], tf.astype(np.int64)))
     return BuiltIndex(n, list(term_ids), out_fields)

@@ -25,6 +25,8 @@ from typing import Callable
 
 from sitegen.search.fold import fold
 from sitegen.search.index import FORMAT
+from sitegen.search.phrases import phrase_filter
+from sitegen.search.read import all_shards, merge_entries, pos_name, shard_name, weigh
 
 from sitegen.search.syntax import (MIN_PREFIX, PROHIBITED, REQUIRED, Group, QueryError,
                                   parse_query)
@@ -64,76 +66,107 @@ class Answer:
 
 
 class Engine:
-    """A built index, read lazily through ``read(name) -> bytes`` (names under search/)."""
+    """A built index, read lazily through ``read(name) -> bytes`` (names under search/).
+
+    Shards are ``(segment, shard)`` pairs.  A term is *visible* only when the shard that
+    would hold it is loaded in every segment: then its postings and document frequency
+    are the whole archive's (``shards.js``: ``has``)."""
 
     def __init__(self, read: Callable[[str], bytes]) -> None:
         self._read = read
         self.manifest = json.loads(read("manifest.json"))
-        self._firsts = [_js_key(t) for t in self.manifest["shards"]["first"]]
-        self._shards: dict[int, list] = {}
-        self._entries: dict[str, list] = {}
+        self._segs = self.manifest["segments"]
+        self._firsts = [[_js_key(t) for t in seg["shards"]["first"]] for seg in self._segs]
+        self._seg_firsts = [seg["first"] for seg in self._segs]
+        self._shards: dict[tuple[int, int], list] = {}
+        self._entries: dict[str, dict[int, list]] = {}
+        self._weighed: dict[str, list] = {}
 
     # ---- files
     def _json(self, name: str):
         return json.loads(self._read(name))
 
     def _load(self, ids) -> None:
-        for i in ids:
-            if i not in self._shards:
-                lst = self._json(f"shard-{i}-{self.manifest['shards']['hash'][i]}.json")
-                self._shards[i] = lst
+        for key in ids:
+            if key not in self._shards:
+                lst = self._json(shard_name(self.manifest, *key))
+                self._shards[key] = lst
                 for e in lst:
-                    self._entries[e[0]] = e
+                    self._entries.setdefault(e[0], {})[key[0]] = e
 
     def docs(self, refs: list[int]) -> list[dict]:
         size = self.manifest["store"]["size"]
         out = []
         for ref in refs:
-            chunk = ref // size
-            rows = self._json(f"docs-{chunk}-{self.manifest['store']['hash'][chunk]}.json")
-            row = rows[ref - chunk * size]
+            seg = self._segs[bisect.bisect_right(self._seg_firsts, ref) - 1]
+            chunk = (ref - seg["first"]) // size
+            rows = self._json(f"docs-{seg['name']}-{chunk}-{seg['store'][chunk]}.json")
+            row = rows[ref - seg["first"] - chunk * size]
             out.append({"title": row[0], "url": row[1], "date": row[2], "snippet": row[3], "shown": row[4]})
         return out
 
     # ---- shards
-    def shard_for(self, term: str) -> int:
-        return max(0, bisect.bisect_right(self._firsts, _js_key(term)) - 1)
+    def _seg_shard(self, s: int, key: bytes) -> int:
+        return max(0, bisect.bisect_right(self._firsts[s], key) - 1)
 
-    def shard_range(self, prefix: str, cap: int = 0) -> list[int]:
-        k = self.shard_for(prefix)
-        out = [k]
+    def shard_for(self, term: str) -> list[tuple[int, int]]:
+        """The shard that would hold ``term``, in every segment."""
+        key = _js_key(term)
+        return [(s, self._seg_shard(s, key)) for s in range(len(self._segs))]
+
+    def shard_range(self, prefix: str, cap: int = 0) -> list[tuple[int, int]]:
+        """In every segment: the shards that may hold terms starting with ``prefix`` (at most ``cap``)."""
         p = _js_key(prefix)
-        while k + 1 < len(self._firsts) and self._firsts[k + 1][:len(p)] <= p and (not cap or len(out) < cap):
-            k += 1
-            out.append(k)
+        out = []
+        for s, firsts in enumerate(self._firsts):
+            k = self._seg_shard(s, p)
+            out.append((s, k))
+            n = 1
+            while k + 1 < len(firsts) and firsts[k + 1][:len(p)] <= p and (not cap or n < cap):
+                k += 1
+                n += 1
+                out.append((s, k))
         return out
 
-    def needed_shards(self, groups: list[Group]) -> list[int]:
-        want: set[int] = set()
+    def needed_shards(self, groups: list[Group]) -> list[tuple[int, int]]:
+        want: set[tuple[int, int]] = set()
         for g in groups:
             if g.kind == "fuzzy":
-                return list(range(len(self._firsts)))
+                return all_shards(self.manifest)
             if g.kind == "wildcard":
                 p = g.term.split("*")[0]
                 want.update(self.shard_range(p))
                 if g.term.index("*") == len(g.term) - 1 and stem(p) != p:
                     want.update(self.shard_range(stem(p)))
                 continue
-            want.add(self.shard_for(g.term))
+            want.update(self.shard_for(g.term))
             if g.prefix:
                 want.update(self.shard_range(g.word, MAX_PREFIX_SHARDS))
                 if g.term != g.word:
                     want.update(self.shard_range(g.term, MAX_PREFIX_SHARDS))
-                want.update(self.shard_for(t) for t in _back_terms(g.word))
+                for t in _back_terms(g.word):
+                    want.update(self.shard_for(t))
         return sorted(want)
 
-    # ---- resolution
+    # ---- terms
+    def has(self, term: str) -> bool:
+        """``term`` is indexed and visible (its shard is loaded in every segment)."""
+        return term in self._entries and all(k in self._shards for k in self.shard_for(term))
+
+    def postings(self, term: str) -> list[tuple[list[int], list[float]]]:
+        """Per field: the visible ``term``'s global refs and lunr weights (:func:`read.weigh`)."""
+        if term not in self._weighed:
+            self._weighed[term] = weigh(self.manifest, sorted(self._entries[term].items()))
+        return self._weighed[term]
+
     def _df(self, term: str) -> int:
-        return sum(len(p[1]) for p in self._entries[term][1:] if p)
+        return sum(len(p[0]) for e in self._entries[term].values() for p in e[1:] if p)
 
     def _in_shards(self, ids, prefix: str) -> list[str]:
+        """The visible terms starting with ``prefix`` in shards ``ids`` (None: all loaded), JS order."""
         ids = sorted(self._shards) if ids is None else ids
-        return [e[0] for i in ids for e in self._shards.get(i, ()) if e[0].startswith(prefix)]
+        found = {e[0] for k in ids for e in self._shards.get(k, ()) if e[0].startswith(prefix)}
+        return sorted((t for t in found if self.has(t)), key=_js_key)
 
     def resolve(self, groups: list[Group]) -> None:
         from lunr.token_set import TokenSet
@@ -146,7 +179,7 @@ class Engine:
             if g.kind == "fuzzy":
                 from lunr.query import Clause
                 ts = TokenSet.from_clause(Clause(term=g.term, edit_distance=g.edit_distance))
-                for t in TokenSet.from_list(sorted(self._in_shards(None, ""), key=_js_key)).intersect(ts).to_list():
+                for t in TokenSet.from_list(self._in_shards(None, "")).intersect(ts).to_list():
                     take(t)
                 terms.sort(key=_js_key)
             elif g.kind == "wildcard":
@@ -164,7 +197,7 @@ class Engine:
                     for t in sorted(TokenSet.from_list(pool).intersect(ts).to_list(), key=_js_key):
                         take(t)
             else:
-                if g.term in self._entries:
+                if self.has(g.term):
                     take(g.term)
                     g.exact = g.term
                 if g.prefix:
@@ -172,7 +205,7 @@ class Engine:
                     if g.term != g.word:
                         more += self._in_shards(self.shard_range(g.term, MAX_PREFIX_SHARDS), g.term)
                     if g.exact is None:
-                        more += [t for t in _back_terms(g.word) if t in self._entries]
+                        more += [t for t in _back_terms(g.word) if self.has(t)]
                     uniq = list(dict.fromkeys(t for t in more if t != g.term))
                     uniq.sort(key=lambda t: (-self._df(t), _js_key(t)))
                     for t in uniq[:MAX_COMPLETIONS]:
@@ -183,7 +216,7 @@ class Engine:
     def correct(self, groups: list[Group]) -> list[dict]:
         buckets = self.manifest.get("terms") or {}
         fixes = []
-        need: set[int] = set()
+        need: set[tuple[int, int]] = set()
         for g in groups:
             key = bucket_key(g.term) if g.missing else None
             if key not in buckets:
@@ -192,11 +225,12 @@ class Engine:
             terms = corrections(g.word, g.term, bucket, 1 if g.presence == REQUIRED else MAX_CORRECTIONS)
             if terms:
                 fixes.append((g, terms))
-                need.update(self.shard_for(t) for t in terms)
+                for t in terms:
+                    need.update(self.shard_for(t))
         self._load(sorted(need))
         out = []
         for g, terms in fixes:
-            g.terms = [t for t in terms if t in self._entries]
+            g.terms = [t for t in terms if self.has(t)]
             g.corrected = bool(g.terms)
             if g.terms:
                 out.append({"word": g.word, "terms": g.terms})
@@ -207,13 +241,11 @@ class Engine:
         """lunr.py's BM25 over the positive groups' terms (one optional clause per term)."""
         from lunr.index import Index
         from lunr.query import Query, QueryPresence
-        from sitegen.search.read import merge_entries
         clauses = [(t, g) for g in groups if g.presence != PROHIBITED for t in g.terms]
         if not clauses:
             return {}, {}
         keep = {t for t, _ in clauses}
-        ids = sorted(self._shards)
-        index = Index.load(merge_entries(self.manifest, [self._shards[i] for i in ids], keep))
+        index = Index.load(merge_entries(self.manifest, self._shards, keep))
         query = Query(self.manifest["fields"])
         for t, g in clauses:
             query.clause(term=t, fields=list(g.fields), boost=g.boost, use_pipeline=False,
@@ -225,47 +257,12 @@ class Engine:
         return scores, terms
 
     def _phrase_filter(self, phrases: list[list[tuple[int, int]]], groups: list[Group]):
-        """shards.js ``phraseCheck`` / ``phraseFilter``: ref -> every phrase occurs in one field."""
+        """shards.js ``phraseCheck``: ref -> every phrase occurs in one field (None: no phrases)."""
         if not phrases:
             return None
-        fields = self.manifest["fields"]
-        pos_of: dict[str, list[dict[int, list[int]]]] = {}
-        for k in sorted({self.shard_for(t) for ph in phrases for g, _ in ph for t in groups[g].terms}):
-            lst = self._json(f"pos-{k}-{self.manifest['shards']['hash'][k]}.json")
-            for entry, per_field in zip(self._shards[k], lst):
-                pos_of[entry[0]] = per_field
-
-        decoded: dict[str, list[dict[int, list[int]]]] = {}
-
-        def positions(t: str) -> list[dict[int, list[int]]]:
-            if t not in decoded:
-                out = []
-                for f in range(len(fields)):
-                    seq, p, by_ref = pos_of[t][f], self._entries[t][1 + f], {}
-                    k = ref = 0
-                    for gap in (p[1] if p else ()):
-                        ref += gap
-                        n = seq[k]
-                        k += 1
-                        acc, lst2 = 0, []
-                        for d in seq[k:k + n]:
-                            acc += d
-                            lst2.append(acc)
-                        k += n
-                        by_ref[ref] = lst2
-                    out.append(by_ref)
-                decoded[t] = out
-            return decoded[t]
-
-        def at(g: int, f: int, ref: int) -> set[int]:
-            return {p for t in groups[g].terms for p in positions(t)[f].get(ref, ())}
-
-        def occurs(ph, f: int, ref: int) -> bool:
-            first = at(ph[0][0], f, ref)
-            rest = [(off - ph[0][1], at(g, f, ref)) for g, off in ph[1:]]
-            return any(all(p + d in s for d, s in rest) for p in first)
-
-        return lambda ref: all(any(occurs(ph, f, ref) for f in range(len(fields))) for ph in phrases)
+        want = sorted({k for ph in phrases for g, _ in ph for t in groups[g].terms for k in self.shard_for(t)})
+        pos_lists = {k: self._json(pos_name(self.manifest, *k)) for k in want}
+        return phrase_filter(self.manifest, phrases, groups, self._shards, pos_lists)
 
     def _ref_range(self, after: str | None, before: str | None) -> tuple[int, int]:
         n = self.manifest["docs"]
@@ -284,7 +281,7 @@ class Engine:
         if parsed.empty:
             return Answer([], parsed.hint, True, [], [], [])
         ids = self.needed_shards(parsed.groups)
-        if sum(m["shards"]["bytes"][i] for i in ids if i not in self._shards) > MAX_FETCH_BYTES:
+        if sum(self._segs[s]["shards"]["bytes"][i] for s, i in ids if (s, i) not in self._shards) > MAX_FETCH_BYTES:
             raise QueryError("That query would need too much of the index. "
                              "Use a longer prefix before * or drop the ~ (fuzzy) part.")
         self._load(ids)
@@ -304,17 +301,12 @@ class Engine:
             hit: set[int] = set()
             exact: set[int] = set()
             for t in g.terms:
-                e = self._entries[t]
+                post = self.postings(t)
                 for name in g.fields:
-                    p = e[1 + fields.index(name)]
-                    if not p:
-                        continue
-                    ref = 0
-                    for gap in p[1]:
-                        ref += gap
-                        hit.add(ref)
-                        if g.prefix and t == g.exact:
-                            exact.add(ref)
+                    refs = post[fields.index(name)][0]
+                    hit.update(refs)
+                    if g.prefix and t == g.exact:
+                        exact.update(refs)
             if g.presence == PROHIBITED:
                 for d in hit:
                     excluded[d] = True

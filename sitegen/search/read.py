@@ -1,60 +1,104 @@
-"""Reading a built search index back: lunr indexes from shards.
+"""Reading a built search index back: per-term postings with lunr's weights, and lunr indexes.
 
-``read_index`` / ``merge_entries`` are the Python twins of ``search/shards.js``'s
-``mergeShards`` (tests and :mod:`sitegen.search.query` load them into lunr.py).
-``sitegen check`` verifies an index with :mod:`sitegen.search.verify`.
+:func:`weigh` is the Python twin of ``search/score.js``'s ``weigh``: a term's entries in
+every segment -> its postings over the whole archive with lunr 2.3.9's BM25 weights,
+computed from the stored counts and lengths and the manifest's statistics
+(:mod:`sitegen.search.bm25`).  :func:`merge_entries` / :func:`read_index` turn loaded
+shards into a serialized lunr index (``search/segments.js``'s ``mergeShards``), which
+tests and :mod:`sitegen.search.query` load into lunr.py.  ``sitegen check`` verifies an
+index with :mod:`sitegen.search.verify`.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Sequence
+from typing import Iterable, Mapping, Sequence
 
-__all__ = ["read_index", "merge_entries"]
+import numpy as np
+
+from sitegen.search import bm25, postings
+from sitegen.search.syntax import js_key
+
+__all__ = ["weigh", "read_index", "merge_entries", "shard_name", "pos_name", "all_shards"]
+
+Weighed = list[tuple[list[int], list[float]]]      # per field: (global refs ascending, weights)
 
 
-def read_index(files: dict[str, bytes], shard_ids: Sequence[int] | None = None,
+def shard_name(manifest: dict, s: int, i: int) -> str:
+    seg = manifest["segments"][s]
+    return f"shard-{seg['name']}-{i}-{seg['shards']['hash'][i]}.json"
+
+
+def pos_name(manifest: dict, s: int, i: int) -> str:
+    seg = manifest["segments"][s]
+    return f"pos-{seg['name']}-{i}-{seg['shards']['hash'][i]}.json"
+
+
+def all_shards(manifest: dict) -> list[tuple[int, int]]:
+    return [(s, i) for s, seg in enumerate(manifest["segments"]) for i in range(len(seg["shards"]["first"]))]
+
+
+def weigh(manifest: dict, per_segment: Sequence[tuple[int, list]]) -> Weighed:
+    """One term's ``(segment index, shard entry)`` in *every* segment that has it, in
+    segment order -> per field: global refs and lunr's weights (``round(w, 3)``)."""
+    n = manifest["docs"]
+    fields = manifest["fields"]
+    decoded = [(manifest["segments"][s]["first"], [postings.decode(e[1 + f]) for f in range(len(fields))])
+               for s, e in per_segment]
+    df = sum(len(d[0]) for _, per_field in decoded for d in per_field)
+    idf = bm25.idf(df, n)
+    out: Weighed = []
+    for f in range(len(fields)):
+        refs = [first + r for first, per_field in decoded for r in per_field[f][0]]
+        if not refs:
+            out.append(([], []))
+            continue
+        dl = np.array([x for _, per_field in decoded for x in per_field[f][1]], dtype=np.int64)
+        tf = np.array([x for _, per_field in decoded for x in per_field[f][2]], dtype=np.int64)
+        w = bm25.weights(idf, tf, dl, manifest["lengths"][f] / n, manifest["boosts"][f])
+        out.append((refs, [x / 1000 for x in w.tolist()]))
+    return out
+
+
+def by_term(loaded: Mapping[tuple[int, int], list]) -> dict[str, list[tuple[int, list]]]:
+    """{term: [(segment, entry), ...] in segment order} over loaded shards ``{(s, i): entries}``."""
+    out: dict[str, list[tuple[int, list]]] = {}
+    for (s, _), entries in sorted(loaded.items()):
+        for e in entries:
+            out.setdefault(e[0], []).append((s, e))
+    return out
+
+
+def read_index(files: dict[str, bytes], shard_ids: Iterable[tuple[int, int]] | None = None,
                all_refs: bool = True) -> dict:
-    """A serialized lunr index from built files (``search/...`` -> bytes).
-
-    The Python twin of ``search/shards.js``'s ``mergeShards``: only ``shard_ids``
-    (default all) are merged; ``all_refs`` adds an empty field vector for
-    every document.  Used by tests."""
+    """A serialized lunr index from built files (``search/...`` -> bytes), merging only
+    ``shard_ids`` (``(segment, shard)`` pairs; default all); ``all_refs`` adds an empty field
+    vector for every document.  Used by tests."""
     manifest = json.loads(files["search/manifest.json"])
-    sh = manifest["shards"]
-    ids = range(len(sh["first"])) if shard_ids is None else sorted(shard_ids)
-    lists = [json.loads(files[f"search/shard-{i}-{sh['hash'][i]}.json"]) for i in ids]
-    return merge_entries(manifest, lists, None, all_refs)
+    ids = all_shards(manifest) if shard_ids is None else sorted(shard_ids)
+    loaded = {(s, i): json.loads(files["search/" + shard_name(manifest, s, i)]) for s, i in ids}
+    return merge_entries(manifest, loaded, None, all_refs)
 
 
-def merge_entries(manifest: dict, shard_lists: Sequence[list], keep=None, all_refs: bool = False) -> dict:
-    """A serialized lunr index from decoded shards (in shard order), with only
-    the terms in ``keep`` (default all); ``search/shards.js``'s ``mergeShards``."""
+def merge_entries(manifest: dict, loaded: Mapping[tuple[int, int], list], keep=None,
+                  all_refs: bool = False) -> dict:
+    """A serialized lunr index from decoded shards ``{(segment, shard): entries}``, with only
+    the terms in ``keep`` (default all), in JavaScript order; ``search/segments.js``'s
+    ``mergeShards``.  A term's weights are right only if the shard holding it is loaded in
+    every segment."""
     fields = manifest["fields"]
     vectors: dict[str, list] = {}
     if all_refs:
         vectors = {f"{f}/{d}": [] for d in range(manifest["docs"]) for f in fields}
     inverted = []
-    idx = 0
-    for entries in shard_lists:
-        for entry in entries:
-            if keep is not None and entry[0] not in keep:
-                continue
-            posting: dict = {"_index": idx}
-            for f, name in enumerate(fields):
-                by_ref: dict = {}
-                p = entry[f + 1]
-                if p:
-                    weights, gaps = p[0], p[1]
-                    codes = p[2] if len(p) > 2 else [0] * len(gaps)
-                    ref = 0
-                    for gap, code in zip(gaps, codes):
-                        ref += gap
-                        by_ref[str(ref)] = {}
-                        vectors.setdefault(f"{name}/{ref}", []).extend((idx, weights[code] / 1000))
-                posting[name] = by_ref
-            inverted.append([entry[0], posting])
-            idx += 1
+    terms = by_term(loaded)
+    for idx, term in enumerate(sorted((t for t in terms if keep is None or t in keep), key=js_key)):
+        posting: dict = {"_index": idx}
+        for f, (refs, ws) in enumerate(weigh(manifest, terms[term])):
+            posting[fields[f]] = {str(r): {} for r in refs}
+            for r, w in zip(refs, ws):
+                vectors.setdefault(f"{fields[f]}/{r}", []).extend((idx, w))
+        inverted.append([term, posting])
     return {"version": manifest["lunr"], "fields": fields,
             "fieldVectors": [[k, v] for k, v in vectors.items()],
             "invertedIndex": inverted, "pipeline": manifest["pipeline"]}

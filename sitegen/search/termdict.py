@@ -26,7 +26,7 @@ import numpy as np
 
 from sitegen.search.lunrfast import BuiltIndex
 
-__all__ = ["term_buckets", "bucket_key", "df_class"]
+__all__ = ["term_buckets", "postings_per_term", "bucket_key", "df_class"]
 
 
 def bucket_key(term: str) -> str | None:
@@ -42,14 +42,20 @@ def df_class(postings: int) -> int:
     return max(0, int(postings).bit_length() - 1)
 
 
-def term_buckets(built: BuiltIndex) -> dict[str, list[list[str]]]:
-    """{key: [[terms of class 0], [class 1], ...]}, keys and lists sorted (JS order)."""
+def postings_per_term(built: BuiltIndex) -> dict[str, int]:
+    """{term: its (document, field) postings} of a built index (lunr's document frequency)."""
     n_terms = len(built.terms)
     df = np.zeros(n_terms, dtype=np.int64)
     for fp in built.fields:
         df += np.bincount(fp.term_ids, minlength=n_terms)
+    return {t: c for t, c in zip(built.terms, df.tolist()) if c}
+
+
+def term_buckets(df: dict[str, int]) -> dict[str, list[list[str]]]:
+    """{key: [[terms of class 0], [class 1], ...]} from every term's postings over the whole
+    archive (summed over segments), keys and lists sorted (JS order)."""
     buckets: dict[str, list[list[str]]] = {}
-    for term, count in zip(built.terms, df.tolist()):
+    for term, count in df.items():
         key = bucket_key(term)
         if key is None or count == 0:
             continue

@@ -2,17 +2,20 @@
 
 :func:`verify_index` checks, and reports every problem it finds (not just the first):
 
-* ``search/manifest.json`` parses and has this format's fields with the right types;
-* every shard and document-store chunk it lists exists under its content-addressed
-  name, with that content hash (and, for shards, the listed size); a shard and its
-  positions file (``pos-<i>-<hash>.json``) share one hash, of the shard's text, a newline
-  and the positions' text, so neither can go stale alone; every term-dictionary bucket
-  (``terms-<key>-<hash>.json``) and the dates file (``dates-<hash>.json``) exist with theirs;
+* ``search/manifest.json`` parses and has this format's fields with the right types, and
+  its segments tile the documents: each starts where the previous one ends, their
+  document counts and field lengths add up to the manifest's;
+* every shard and document-store chunk of every segment exists under its
+  content-addressed name, with that content hash (and, for shards, the listed size); a
+  shard and its positions file (``pos-<segment>-<i>-<hash>.json``) share one hash, of
+  the shard's text, a newline and the positions' text, so neither can go stale alone;
+  every term-dictionary bucket (``terms-<key>-<hash>.json``) and the dates file
+  (``dates-<hash>.json``) exist with theirs;
 * every shard's terms are strictly sorted in JavaScript string order and lie inside
   the shard's range (from its first term up to the next shard's), and its postings
-  are well formed: ascending refs, each a document of the index, each weight code
-  pointing at a weight;
-* the store holds exactly ``docs`` rows and every row's URL is a page of the site;
+  are well formed: ascending refs, each a document of the segment, one field length
+  (and count, if given) per posting, each count at least 1 and at most its length;
+* each segment's store holds exactly its ``docs`` rows and every row's URL is a page of the site;
 * every ``.js`` twin (offline builds, for file://) assigns exactly its ``.json`` file.
 
 Files in ``search/`` the manifest does not list are not problems: nothing loads them (an
@@ -32,6 +35,7 @@ from sitegen.search.index import DATA_GLOBAL, FIELDS, FORMAT, LUNR_VERSION
 
 MANIFEST = "search/manifest.json"
 HASH = re.compile(r"^[0-9a-f]{8}$")
+SEGMENT = re.compile(r"^[0-9a-z][0-9a-z-]*$")
 
 Read = Callable[[str], "bytes | None"]
 
@@ -48,40 +52,10 @@ def verify_index(files: AbstractSet[str], read: Read, twins: bool) -> list[str]:
     if manifest is None or not _manifest_ok(manifest, problems):
         return problems
     _twin(MANIFEST, raw, files, read, twins, problems)
-    sh = manifest["shards"]
-    docs = manifest["docs"]
     n_fields = len(manifest["fields"])
-    firsts = sh["first"]
-    for i, (first, h, size) in enumerate(zip(firsts, sh["hash"], sh["bytes"])):
-        name, pos = f"search/shard-{i}-{h}.json", f"search/pos-{i}-{h}.json"
-        data = _file(name, f"shard {i}", files, read, problems)
-        pos_data = _file(pos, f"the positions of shard {i}", files, read, problems)
-        if data is None or pos_data is None:
-            continue
-        actual = hashlib.sha256(data + b"\n" + pos_data).hexdigest()[:8]
-        if actual != h:
-            problems.append(f"{name}: with {pos} its content hash is {actual}, but their names and "
-                            f"{MANIFEST} say {h}")
-        if len(data) != size:
-            problems.append(f"{name}: {len(data)} bytes, but {MANIFEST} says {size}")
-        _twin(name, data, files, read, twins, problems)
-        _twin(pos, pos_data, files, read, twins, problems)
-        if _parse(pos, pos_data, problems) is None:
-            continue
-        entries = _parse(name, data, problems)
-        if entries is not None:
-            upper = firsts[i + 1] if i + 1 < len(firsts) else None
-            _check_shard(name, entries, first, upper, docs, n_fields, problems)
     size = manifest["store"]["size"]
-    for c, h in enumerate(manifest["store"]["hash"]):
-        name = f"search/docs-{c}-{h}.json"
-        data = _content(name, f"document-store chunk {c}", h, files, read, problems)
-        if data is None:
-            continue
-        _twin(name, data, files, read, twins, problems)
-        chunk = _parse(name, data, problems)
-        if chunk is not None:
-            _check_chunk(name, chunk, c * size, min(size, docs - c * size), files, problems)
+    for seg in manifest["segments"]:
+        _check_segment(seg, n_fields, size, files, read, twins, problems)
     named = [(f"search/terms-{key}-{h}.json", f"term-dictionary bucket {key!r}", h)
              for key, h in sorted(manifest["terms"].items())] + [
             (f"search/dates-{manifest['dates']}.json", "the dates file", manifest["dates"])]
@@ -91,6 +65,42 @@ def verify_index(files: AbstractSet[str], read: Read, twins: bool) -> list[str]:
             _twin(name, data, files, read, twins, problems)
             _parse(name, data, problems)
     return problems
+
+
+def _check_segment(seg: dict, n_fields: int, size: int, files: AbstractSet[str], read: Read, twins: bool,
+                   problems: list[str]) -> None:
+    """The shards, positions and store chunks of one segment."""
+    sh, name_, docs = seg["shards"], seg["name"], seg["docs"]
+    firsts = sh["first"]
+    for i, (first, h, nbytes) in enumerate(zip(firsts, sh["hash"], sh["bytes"])):
+        name, pos = f"search/shard-{name_}-{i}-{h}.json", f"search/pos-{name_}-{i}-{h}.json"
+        data = _file(name, f"shard {i} of segment {name_}", files, read, problems)
+        pos_data = _file(pos, f"the positions of shard {i} of segment {name_}", files, read, problems)
+        if data is None or pos_data is None:
+            continue
+        actual = hashlib.sha256(data + b"\n" + pos_data).hexdigest()[:8]
+        if actual != h:
+            problems.append(f"{name}: with {pos} its content hash is {actual}, but their names and "
+                            f"{MANIFEST} say {h}")
+        if len(data) != nbytes:
+            problems.append(f"{name}: {len(data)} bytes, but {MANIFEST} says {nbytes}")
+        _twin(name, data, files, read, twins, problems)
+        _twin(pos, pos_data, files, read, twins, problems)
+        if _parse(pos, pos_data, problems) is None:
+            continue
+        entries = _parse(name, data, problems)
+        if entries is not None:
+            upper = firsts[i + 1] if i + 1 < len(firsts) else None
+            _check_shard(name, entries, first, upper, docs, n_fields, problems)
+    for c, h in enumerate(seg["store"]):
+        name = f"search/docs-{name_}-{c}-{h}.json"
+        data = _content(name, f"document-store chunk {c} of segment {name_}", h, files, read, problems)
+        if data is None:
+            continue
+        _twin(name, data, files, read, twins, problems)
+        chunk = _parse(name, data, problems)
+        if chunk is not None:
+            _check_chunk(name, chunk, seg["first"] + c * size, min(size, docs - c * size), files, problems)
 
 
 def _parse(name: str, data: bytes | None, problems: list[str]):
@@ -125,23 +135,21 @@ def _manifest_ok(m, problems: list[str]) -> bool:
         ok = bad(f"pipeline {m.get('pipeline')!r}; expected ['stemmer']")
     if not _int(m.get("docs")) or m["docs"] < 0:
         ok = bad(f"docs {m.get('docs')!r}; expected the number of documents")
-    sh = m.get("shards")
-    if not isinstance(sh, dict) or not all(isinstance(sh.get(k), list) for k in ("first", "hash", "bytes")):
-        ok = bad('"shards" must be an object with "first", "hash" and "bytes" lists')
-    elif not (len(sh["first"]) == len(sh["hash"]) == len(sh["bytes"]) >= 1):
-        ok = bad('"shards": "first", "hash" and "bytes" must be equally long, at least one shard')
-    elif not (all(isinstance(t, str) for t in sh["first"]) and all(isinstance(h, str) and HASH.match(h)
-              for h in sh["hash"]) and all(_int(b) and b > 0 for b in sh["bytes"])):
-        ok = bad('"shards": first terms must be strings, hashes 8 hex digits, sizes positive integers')
-    elif sh["first"][0] != "" or any(not _js_lt(a, b) for a, b in zip(sh["first"], sh["first"][1:])):
-        ok = bad('"shards.first": must start with "" and rise strictly (JavaScript string order)')
+    n_fields = len(FIELDS)
+    if not (isinstance(m.get("lengths"), list) and len(m["lengths"]) == n_fields
+            and all(_int(x) and x >= 0 for x in m["lengths"])):
+        ok = bad(f"lengths {m.get('lengths')!r}; expected each field's total length ({n_fields} integers)")
     st = m.get("store")
-    if not isinstance(st, dict) or not _int(st.get("size")) or st["size"] < 1 or not isinstance(st.get("hash"), list):
-        ok = bad('"store" must be an object with a positive "size" and a "hash" list')
-    elif not all(isinstance(h, str) and HASH.match(h) for h in st["hash"]):
-        ok = bad('"store.hash": every hash must be 8 hex digits')
-    elif ok and len(st["hash"]) != -(-m["docs"] // st["size"]):
-        ok = bad(f'"store": {len(st["hash"])} chunks of {st["size"]} cannot hold {m["docs"]} documents exactly')
+    if not isinstance(st, dict) or not _int(st.get("size")) or st["size"] < 1:
+        ok = bad('"store" must be an object with a positive "size"')
+    segs = m.get("segments")
+    if not isinstance(segs, list) or not segs:
+        ok = bad('"segments" must be a non-empty list')
+    else:
+        for k, seg in enumerate(segs):
+            ok = _segment_ok(k, seg, m, n_fields, bad) and ok
+        if ok:
+            ok = _segments_tile(segs, m, bad)
     terms = m.get("terms")
     if not isinstance(terms, dict) or not all(isinstance(k, str) and re.fullmatch(r"[0-9a-z_]+", k)
                                               and isinstance(h, str) and HASH.match(h) for k, h in terms.items()):
@@ -149,6 +157,54 @@ def _manifest_ok(m, problems: list[str]) -> bool:
     if not (isinstance(m.get("dates"), str) and HASH.match(m["dates"])):
         ok = bad('"dates" must be the 8-hex-digit hash of the dates file')
     return ok
+
+
+def _segment_ok(k: int, seg, m: dict, n_fields: int, bad) -> bool:
+    """One segment's manifest entry, typed."""
+    where = f'"segments"[{k}]'
+    if not isinstance(seg, dict) or not (isinstance(seg.get("name"), str) and SEGMENT.match(seg["name"])):
+        return bad(f"{where} must be an object whose name is digits, lower-case letters and -")
+    where = f"segment {seg['name']}"
+    if not (_int(seg.get("first")) and seg["first"] >= 0 and _int(seg.get("docs")) and seg["docs"] >= 0):
+        return bad(f'{where}: "first" and "docs" must be non-negative integers')
+    if not (isinstance(seg.get("lengths"), list) and len(seg["lengths"]) == n_fields
+            and all(_int(x) and x >= 0 for x in seg["lengths"])):
+        return bad(f'{where}: "lengths" must be {n_fields} non-negative integers')
+    sh = seg.get("shards")
+    if not isinstance(sh, dict) or not all(isinstance(sh.get(key), list) for key in ("first", "hash", "bytes")):
+        return bad(f'{where}: "shards" must be an object with "first", "hash" and "bytes" lists')
+    if not (len(sh["first"]) == len(sh["hash"]) == len(sh["bytes"]) >= 1):
+        return bad(f'{where}: "shards": "first", "hash" and "bytes" must be equally long, at least one shard')
+    if not (all(isinstance(t, str) for t in sh["first"]) and all(isinstance(h, str) and HASH.match(h)
+            for h in sh["hash"]) and all(_int(b) and b > 0 for b in sh["bytes"])):
+        return bad(f'{where}: "shards": first terms must be strings, hashes 8 hex digits, sizes positive integers')
+    if sh["first"][0] != "" or any(not _js_lt(a, b) for a, b in zip(sh["first"], sh["first"][1:])):
+        return bad(f'{where}: "shards.first" must start with "" and rise strictly (JavaScript string order)')
+    store = seg.get("store")
+    if not (isinstance(store, list) and all(isinstance(h, str) and HASH.match(h) for h in store)):
+        return bad(f'{where}: "store" must be a list of 8-hex-digit hashes')
+    size = m["store"]["size"] if isinstance(m.get("store"), dict) and _int(m["store"].get("size")) else 0
+    if size > 0 and len(store) != -(-seg["docs"] // size):
+        return bad(f'{where}: {len(store)} store chunks of {size} cannot hold its {seg["docs"]} documents exactly')
+    return True
+
+
+def _segments_tile(segs: list, m: dict, bad) -> bool:
+    """Segments cover refs 0..docs-1 in order, and their statistics add up to the manifest's."""
+    at = 0
+    for seg in segs:
+        if seg["first"] != at:
+            return bad(f"segment {seg['name']} starts at document {seg['first']}, but the segments "
+                       f"before it end at {at}")
+        at += seg["docs"]
+    if len({seg["name"] for seg in segs}) != len(segs):
+        return bad("two segments have the same name")
+    if _int(m.get("docs")) and at != m["docs"]:
+        return bad(f"the segments hold {at} documents, but docs says {m['docs']}")
+    totals = [sum(seg["lengths"][f] for seg in segs) for f in range(len(FIELDS))]
+    if isinstance(m.get("lengths"), list) and totals != m["lengths"]:
+        return bad(f"the segments' field lengths add up to {totals}, but lengths says {m['lengths']}")
+    return True
 
 
 def _int(v) -> bool:
@@ -230,24 +286,28 @@ def _ints(values) -> bool:
 
 
 def _postings_problem(p, docs: int) -> str | None:
-    """What is wrong with one field's postings ``[] | [weights, gaps] | [weights, gaps, codes]``."""
+    """What is wrong with one field's postings ``[] | [gaps, lengths] | [gaps, lengths, counts]``
+    in a segment of ``docs`` documents."""
     if p == []:
         return None
     if not (isinstance(p, list) and len(p) in (2, 3) and all(isinstance(x, list) for x in p)):
-        return "postings are not [weights, gaps] or [weights, gaps, codes]"
-    weights, gaps = p[0], p[1]
-    if not weights or not gaps or not _ints(weights) or not _ints(gaps):
-        return "weights and gaps must be non-empty lists of integers"
+        return "postings are not [gaps, lengths] or [gaps, lengths, counts]"
+    gaps, lengths = p[0], p[1]
+    if not gaps or not _ints(gaps) or not _ints(lengths):
+        return "gaps and lengths must be non-empty lists of integers"
     if gaps[0] < 0 or (len(gaps) > 1 and min(gaps[1:]) < 1):
         return "document refs do not rise (a gap is not positive)"
     last = sum(gaps)
     if last >= docs:
-        return f"a posting refers to document {last}, but the index has {docs} documents (0..{docs - 1})"
-    codes = p[2] if len(p) == 3 else None
-    if codes is None:
-        return None if len(weights) == 1 else "several weights but no codes"
-    if len(codes) != len(gaps) or not _ints(codes) or min(codes) < 0 or max(codes) >= len(weights):
-        return "codes must give one weight index per posting"
+        return f"a posting refers to document {last} of the segment, which has {docs} documents (0..{docs - 1})"
+    if len(lengths) != len(gaps) or min(lengths) < 1:
+        return "lengths must give one positive field length per posting"
+    if len(p) == 3:
+        counts = p[2]
+        if len(counts) != len(gaps) or not _ints(counts) or min(counts) < 1:
+            return "counts must give one positive count per posting"
+        if any(c > n for c, n in zip(counts, lengths)):
+            return "a term's count exceeds the field's length"
     return None
 
 

@@ -6,6 +6,13 @@ Corpora
 
 Build side
   measure_build(docs)     index build time, total bytes (raw, gzip), shard sizes
+  measure_add_day(docs, day)  the search files a new day rewrites: build the first
+      len(docs) - day papers and then all of them (one cache folder: the second build's
+      time is the incremental one), compare the two trees (files and bytes new or
+      changed, with and without the .js twins; by kind of file)
+  query_bytes(files, queries)  per query, the files sitegen.search.query loads (the
+      same the browser fetches, less the doc chunks of the shown results) and their
+      gzipped bytes
 
 Browser side (headless Chromium via selenium)
   measure_queries(site_dir, queries)  per query: bytes fetched (raw and gzip of
@@ -16,6 +23,7 @@ CLI::
 
     python -m tests.bench.search_bench 50000        # build + serve + measure
     python -m tests.bench.search_bench 5000 --no-browser
+    python -m tests.bench.search_bench 20000 --no-browser --add-day 25
 """
 
 from __future__ import annotations
@@ -114,6 +122,57 @@ def measure_build(docs, cache_dir: Path | None = None, **kwargs) -> dict:
         "manifest_gzip": gz["search/manifest.json"],
         "_files": files,
     }
+
+
+def measure_add_day(docs, day: int) -> dict:
+    """Bytes written when the last ``day`` papers of ``docs`` arrive (two cold builds compared:
+    the index is a pure function of the papers, so an incremental build writes the same)."""
+    docs = list(docs)
+    with tempfile.TemporaryDirectory(prefix="search-cache-") as cache:
+        before = build_search_index(docs[:len(docs) - day], cache_dir=Path(cache))
+        t0 = time.perf_counter()
+        after = build_search_index(docs, cache_dir=Path(cache))
+        seconds = time.perf_counter() - t0
+    changed = {k: v for k, v in after.items() if before.get(k) != v}
+    kinds: dict[str, list[int]] = {}
+    for k, v in changed.items():
+        if k.endswith(".json"):
+            kind = k.split("/")[1].split("-")[0].replace(".json", "")
+            acc = kinds.setdefault(kind, [0, 0])
+            acc[0] += 1
+            acc[1] += len(v)
+    segs = json.loads(after["search/manifest.json"])["segments"]
+    return {
+        "docs": len(docs), "new_papers": day, "build_s_with_cache": round(seconds, 2),
+        "segments": [f"{s['name']}:{s['docs']}" for s in segs],
+        "files_written_json": sum(k.endswith(".json") for k in changed),
+        "bytes_written_json": sum(len(v) for k, v in changed.items() if k.endswith(".json")),
+        "bytes_written_with_js_twins": sum(len(v) for v in changed.values()),
+        "by_kind_json": {k: {"files": n, "bytes": b} for k, (n, b) in sorted(kinds.items())},
+        "deleted_files": len(set(before) - set(after)),
+        "index_bytes_json": sum(len(v) for k, v in after.items() if k.endswith(".json")),
+    }
+
+
+def query_bytes(files: dict[str, bytes], queries) -> list[dict]:
+    """Per query: the index files the Python engine reads for it (what the browser fetches for
+    the query itself, less the doc-store chunks of the results it shows), gzipped."""
+    from sitegen.search.query import Engine
+    out = []
+    for q in queries:
+        names: list[str] = []
+
+        def read(name: str) -> bytes:
+            if name not in names:
+                names.append(name)
+            return files["search/" + name]
+        engine = Engine(read)
+        answer = engine.search(q)
+        out.append({"query": q, "files": len(names), "results": len(answer.results),
+                    "shards": sum(n.startswith("shard-") for n in names),
+                    "kb_gzip": round(sum(len(gzip.compress(files["search/" + n], 6)) for n in names) / 1024, 1),
+                    "manifest_kb_gzip": round(len(gzip.compress(files["search/manifest.json"], 6)) / 1024, 1)})
+    return out
 
 
 def write_site(files: dict[str, bytes], site_dir: Path, offline: bool = False) -> Path:
@@ -277,6 +336,8 @@ def main(argv=None) -> int:
     ap.add_argument("n", type=int, help="papers (0 = the shipped dumps)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--no-browser", action="store_true")
+    ap.add_argument("--add-day", type=int, default=0, metavar="K",
+                    help="also measure the bytes written when the last K papers arrive (synthetic: 25 a day)")
     ap.add_argument("--queries", default="diffusion,model,survey,reinforcement learning,"
                                          "diffusion video,key,transform*,vid,difusion,kv cache compression,"
                                          "\"language model\",video -diffusion,model after:2021-06")
@@ -285,9 +346,13 @@ def main(argv=None) -> int:
     build = measure_build(docs)
     files = build.pop("_files")
     print(json.dumps(build, indent=1))
+    queries = args.queries.split(",")
+    for row in query_bytes(files, queries):
+        print(json.dumps(row))
+    if args.add_day:
+        print(json.dumps(measure_add_day(docs, args.add_day), indent=1))
     if args.no_browser:
         return 0
-    queries = args.queries.split(",")
     rows = []
     with tempfile.TemporaryDirectory(prefix="search-site-") as d:
         site = write_site(files, Path(d) / "site")

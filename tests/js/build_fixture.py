@@ -12,7 +12,8 @@ For each corpus, OUTDIR/<corpus>/ gets:
                   answer = {"results": [[ref, score, tier], ...], "corrections",
                   "groups", "hint"} or {"error": "query"}
 and OUTDIR/corpora.json lists the corpora, OUTDIR/fold.json pairs tricky
-strings with sitegen.search.fold.fold of them.
+strings with sitegen.search.fold.fold of them, OUTDIR/round3.json pairs scores
+(random, and within a few ulps of decimal ties) with sitegen.search.bm25.round3_int.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from sitegen.search import lunrfast  # noqa: E402
+from sitegen.search import bm25, lunrfast  # noqa: E402
 from tests import lunr_reference as lunr_ref  # noqa: E402
 from sitegen.search.fold import fold  # noqa: E402
 from sitegen.search.index import build_search_index  # noqa: E402
@@ -54,6 +55,20 @@ FOLD_CASES = [
     "e\u0301\u0327 a\u20dd", "\u01c4 \u01c5 \u01c6", "\ufb00 \ufb03 \ufb06", "\u017f\u0074 long s",
     "R\u00e9sum\u00e9\u00a0\u2013 \u201cquoted\u201d", "\u2163 \u216b", "\u1e9b\u0323",
 ]
+
+
+def round3_cases() -> list:
+    """[[x, round(x, 3) * 1000], ...]: random scores and neighbours of decimal ties."""
+    import math
+    import random
+
+    import numpy as np
+    rng = random.Random(9)
+    xs = [rng.uniform(0, 60) for _ in range(3000)]
+    for k in range(1, 6000, 7):
+        tie = k / 2000
+        xs += [tie, math.nextafter(tie, 0), math.nextafter(tie, 1e9)]
+    return [[x, w] for x, w in zip(xs, bm25.round3_int(np.array(xs)).tolist())]
 
 
 def expected_results(files: dict, queries) -> dict:
@@ -104,6 +119,7 @@ def build(out_dir: Path, names=None) -> None:
         (d / "expected.json").write_text(expected_text, encoding="utf-8")
     (out_dir / "corpora.json").write_text(json.dumps(names), encoding="utf-8")
     (out_dir / "fold.json").write_text(json.dumps([[t, fold(t)] for t in FOLD_CASES]), encoding="utf-8")
+    (out_dir / "round3.json").write_text(json.dumps(round3_cases()), encoding="utf-8")
 
 
 if __name__ == "__main__":

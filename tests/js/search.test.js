@@ -142,8 +142,8 @@ for (const corpus of CORPORA) {
       if (!res.corrections.length) assert.equal(shards.length, want.length, key + ': shards loaded')
       const buckets = log.filter(function (n) { return n.indexOf('terms-') === 0 })
       assert.ok(buckets.length <= parsed.groups.length, key + ': at most one term bucket per word')
-      if (manifest.shards.first.length > 10 && /^[a-z]+$/.test(q) && !spec.typing && !res.corrections.length) {
-        assert.ok(shards.length <= 1, key + ': a one-word query loads one shard')
+      if (core.layout(manifest).seg.length > 10 && /^[a-z]+$/.test(q) && !spec.typing && !res.corrections.length) {
+        assert.ok(shards.length <= manifest.segments.length, key + ': a one-word query loads one shard per segment')
       }
     }
     assert.ok(nonEmpty >= 60, 'at least 60 queries with results, got ' + nonEmpty)
@@ -161,12 +161,25 @@ test('folding: search.js == sitegen.fold over tricky strings', function () {
   assert.equal(core.fold('na\u00efve'), 'naive')
 })
 
-test('sharded corpora really have many shards', function () {
+test('sharded corpora really have many shards, in several segments', function () {
   for (const corpus of CORPORA) {
-    if (corpus === 'dumps') continue
     const m = readJson(corpus, 'search/manifest.json')
-    assert.ok(m.shards.first.length >= 20, corpus + ': ' + m.shards.first.length + ' shards')
+    assert.ok(m.segments.length >= 2, corpus + ': ' + m.segments.length + ' segments')
+    if (corpus === 'dumps') continue
+    assert.ok(core.layout(m).seg.length >= 20, corpus + ': ' + core.layout(m).seg.length + ' shards')
   }
+})
+
+test('weights computed at query time round like Python, ties to even on the exact binary value', function () {
+  assert.equal(core.round3Int(0.0625), 62)           // exactly 62.5 in binary: half-even
+  assert.equal(core.round3Int(0.1875), 188)
+  assert.equal(core.round3Int(2.675), 2675)          // 2.67499999... in binary: not a tie
+  assert.equal(core.round3Int(1.0005), 1000)         // 1.000499999... in binary
+  assert.equal(core.round3Int(0.0005), 1)            // 0.000500000000000000010...
+  assert.equal(core.round3Int(4.942), 4942)
+  const cases = JSON.parse(fs.readFileSync(path.join(FIXTURE, 'round3.json'), 'utf8'))
+  assert.ok(cases.length > 1000)
+  for (const [x, want] of cases) assert.equal(core.round3Int(x), want, String(x))
 })
 
 test('every .js twin registers exactly its .json twin and is script-safe', function () {
@@ -220,20 +233,23 @@ test('syntax errors become hints, never exceptions', async function () {
 })
 
 test('wildcards load exactly the shard range of their prefix; typed words at most MAX_PREFIX_SHARDS more per range', function () {
-  const m = { shards: { first: ['', 'b', 'ca', 'cb', 'cc', 'd'] } }
+  const m = {
+    segments: [{ name: 'a', first: 0, shards: { first: ['', 'b', 'ca', 'cb', 'cc', 'd'] } },
+      { name: 'b', first: 10, shards: { first: ['', 'cb'] } }]    // ids 6, 7
+  }
   const group = function (term, extra) {
     return Object.assign({ word: term, term: term, kind: term.indexOf('*') === -1 ? 'term' : 'wildcard', prefix: false }, extra || {})
   }
-  assert.deepEqual(core.neededShards(m, [group('c*')]), [1, 2, 3, 4])
-  assert.deepEqual(core.neededShards(m, [group('cb*')]), [3])
-  assert.deepEqual(core.neededShards(m, [group('cbz*')]), [3])
-  assert.deepEqual(core.neededShards(m, [group('a*')]), [0])
-  assert.deepEqual(core.neededShards(m, [group('z*')]), [5])
-  assert.deepEqual(core.neededShards(m, [group('cat')]), [2])
-  assert.deepEqual(core.neededShards(m, [group('cat', { kind: 'fuzzy', editDistance: 1 })]), [0, 1, 2, 3, 4, 5])
+  assert.deepEqual(core.neededShards(m, [group('c*')]), [1, 2, 3, 4, 6, 7])
+  assert.deepEqual(core.neededShards(m, [group('cb*')]), [3, 7])
+  assert.deepEqual(core.neededShards(m, [group('cbz*')]), [3, 7])
+  assert.deepEqual(core.neededShards(m, [group('a*')]), [0, 6])
+  assert.deepEqual(core.neededShards(m, [group('z*')]), [5, 7])
+  assert.deepEqual(core.neededShards(m, [group('cat')]), [2, 6])
+  assert.deepEqual(core.neededShards(m, [group('cat', { kind: 'fuzzy', editDistance: 1 })]), [0, 1, 2, 3, 4, 5, 6, 7])
   assert.equal(core.MAX_PREFIX_SHARDS, 2)
-  assert.deepEqual(core.neededShards(m, [group('c', { prefix: true })]), [1, 2])
-  assert.deepEqual(core.neededShards(m, [group('cb', { prefix: true, term: 'ca' })]), [2, 3])
+  assert.deepEqual(core.neededShards(m, [group('c', { prefix: true })]), [1, 2, 6, 7])
+  assert.deepEqual(core.neededShards(m, [group('cb', { prefix: true, term: 'ca' })]), [2, 3, 6, 7])
 })
 
 test('edit distance: transpositions count one, the bound cuts off', function () {
@@ -296,9 +312,10 @@ test('one engine answering every query in turn (shard cache and eviction) stays 
       assertSameRanking(rows(res), exp.results, corpus + ' shared engine ' + keyOf(spec))
     }
     const m = readJson(corpus, 'search/manifest.json')
-    if (m.shards.first.length > 30) {
+    const total = core.layout(m).seg.length
+    if (total > 64) {
       const loads = log.filter(function (n) { return n.indexOf('shard-') === 0 }).length
-      assert.ok(loads > m.shards.first.length, corpus + ': evicted shards were loaded again (' + loads + ')')
+      assert.ok(loads > total, corpus + ': evicted shards were loaded again (' + loads + ')')
     }
   }
 })

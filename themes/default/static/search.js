@@ -1,10 +1,11 @@
-/* sitegen search, part 5 of 5 and the entry point: the UI (header dropdown
+/* sitegen search, part 6 of 6 and the entry point: the UI (header dropdown
  * and the /search/ results page).
  *
  * The pure parts live in static/search/: query.js (folding, parsing),
- * score.js (lunr BM25 on postings, the reader's ranking), match.js (typo
- * corrections, the phrase check), shards.js (the engine: shards, prefixes,
- * typos, phrases, doc store).  This file loads them (plain
+ * score.js (lunr BM25 weights computed at query time, scoring, the reader's
+ * ranking), match.js (typo corrections, the phrase check), segments.js
+ * (where a term or document lives: segments, shard ranges, file names),
+ * shards.js (the engine: loading, prefixes, typos, phrases, doc store).  This file loads them (plain
  * <script> elements next to it, so file:// works with no build step) and
  * wires the page.  In Node (tests) it exports the pure core of all parts.
  *
@@ -20,18 +21,19 @@
     var q = require('./search/query.js')
     var s = require('./search/score.js')
     var mt = require('./search/match.js')
+    var sg = require('./search/segments.js')
     var sh = require('./search/shards.js')
-    module.exports = factory(require('lunr'), root, q, s, mt, sh)
+    module.exports = factory(require('lunr'), root, q, s, mt, sh, sg)
     return
   }
   if (!root || !root.document) return
-  var PARTS = ['query', 'score', 'match', 'shards']
+  var PARTS = ['query', 'score', 'match', 'segments', 'shards']
   var self = root.document.currentScript
   var dir = self && self.src ? self.src.replace(/[^/]*$/, '') + 'search/' : null
   function start () {
     var parts = root.SitegenSearchParts
     if (!root.lunr) return
-    var api = factory(root.lunr, root, parts.query, parts.score, parts.match, parts.shards)
+    var api = factory(root.lunr, root, parts.query, parts.score, parts.match, parts.shards, parts.segments)
     root.SitegenSearch = api
     api.init(root.document)
   }
@@ -47,7 +49,7 @@
     el.onerror = function () { if (root.console) root.console.error('sitegen search: cannot load ' + el.src) }
     root.document.head.appendChild(el)
   })
-})(typeof window !== 'undefined' ? window : this, function (lunr, root, Q, S, M, SH) {
+})(typeof window !== 'undefined' ? window : this, function (lunr, root, Q, S, M, SH, SG) {
   'use strict'
 
   var DATA_GLOBAL = 'SITEGEN_SEARCH_DATA'
@@ -120,7 +122,7 @@
   }
 
   var core = {}
-  ;[Q, S, M, SH].forEach(function (part) { for (var k in part) core[k] = part[k] })
+  ;[Q, S, M, SG, SH].forEach(function (part) { for (var k in part) core[k] = part[k] })
   core.highlight = highlight
   core.surface = surface
   core.correctedQuery = correctedQuery

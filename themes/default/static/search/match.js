@@ -1,4 +1,4 @@
-/* sitegen search, part 3 of 5: matching helpers (pure) -- typo corrections
+/* sitegen search, part 3 of 6: matching helpers (pure) -- typo corrections
  * and the phrase check on token positions.
  *
  * corrections(word, term, bucket, limit): a word in no paper -> the nearest

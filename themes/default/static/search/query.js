@@ -1,4 +1,4 @@
-/* sitegen search, part 1 of 5: folding and query parsing (pure; no DOM, no I/O).
+/* sitegen search, part 1 of 6: folding and query parsing (pure; no DOM, no I/O).
  *
  * parseQuery(text, fields, {typing}) -> {groups, phrases, after, before, hint, empty}
  *

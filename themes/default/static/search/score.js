@@ -1,5 +1,8 @@
-/* sitegen search, part 2 of 5: scoring and ranking (pure; no DOM, no I/O).
+/* sitegen search, part 2 of 6: scoring and ranking (pure; no DOM, no I/O).
  *
+ * weigh: lunr 2.3.9's BM25 weights of a term's postings, computed at query
+ * time from the stored counts and lengths and the statistics summed over
+ * segments (equal to lunr.py's Builder; tests/js hold it so).
  * scoreClauses: lunr 2.3.9's Index#query, computed directly on postings
  * (exact lunr BM25 scores; tests/js hold it to lunr.js and lunr.py).
  * rankGroups: the order readers see -- documents matching every query word
@@ -20,24 +23,83 @@
     return lunr.stemmer(new lunr.Token(s)).toString()
   }
 
-  /* Decode one field's postings of a shard entry: {refs: Int32Array
-   * (ascending), w: Float64Array} -- the field-vector components lunr would
-   * load for this term. */
-  function decodePostings (p) {
-    if (!p.length) return { refs: new Int32Array(0), w: new Float64Array(0) }
-    var weights = p[0]
-    var gaps = p[1]
-    var codes = p[2]
-    var n = gaps.length
+  var K1 = 1.2
+  var B = 0.75
+  var F64 = new Float64Array(1)
+  var U32 = new Uint32Array(F64.buffer)
+  var LITTLE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1
+
+  /* round(x, 3) * 1000 as Python rounds (the exact binary value of x, ties to
+   * even): lunr.py's Builder rounds its weights so.  Only values within 1e-7
+   * of a tie need the exact comparison (BigInt on x's mantissa and exponent). */
+  function round3Int (x) {
+    var p = x * 1000
+    var k = Math.floor(p)
+    if (!(Math.abs(p - k - 0.5) < 1e-7)) return Math.round(p)
+    F64[0] = x
+    var hi = U32[LITTLE ? 1 : 0]
+    var lo = U32[LITTLE ? 0 : 1]
+    var e = (hi >>> 20) & 0x7ff
+    var mant = (BigInt(hi & 0xfffff) << 32n) | BigInt(lo)
+    var exp
+    if (e === 0) exp = -1074; else { mant |= 1n << 52n; exp = e - 1075 }
+    var lhs = mant * 2000n              // 2000 x = lhs * 2^exp, against 2k + 1
+    var rhs = BigInt(2 * k + 1)
+    if (exp >= 0) lhs <<= BigInt(exp); else rhs <<= BigInt(-exp)
+    if (lhs < rhs) return k
+    if (lhs > rhs) return k + 1
+    return k % 2 === 0 ? k : k + 1
+  }
+
+  /* One field's stored postings [gaps, lengths, counts?] -> local refs, dl, tf. */
+  function decodeField (p) {
+    var n = p.length ? p[0].length : 0
     var refs = new Int32Array(n)
-    var w = new Float64Array(n)
     var ref = 0
-    for (var i = 0; i < n; i++) {
-      ref += gaps[i]
-      refs[i] = ref
-      w[i] = weights[codes ? codes[i] : 0] / 1000
+    for (var i = 0; i < n; i++) { ref += p[0][i]; refs[i] = ref }
+    return { refs: refs, dl: n ? p[1] : [], tf: p.length > 2 ? p[2] : null }
+  }
+
+  /* A term's entries in every segment that has it ([[segment index, shard
+   * entry], ...] in segment order) -> per field {refs: Int32Array (global,
+   * ascending), w: Float64Array}: the field-vector components lunr 2.3.9
+   * would have built for this term over the whole archive.  The BM25
+   * statistics are summed over segments: N and each field's total length
+   * from the manifest, the document frequency = the term's postings (lunr
+   * counts (document, field) pairs).  Same operations in the same order as
+   * lunr.py (sitegen/search/bm25.py), then round3Int. */
+  function weigh (manifest, segEntries) {
+    var n = manifest.docs
+    var nf = manifest.fields.length
+    var decoded = segEntries.map(function (se) {
+      var fieldsOut = []
+      for (var f = 0; f < nf; f++) fieldsOut.push(decodeField(se[1][f + 1]))
+      return { first: manifest.segments[se[0]].first, fields: fieldsOut }
+    })
+    var df = 0
+    decoded.forEach(function (d) { d.fields.forEach(function (fp) { df += fp.refs.length }) })
+    var idf = Math.log(1 + Math.abs((n - df + 0.5) / (df + 0.5)))
+    var out = []
+    for (var f = 0; f < nf; f++) {
+      var total = 0
+      decoded.forEach(function (d) { total += d.fields[f].refs.length })
+      var refs = new Int32Array(total)
+      var w = new Float64Array(total)
+      var avg = manifest.lengths[f] / n
+      var boost = manifest.boosts[f]
+      var j = 0
+      decoded.forEach(function (d) {
+        var fp = d.fields[f]
+        for (var i = 0; i < fp.refs.length; i++) {
+          var tf = fp.tf ? fp.tf[i] : 1
+          var score = idf * ((K1 + 1) * tf) / (K1 * (1 - B + B * (fp.dl[i] / avg)) + tf)
+          refs[j] = d.first + fp.refs[i]
+          w[j++] = round3Int(score * boost) / 1000
+        }
+      })
+      out.push({ refs: refs, w: w })
     }
-    return { refs: refs, w: w }
+    return out
   }
 
   function hasRef (refs, ref) {
@@ -315,7 +377,9 @@
   }
 
   return {
-    decodePostings: decodePostings,
+    round3Int: round3Int,
+    decodeField: decodeField,
+    weigh: weigh,
     hasRef: hasRef,
     scoreClauses: scoreClauses,
     ranked: ranked,

@@ -1,4 +1,4 @@
-/* sitegen search, part 4 of 5: the engine -- shard loading, resolving query
+/* sitegen search, part 5 of 6: the engine -- shard loading, resolving query
  * words to indexed terms (prefixes, typos), scoring, the doc store.
  *
  * search/manifest.json lists the term-range shards (first term, hash, size),
@@ -21,7 +21,8 @@
  * merged shards and lunr's own Index#query instead -- the reference the
  * tests hold scoreClauses to (with lunr.py, sitegen/searchquery.py).
  *
- * Typo distances and the phrase check live in match.js.
+ * Typo distances and the phrase check live in match.js; where a term or a
+ * document lives (segments, shard ranges, file names) in segments.js.
  * Python twin: sitegen/searchquery.py (same resolution, same order).
  */
 (function (root, factory) {
@@ -29,16 +30,16 @@
   var isNode = typeof module === 'object' && module && module.exports
   var lunrLib = root && root.lunr ? root.lunr : (isNode ? require('lunr') : null)
   var parts = isNode
-    ? { query: require('./query.js'), score: require('./score.js'), match: require('./match.js') }
+    ? { query: require('./query.js'), score: require('./score.js'), match: require('./match.js'), segments: require('./segments.js') }
     : root.SitegenSearchParts
-  var api = factory(lunrLib, parts.query, parts.score, parts.match)
+  var api = factory(lunrLib, parts.query, parts.score, parts.match, parts.segments)
   if (isNode) module.exports = api
   else root.SitegenSearchParts.shards = api
-})(typeof window !== 'undefined' ? window : this, function (lunr, Q, S, M) {
+})(typeof window !== 'undefined' ? window : this, function (lunr, Q, S, M, SG) {
   'use strict'
 
   var MAX_FETCH_BYTES = 4000000   // raw shard bytes one query may load
-  var MAX_SHARDS = 24             // shards kept in memory between queries
+  var MAX_SHARDS = 64             // shards kept in memory between queries (all segments)
   var MAX_PREFIX_SHARDS = 2       // shards a typed word's prefix may load (per range: its own and the next)
   var MAX_COMPLETIONS = 30        // terms a typed word's prefix expands to (most frequent)
   var MAX_CORRECTIONS = 3         // terms a misspelt word is corrected to (1 if +required)
@@ -47,35 +48,17 @@
 
   var P = lunr.Query.presence
 
-  function jsLess (a, b) { return a < b ? -1 : (a > b ? 1 : 0) }
-
-  /* Index of the shard holding `term`: the last shard whose first term <= term. */
-  function shardFor (firsts, term) {
-    var lo = 0
-    var hi = firsts.length - 1
-    while (lo < hi) {
-      var mid = (lo + hi + 1) >> 1
-      if (firsts[mid] <= term) lo = mid; else hi = mid - 1
-    }
-    return lo
-  }
-
-  /* The shards that may hold terms starting with prefix (at most cap). */
-  function shardRange (firsts, prefix, cap) {
-    var k = shardFor(firsts, prefix)
-    var out = [k]
-    while (k + 1 < firsts.length && firsts[k + 1].slice(0, prefix.length) <= prefix &&
-           (!cap || out.length < cap)) out.push(++k)
-    return out
-  }
-
-  function shardName (manifest, i) {
-    return 'shard-' + i + '-' + manifest.shards.hash[i] + '.json'
-  }
-
-  function docsName (manifest, chunk) {
-    return 'docs-' + chunk + '-' + manifest.store.hash[chunk] + '.json'
-  }
+  var jsLess = SG.jsLess
+  var shardFor = SG.shardFor
+  var shardRange = SG.shardRange
+  var layout = SG.layout
+  var shardsFor = SG.shardsFor
+  var shardsInRange = SG.shardsInRange
+  var fileName = SG.fileName
+  var shardName = SG.shardName
+  var shardBytes = SG.shardBytes
+  var docsName = SG.docsName
+  var mergeShards = SG.mergeShards
 
   function bucketKey (term) {
     return ('000' + term.charCodeAt(0).toString(16)).slice(-4)
@@ -98,7 +81,6 @@
 
   /* The shards the groups need before resolution, in order. */
   function neededShards (manifest, groups) {
-    var firsts = manifest.shards.first
     var want = {}
     var all = false
     function add (ids) { ids.forEach(function (k) { want[k] = true }) }
@@ -106,19 +88,20 @@
       if (g.kind === 'fuzzy') { all = true; return }
       if (g.kind === 'wildcard') {
         var p = starPrefix(g.term)
-        add(shardRange(firsts, p))
-        if (isTrailingStar(g.term) && Q.stem(p) !== p) add(shardRange(firsts, Q.stem(p)))
+        add(shardsInRange(manifest, p))
+        if (isTrailingStar(g.term) && Q.stem(p) !== p) add(shardsInRange(manifest, Q.stem(p)))
         return
       }
-      add([shardFor(firsts, g.term)])
+      add(shardsFor(manifest, g.term))
       if (g.prefix) {
-        add(shardRange(firsts, g.word, MAX_PREFIX_SHARDS))
-        if (g.term !== g.word) add(shardRange(firsts, g.term, MAX_PREFIX_SHARDS))
-        backTerms(g.word).forEach(function (t) { add([shardFor(firsts, t)]) })
+        add(shardsInRange(manifest, g.word, MAX_PREFIX_SHARDS))
+        if (g.term !== g.word) add(shardsInRange(manifest, g.term, MAX_PREFIX_SHARDS))
+        backTerms(g.word).forEach(function (t) { add(shardsFor(manifest, t)) })
       }
     })
     var out = []
-    for (var k = 0; k < firsts.length; k++) if (all || want[k]) out.push(k)
+    var total = layout(manifest).seg.length
+    for (var k = 0; k < total; k++) if (all || want[k]) out.push(k)
     return out
   }
 
@@ -127,7 +110,7 @@
    * Returns [{..group, fieldIdx, terms, exact, missing}]. */
   function resolveGroups (manifest, groups, vocab) {
     var fields = manifest.fields
-    var firsts = manifest.shards.first
+    function range (prefix, cap) { return shardsInRange(manifest, prefix, cap) }
     return groups.map(function (g) {
       var r = {}
       for (var key in g) r[key] = g[key]
@@ -144,11 +127,11 @@
       } else if (g.kind === 'wildcard') {
         var p = starPrefix(g.term)
         if (isTrailingStar(g.term)) {
-          vocab.inShards(shardRange(firsts, p), p).forEach(take)
+          vocab.inShards(range(p), p).forEach(take)
           var sp = Q.stem(p)
-          if (sp !== p) vocab.inShards(shardRange(firsts, sp), sp).forEach(take)
+          if (sp !== p) vocab.inShards(range(sp), sp).forEach(take)
         } else {
-          var pool = vocab.inShards(shardRange(firsts, p), p)
+          var pool = vocab.inShards(range(p), p)
           lunr.TokenSet.fromArray(pool).intersect(lunr.TokenSet.fromString(g.term)).toArray().forEach(take)
         }
       } else {
@@ -157,8 +140,8 @@
           r.exact = g.term
         }
         if (g.prefix) {
-          var more = vocab.inShards(shardRange(firsts, g.word, MAX_PREFIX_SHARDS), g.word)
-          if (g.term !== g.word) more = more.concat(vocab.inShards(shardRange(firsts, g.term, MAX_PREFIX_SHARDS), g.term))
+          var more = vocab.inShards(range(g.word, MAX_PREFIX_SHARDS), g.word)
+          if (g.term !== g.word) more = more.concat(vocab.inShards(range(g.term, MAX_PREFIX_SHARDS), g.term))
           if (!r.exact) backTerms(g.word).forEach(function (t) { if (vocab.has(t)) more.push(t) })
           var uniq = []
           var u = Object.create(null)
@@ -190,57 +173,6 @@
     return out
   }
 
-  /* Merge decoded shards (in shard order) into a serialized lunr index.
-   * Only terms passing `keep` (default: all) are taken.  Terms get
-   * consecutive indices; each field vector gets the components of the taken
-   * terms, in index order. */
-  function mergeShards (manifest, shards, keep) {
-    var fields = manifest.fields
-    var inverted = []
-    var vectors = Object.create(null)
-    var keys = []
-    var idx = 0
-    for (var s = 0; s < shards.length; s++) {
-      var entries = shards[s]
-      for (var e = 0; e < entries.length; e++) {
-        var entry = entries[e]
-        if (keep && !keep(entry[0])) continue
-        var posting = { _index: idx }
-        for (var f = 0; f < fields.length; f++) {
-          var byRef = {}
-          var p = entry[f + 1]
-          if (p.length) {
-            var weights = p[0]
-            var gaps = p[1]
-            var codes = p[2]
-            var ref = 0
-            for (var g = 0; g < gaps.length; g++) {
-              ref += gaps[g]
-              byRef[ref] = {}
-              var key = fields[f] + '/' + ref
-              var vec = vectors[key]
-              if (vec === undefined) {
-                vec = vectors[key] = []
-                keys.push(key)
-              }
-              vec.push(idx, weights[codes ? codes[g] : 0] / 1000)
-            }
-          }
-          posting[fields[f]] = byRef
-        }
-        inverted.push([entry[0], posting])
-        idx++
-      }
-    }
-    return {
-      version: manifest.lunr,
-      fields: fields,
-      fieldVectors: keys.map(function (k) { return [k, vectors[k]] }),
-      invertedIndex: inverted,
-      pipeline: manifest.pipeline
-    }
-  }
-
   function runQuery (index, clauses) {
     return index.query(function (q) {
       clauses.forEach(function (c) {
@@ -266,11 +198,12 @@
   function createEngine (loader, opts) {
     var useLunr = !!(opts && opts.lunrIndex)
     var files = Object.create(null)      // manifest, doc chunks, term buckets, dates (small)
-    var shards = Object.create(null)     // shard index -> entries
-    var recent = []                      // loaded shard indices, most recent first
-    var entries = new Map()              // term -> shard entry (loaded shards)
-    var decoded = new Map()              // term -> [per-field postings]
+    var shards = Object.create(null)     // shard id -> entries
+    var recent = []                      // loaded shard ids, most recent first
+    var entries = new Map()              // term -> {segment index: shard entry} (loaded shards)
+    var decoded = new Map()              // term -> [per-field postings, weighed]
     var manifestPromise = null
+    var M0 = null                        // the manifest, once loaded
 
     function load (name) {
       if (!files[name]) {
@@ -284,7 +217,10 @@
 
     function manifest () {
       if (!manifestPromise) {
-        manifestPromise = load('manifest.json')
+        manifestPromise = load('manifest.json').then(function (m) {
+          M0 = m
+          return m
+        })
         manifestPromise.catch(function () { manifestPromise = null })
       }
       return manifestPromise
@@ -296,7 +232,12 @@
         return loader(shardName(m, i)).then(function (list) {
           if (!shards[i]) {
             shards[i] = list
-            list.forEach(function (e) { entries.set(e[0], e) })
+            var s = layout(m).seg[i]
+            list.forEach(function (e) {
+              var bySeg = entries.get(e[0])
+              if (!bySeg) entries.set(e[0], bySeg = {})
+              bySeg[s] = e
+            })
           }
           return list
         })
@@ -306,8 +247,11 @@
         recent = keep.concat(recent.filter(function (i) { return keep.indexOf(i) === -1 }))
         while (recent.length > Math.max(MAX_SHARDS, keep.length)) {
           var old = recent.pop()
+          var s = layout(m).seg[old]
           shards[old].forEach(function (e) {
-            entries.delete(e[0])
+            var bySeg = entries.get(e[0])
+            delete bySeg[s]
+            if (!Object.keys(bySeg).length) entries.delete(e[0])
             decoded.delete(e[0])
           })
           delete shards[old]
@@ -316,41 +260,57 @@
       })
     }
 
+    /* A term is visible only when the shard that would hold it is loaded in
+     * every segment: then its postings and document frequency are the whole
+     * archive's. */
+    function has (term) {
+      return entries.has(term) && shardsFor(M0, term).every(function (id) { return shards[id] !== undefined })
+    }
+
+    function segEntries (term) {
+      var bySeg = entries.get(term)
+      return Object.keys(bySeg).map(Number).sort(function (a, b) { return a - b })
+        .map(function (s) { return [s, bySeg[s]] })
+    }
+
     function postings (term) {
       var p = decoded.get(term)
       if (p === undefined) {
-        var e = entries.get(term)
-        if (e === undefined) return undefined
-        p = []
-        for (var f = 1; f < e.length; f++) p.push(S.decodePostings(e[f]))
+        if (!has(term)) return undefined
+        p = S.weigh(M0, segEntries(term))
         decoded.set(term, p)
       }
       return p
     }
 
     var vocab = {
-      has: function (t) { return entries.has(t) },
+      has: has,
       df: function (t) {
-        var e = entries.get(t)
         var n = 0
-        for (var f = 1; f < e.length; f++) if (e[f].length) n += e[f][1].length
+        segEntries(t).forEach(function (se) {
+          for (var f = 1; f < se[1].length; f++) if (se[1][f].length) n += se[1][f][0].length
+        })
         return n
       },
       inShards: function (ids, prefix) {
+        var seen = Object.create(null)
         var out = []
-        var list = ids || Object.keys(shards).map(Number).sort(function (a, b) { return a - b })
+        var list = ids || Object.keys(shards).map(Number)
         list.forEach(function (i) {
           (shards[i] || []).forEach(function (e) {
-            if (e[0].slice(0, prefix.length) === prefix) out.push(e[0])
+            if (!seen[e[0]] && e[0].slice(0, prefix.length) === prefix) {
+              seen[e[0]] = true
+              if (has(e[0])) out.push(e[0])
+            }
           })
         })
-        return out
+        return out.sort(jsLess)
       }
     }
 
     function checkBytes (m, ids) {
       var bytes = 0
-      ids.forEach(function (i) { if (!shards[i]) bytes += m.shards.bytes[i] })
+      ids.forEach(function (i) { if (!shards[i]) bytes += shardBytes(m, i) })
       if (bytes > MAX_FETCH_BYTES) {
         throw new Q.QueryError('That query would need too much of the index. ' +
           'Use a longer prefix before * or drop the ~ (fuzzy) part.')
@@ -372,12 +332,12 @@
           var terms = M.corrections(g.word, g.term, buckets[i], limit)
           if (!terms.length) return
           fixes.push([g, terms])
-          terms.forEach(function (t) { need.push(shardFor(m.shards.first, t)) })
+          terms.forEach(function (t) { need = need.concat(shardsFor(m, t)) })
         })
         need = need.filter(function (k, i) { return need.indexOf(k) === i }).sort(function (a, b) { return a - b })
         return loadShards(m, need, ids).then(function () {
           return fixes.map(function (f) {
-            f[0].terms = f[1].filter(function (t) { return entries.has(t) })
+            f[0].terms = f[1].filter(has)
             f[0].corrected = f[0].terms.length > 0
             return { word: f[0].word, terms: f[0].terms }
           }).filter(function (c) { return c.terms.length })
@@ -393,27 +353,37 @@
       phrases.forEach(function (ph) {
         ph.forEach(function (w) {
           resolved[w.group].terms.forEach(function (t) {
-            var k = shardFor(m.shards.first, t)
-            if (want.indexOf(k) === -1) want.push(k)
+            shardsFor(m, t).forEach(function (k) { if (want.indexOf(k) === -1) want.push(k) })
           })
         })
       })
       want.sort(function (a, b) { return a - b })
       return Promise.all(want.map(function (k) {
-        return load('pos-' + k + '-' + m.shards.hash[k] + '.json').then(function (list) { return [k, list] })
+        return load(fileName(m, 'pos', k)).then(function (list) { return [k, list] })
       })).then(function (got) {
-        var byTerm = new Map()
+        var byTerm = new Map()          // term -> [[segment index, positions per field, entry]]
         got.forEach(function (kl) {
-          var entries = shards[kl[0]]
-          kl[1].forEach(function (fieldsPos, i) { byTerm.set(entries[i][0], fieldsPos) })
+          var list = shards[kl[0]]
+          var s = layout(m).seg[kl[0]]
+          kl[1].forEach(function (fieldsPos, i) {
+            var t = list[i][0]
+            if (!byTerm.has(t)) byTerm.set(t, [])
+            byTerm.get(t).push([s, fieldsPos, list[i]])
+          })
         })
         var cache = new Map()
         return M.phraseFilter(m, phrases, resolved, function (t) {
           var p = cache.get(t)
           if (!p) {
-            var raw = byTerm.get(t)
-            var post = postings(t)
-            p = raw.map(function (seq, f) { return M.decodePositions(seq, post[f].refs) })
+            p = m.fields.map(function () { return new Map() })
+            ;(byTerm.get(t) || []).forEach(function (x) {
+              var first = m.segments[x[0]].first
+              x[1].forEach(function (seq, f) {
+                var local = S.decodeField(x[2][f + 1]).refs
+                var refs = Array.prototype.map.call(local, function (r) { return first + r })
+                M.decodePositions(seq, refs).forEach(function (v, ref) { p[f].set(ref, v) })
+              })
+            })
             cache.set(t, p)
           }
           return p
@@ -430,8 +400,9 @@
       }
       var keep = Object.create(null)
       clauses.forEach(function (c) { keep[c.term] = true })
-      var lists = loadedIds.map(function (i) { return shards[i] })
-      var index = lunr.Index.load(mergeShards(m, lists, function (t) { return keep[t] === true }))
+      var loaded = {}
+      loadedIds.forEach(function (i) { loaded[i] = shards[i] })
+      var index = lunr.Index.load(mergeShards(m, loaded, function (t) { return keep[t] === true && has(t) }))
       var scores = new Float64Array(m.docs)
       var byRef = Object.create(null)
       runQuery(index, clauses).forEach(function (res) {
@@ -486,11 +457,10 @@
     /* -> Promise of [{title, url, date, snippet, shown}] for refs (shown: the date as pages show it) */
     function docs (refs) {
       return manifest().then(function (m) {
-        var size = m.store.size
         return Promise.all(refs.map(function (ref) {
-          var chunk = Math.floor(ref / size)
-          return load(docsName(m, chunk)).then(function (rows) {
-            var row = rows[ref - chunk * size]
+          var where = docsName(m, ref)
+          return load(where[0]).then(function (rows) {
+            var row = rows[where[1]]
             return { title: row[0], url: row[1], date: row[2], snippet: row[3], shown: row[4] }
           })
         }))
@@ -504,6 +474,10 @@
     MAX_PREFIX_SHARDS: MAX_PREFIX_SHARDS,
     shardFor: shardFor,
     shardRange: shardRange,
+    shardsFor: shardsFor,
+    shardsInRange: shardsInRange,
+    shardName: shardName,
+    layout: layout,
     neededShards: neededShards,
     resolveGroups: resolveGroups,
     scoringClauses: scoringClauses,
