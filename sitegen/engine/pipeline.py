@@ -186,7 +186,38 @@ def search_files(config: Config, papers) -> dict[str, bytes]:
                  lambda: build_search_index(docs, cache_dir=config.cache_dir / "search", **opts))
 
 
-def _check_extra_assets(config: Config, statics: dict[str, Path]) -> None:
+def output_tag(config: Config) -> str:
+    """Names the cache files that belong to one output folder (``manifest-<tag>.pickle``, ...)."""
+    return hashlib.sha1(str(config.output_dir).encode()).hexdigest()[:10]
+
+
+def page_keys(renderer: Renderer) -> dict[str, bytes]:
+    """Every page's key: digest(its data, its template closure, the site config).
+
+    The build keeps a page's file when its key is unchanged; the preview (sitegen/preview/live.py)
+    memoises a rendered page by it and reloads a tab only when the key of its page changed.
+    """
+    model, config = renderer.model, renderer.config
+    tmpl = {name: templates_digest(renderer.env, name) for name in sorted({p.template for p in model.pages})}
+    site_key = hashlib.blake2b(f"{__version__}\0{config!r}".encode(), digest_size=16).digest()
+    return {p.path: hashlib.blake2b(p.deps + tmpl[p.template] + site_key, digest_size=16).digest()
+            for p in model.pages}
+
+
+def api_files(model, memo_path: Path) -> dict[str, bytes]:
+    """Sitemap and API files, memoised at ``memo_path``.
+
+    They read the config, every paper and day, and the page list; the key holds all of them
+    and the whole package's code (URLs come from config.py, order from site.py).
+    """
+    canonical_paths = [p.path for p in model.pages if p.canonical is None]   # the sitemap's pages
+    return _memo(memo_path,
+                 (model.config, [(p.slug, p.title, p.abstract, p.days, p.first_seen) for p in model.papers.values()],
+                  [(d.date, d.papers) for d in model.days], canonical_paths, package_code_digest()),
+                 lambda: api_and_sitemap(model, canonical_paths))
+
+
+def check_extra_assets(config: Config, statics: dict[str, Path]) -> None:
     """``extra_css`` / ``extra_js`` name files the build publishes under static/ (else every page
     would link a missing file): all missing ones in one error."""
     missing = [f"'{key}': {name!r} is not a file in the theme's static/ or in static_dir; add it there "
@@ -233,7 +264,7 @@ def build(config: Config, *, allow_small: bool = False, log: Callable[[str], Non
         say(f"warning: {config.host_warning}")
     cachefile.drain()     # a failed earlier build's notices are not this build's
     cache = config.cache_dir
-    tag = hashlib.sha1(str(config.output_dir).encode()).hexdigest()[:10]   # one set per output folder
+    tag = output_tag(config)
     fp_path = cache / f"fingerprint-{tag}"
     manifest_path = cache / f"manifest-{tag}.pickle"
     pages_cache = cache / f"pages-{tag}.pickle"
@@ -297,11 +328,7 @@ def _build_pages(config: Config, content, report: BuildReport, search_job: _Back
     faults.point("build.related")
     model = build_model(config, content, related)
     renderer = Renderer(model, cache / "jinja")
-    env = renderer.env
-    tmpl = {name: templates_digest(env, name) for name in sorted({p.template for p in model.pages})}
-    site_key = hashlib.blake2b(f"{__version__}\0{config!r}".encode(), digest_size=16).digest()
-    keys = {p.path: hashlib.blake2b(p.deps + tmpl[p.template] + site_key, digest_size=16).digest()
-            for p in model.pages}
+    keys = page_keys(renderer)
     old_keys = {} if force else cachefile.load(
         pages_cache, lambda v: cachefile.is_map(v, str, lambda k: isinstance(k, bytes))) or {}
     lap("model")
@@ -327,20 +354,13 @@ def _build_pages(config: Config, content, report: BuildReport, search_job: _Back
         faults.point("build.rendered")
         skips: list[str] = []
         statics = static_files(config, skips)
-        _check_extra_assets(config, statics)
+        check_extra_assets(config, statics)
         for rel, path in statics.items():
             tree.add(rel, path.read_bytes())
         for w in skips:
             say(f"warning: {w}")
-        canonical_paths = [p.path for p in model.pages if p.canonical is None]   # the sitemap's pages
         feeds = feed_files(model)   # bounded by the feeds' size: computed every build, never stale
-        # Sitemap and API read the config, every paper and day, and the page list; the key
-        # holds all of them and the whole package's code (URLs come from config.py, order from site.py).
-        machine = _memo(manifest_path.with_name(manifest_path.name.replace("manifest-", "api-")),
-                        (config, [(p.slug, p.title, p.abstract, p.days, p.first_seen) for p in model.papers.values()],
-                         [(d.date, d.papers) for d in model.days],
-                         canonical_paths, package_code_digest()),
-                        lambda: api_and_sitemap(model, canonical_paths))
+        machine = api_files(model, manifest_path.with_name(manifest_path.name.replace("manifest-", "api-")))
         for rel, data in (feeds | machine).items():
             tree.add(rel, data)
         report.feeds = len(feeds)
