@@ -116,7 +116,7 @@ def resolve(base: str, raw: str, exists: Callable[[str], bool]) -> Target:
         return Target("missing")
     rel = decoded[len(base):]
     if rel.startswith(PREFIX):
-        return Target("internal", rel[len(PREFIX):])
+        return Target("internal", rel[len(PREFIX):] + query)
     if rel == "" or rel.endswith("/"):
         rel += "index.html"
     elif not exists(rel) and exists(rel + "/index.html"):

@@ -223,7 +223,8 @@ class PreviewServer:
             self._generation, self.snapshot = snap.generation, snap
             self._finish_later(snap)
             reloads = self.events.publish_change(change, recovered, self.build_id,
-                                                 lambda page: page_tag(snap.key(page), self.build_id))
+                                                 lambda page: self.build_id if page is None
+                                                 else page_tag(snap.key(page), self.build_id))
             seconds = time.perf_counter() - t0
             what = ("stylesheets swapped" if change.css_only and not change.pages
                     else f"{len(change.pages)} pages changed, {reloads} open tabs reloaded")
