@@ -36,7 +36,7 @@ from typing import Callable
 
 from sitegen.version import __version__
 from sitegen.codehash import package_code_digest
-from sitegen import cachefile
+from sitegen import cachefile, stablepickle
 from sitegen import faults
 from sitegen.config import Config, format_date
 from sitegen.content.records import irregular, load_content, skipped
@@ -122,7 +122,7 @@ def _memo(path: Path, key_parts: tuple, compute: Callable[[], object]):
     The key always includes the source of the module that does the work, so a
     new algorithm never serves stale output.
     """
-    key = hashlib.blake2b(pickle.dumps(key_parts, protocol=pickle.HIGHEST_PROTOCOL), digest_size=16).digest()
+    key = hashlib.blake2b(stablepickle.dumps(key_parts), digest_size=16).digest()   # equal inputs, equal key
     hit = cachefile.load(path, lambda v: cachefile.is_pair(v, bytes, object))
     if hit and hit[0] == key:
         return hit[1]

@@ -12,12 +12,12 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
-import pickle
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from sitegen import stablepickle
 from sitegen.config import Config
 from sitegen.content.records import Content, Day, Paper
 from sitegen.errors import SitegenError
@@ -166,7 +166,7 @@ class SiteModel:
 
 
 def _digest(*parts: Any) -> bytes:
-    return hashlib.blake2b(pickle.dumps(parts, protocol=4), digest_size=16).digest()
+    return hashlib.blake2b(stablepickle.dumps(parts), digest_size=16).digest()   # equal data, equal digest
 
 
 def sort_title(p: Paper) -> tuple[str, str]:

@@ -191,8 +191,10 @@ class PreviewServer:
             t0 = time.perf_counter()
             try:
                 cfg = self._load_config()
+                # Ingest rewrites content/ from the dumps (a hand edit of an abstract is undone, as by
+                # `sitegen build`): run it whenever the dumps, content/ or site.yml may have changed.
                 ingest = initial or changes is None or self.snapshot is None or any(
-                    inside(c, cfg.dumps_dir) or c == str(cfg.path) for c in changes)
+                    inside(c, cfg.dumps_dir) or inside(c, cfg.content_dir) or c == str(cfg.path) for c in changes)
                 snap = load_snapshot(cfg, self._generation + 1, self.cache, ingest_dumps=ingest, log=self._say)
                 change = diff(self.snapshot, snap)
                 viewed = {s for s in self._viewed() if s in change.pages and s in snap.plan.pages}
