@@ -206,3 +206,21 @@ def test_start_renders_nothing_and_first_request_renders_one_page(live, tmp_path
             assert r.status == 200                                          # computed after the start
     finally:
         server.stop()
+
+
+def test_a_template_error_names_its_file_and_line_and_the_last_good_site_stays(live):
+    root, server, c = live["root"], live["server"], live["client"]
+    base = root / "themes" / "default" / "templates" / "base.html"
+    good = base.read_text()
+    before = c.get("/")[2]
+    line = good[:good.index("</footer>")].count("\n") + 1
+    base.write_text(good.replace("</footer>", "{% if %}</footer>", 1))     # included by every page, lazily
+    failed = server.rebuild()
+    assert not failed.ok and (failed.error["file"], failed.error["line"]) == ("themes/default/templates/base.html",
+                                                                              line)
+    status, _h, body = c.get("/")
+    assert status == 200 and TAG.sub(b"", body) == TAG.sub(b"", before)           # the last good page
+    assert '"line": %d' % line in script_attr(body, "data-sitegen-error")
+    base.write_text(good)
+    fixed = server.rebuild()
+    assert fixed.ok and not fixed.change and server.error is None

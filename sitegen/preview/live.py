@@ -32,7 +32,7 @@ from sitegen.engine import pipeline
 from sitegen.ingestion.merge import ingest
 from sitegen.model.site import build_model
 from sitegen.render.feeds import feed_files
-from sitegen.render.pages import Renderer
+from sitegen.render.pages import Renderer, template_closure
 
 RENDER_CACHE_BYTES = 64 * 1024 * 1024
 
@@ -59,8 +59,9 @@ def load_plan(config: Config, *, ingest_dumps: bool, log: Callable[[str], None])
     model = build_model(config, content, related)
     renderer = Renderer(model, config.cache_dir / "jinja")
     keys = pipeline.page_keys(renderer)
-    for name in sorted({p.template for p in model.pages}):
-        renderer.template(name)
+    used = {p.template for p in model.pages}
+    for name in sorted({n for t in used for n in template_closure(renderer.env, t)}):
+        renderer.template(name)      # the extended and included ones too (Jinja loads those lazily)
     by_path = {p.path: p for p in model.pages}
     return Plan({p.path: (p.kind, keys[p.path]) for p in model.pages},
                 lambda path: renderer.render(by_path[path]), model, list(content.warnings))
