@@ -46,17 +46,22 @@ class Plan:
     warnings: list[str]
 
 
-def load_plan(config: Config, *, ingest_dumps: bool, log: Callable[[str], None]) -> Plan:
+def load_plan(config: Config, *, ingest_dumps: bool, log: Callable[[str], None], model=None) -> Plan:
     """Ingest (if the dumps may have changed), load content, build the model and its page plan.
 
+    ``model``: the current model, when only templates changed (the model depends on content and
+    config alone, so it is reused as it is and only the renderer and the keys are new).
     Raises :class:`~sitegen.errors.SitegenError` on bad input, including a template that does
     not compile (every template a page uses is compiled here, so the error names its file and line).
     """
-    if ingest_dumps:
-        ingest(config, log=log)
-    content = load_content(config.content_dir, config.cache_dir / "content.pickle")
-    related = pipeline.compute_related(config, content.papers)
-    model = build_model(config, content, related)
+    warnings: list[str] = []
+    if model is None:
+        if ingest_dumps:
+            ingest(config, log=log)
+        content = load_content(config.content_dir, config.cache_dir / "content.pickle")
+        related = pipeline.compute_related(config, content.papers)
+        model = build_model(config, content, related)
+        warnings = list(content.warnings)
     renderer = Renderer(model, config.cache_dir / "jinja")
     keys = pipeline.page_keys(renderer)
     used = {p.template for p in model.pages}
@@ -64,7 +69,7 @@ def load_plan(config: Config, *, ingest_dumps: bool, log: Callable[[str], None])
         renderer.template(name)      # the extended and included ones too (Jinja loads those lazily)
     by_path = {p.path: p for p in model.pages}
     return Plan({p.path: (p.kind, keys[p.path]) for p in model.pages},
-                lambda path: renderer.render(by_path[path]), model, list(content.warnings))
+                lambda path: renderer.render(by_path[path]), model, warnings)
 
 
 class RenderCache:
@@ -183,13 +188,45 @@ def diff(old: Snapshot | None, new: Snapshot) -> Change:
     return Change(frozenset(pages), frozenset(statics))
 
 
+def scope(config: Config, changes: set[str] | None) -> str:
+    """What ``changes`` can affect: ``"statics"`` (theme static files only: no page changes),
+    ``"templates"`` (templates only: the model stays), or ``"all"``."""
+    if not changes:
+        return "all"
+    statics = [config.theme / "static", config.theme / "root"] + ([config.static_dir] if config.static_dir else [])
+    templates = [config.theme / "templates"] + ([config.templates_dir] if config.templates_dir else [])
+
+    def under(c: str, roots) -> bool:
+        return any(c == str(r) or c.startswith(str(r) + os.sep) for r in roots)
+    if all(under(c, statics) for c in changes):
+        return "statics"
+    if all(under(c, statics + templates) for c in changes):
+        return "templates"
+    return "all"
+
+
 def load_snapshot(config: Config, generation: int, cache: RenderCache, *, ingest_dumps: bool,
-                  log: Callable[[str], None]) -> Snapshot:
-    """A new :class:`Snapshot` of the inputs as they are now (raises SitegenError on bad input)."""
-    plan = load_plan(config, ingest_dumps=ingest_dumps, log=log)
+                  log: Callable[[str], None], current: Snapshot | None = None, changes: set[str] | None = None
+                  ) -> Snapshot:
+    """A new :class:`Snapshot` of the inputs as they are now (raises SitegenError on bad input).
+
+    With the ``current`` snapshot (of the same config) and the ``changes`` since, only what they
+    can affect is recomputed: static files only -> the same plan and files; templates only ->
+    the same model, a new renderer and keys.
+    """
+    what = scope(config, changes) if current is not None and current.config == config else "all"
+    if what == "statics":
+        plan = current.plan
+    else:
+        plan = load_plan(config, ingest_dumps=ingest_dumps, log=log,
+                         model=current.plan.model if what == "templates" else None)
     skips: list[str] = []
     statics = pipeline.static_files(config, skips)
     pipeline.check_extra_assets(config, statics)
     for w in plan.warnings + skips:
         log(f"warning: {w}")
-    return Snapshot(config, generation, plan, statics, cache)
+    snap = Snapshot(config, generation, plan, statics, cache)
+    if what != "all" and current.finished.is_set() and current.finish_error is None:
+        snap.files = current.files       # feeds, sitemap, API, search: from the model alone
+        snap.finished.set()
+    return snap

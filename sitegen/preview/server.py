@@ -14,9 +14,9 @@ The coordinator of four parts, each in its own module:
   dependencies as :class:`~sitegen.preview.httpd.HTTPDeps`.
 * :mod:`sitegen.preview.watch` -- the watchfiles threads.
 
-Threads: ``sitegen-http`` (+ its workers), ``sitegen-builder`` (queued rebuilds,
-one at a time, then the snapshot's feeds/API/search and, with ``write=True``, a
-``sitegen build`` to disk), and the two watchers.  A failed rebuild keeps the last
+Threads: ``sitegen-http`` (+ its workers), ``sitegen-builder`` (queued re-plans,
+one at a time), ``sitegen-finish`` (the newest snapshot's feeds/API/search and, with
+``write=True``, a ``sitegen build`` to disk), and the two watchers.  A failed rebuild keeps the last
 good snapshot served and shows the error (file and line) over every open page.
 Nothing is written to ``_site/`` unless ``write=True`` (``serve --write``).
 """
@@ -148,6 +148,7 @@ class PreviewServer:
         self.httpd = PreviewHTTPServer(sock, deps, self.limits)
         try:
             self._spawn("sitegen-builder", self._builder_loop)
+            self._spawn("sitegen-finish", self._finisher_loop)
             if self.watch:              # watching first: an edit during the first load is not lost
                 self.watcher.sync(self._build_config)
             self.rebuild(initial=True)
@@ -195,7 +196,8 @@ class PreviewServer:
                 # `sitegen build`): run it whenever the dumps, content/ or site.yml may have changed.
                 ingest = initial or changes is None or self.snapshot is None or any(
                     inside(c, cfg.dumps_dir) or inside(c, cfg.content_dir) or c == str(cfg.path) for c in changes)
-                snap = load_snapshot(cfg, self._generation + 1, self.cache, ingest_dumps=ingest, log=self._say)
+                snap = load_snapshot(cfg, self._generation + 1, self.cache, ingest_dumps=ingest, log=self._say,
+                                     current=None if initial else self.snapshot, changes=changes)
                 change = diff(self.snapshot, snap)
                 viewed = {s for s in self._viewed() if s in change.pages and s in snap.plan.pages}
                 for page in sorted(viewed):          # open pages: render now (any error shows before a reload)
@@ -260,7 +262,10 @@ class PreviewServer:
                 "line": getattr(e, "line", None), "hint": getattr(e, "hint", None), "text": text}
 
     def _failed(self, e: BaseException, text: str) -> Outcome:
-        err = self.error = self._error_dict(e, text)
+        err = self._error_dict(e, text)
+        if err == self.error:                 # the same failure again (one save seen twice): no news
+            return Outcome(False, error=err)
+        self.error = err
         self._err(f"[{time.strftime('%H:%M:%S')}] Error: {text}")
         state = "the last good site is still served" if self.snapshot is not None else "nothing to serve yet"
         self._err(f"  ({state}; fix the problem and save to rebuild)")
@@ -309,19 +314,26 @@ class PreviewServer:
     def _builder_loop(self) -> None:
         while True:
             with self._cond:
-                self._cond.wait_for(lambda: self._pending or self._unfinished or self._stopping)
+                self._cond.wait_for(lambda: self._pending or self._stopping)
+                if self._stopping:
+                    return
+                changes, self._pending = self._pending, set()
+            self.rebuild(changes)
+            if self.watch:
+                self.watcher.sync(self._build_config)
+
+    def _finisher_loop(self) -> None:
+        """Feeds, API and search of the newest snapshot, off the builder thread: a re-plan never
+        waits for a search index (a snapshot superseded meanwhile is skipped)."""
+        while True:
+            with self._cond:
+                self._cond.wait_for(lambda: self._unfinished or self._stopping)
                 if self._stopping:
                     if self._unfinished is not None:
                         self._unfinished.finished.set()
                     return
                 snap, self._unfinished = self._unfinished, None
-                changes, self._pending = (self._pending, set()) if snap is None else (set(), self._pending)
-            if snap is not None:
-                self._finish(snap)
-                continue
-            self.rebuild(changes)
-            if self.watch:
-                self.watcher.sync(self._build_config)
+            self._finish(snap)
 
     def _finish(self, snap: Snapshot) -> None:
         if not snap.finished.is_set():
