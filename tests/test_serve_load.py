@@ -14,7 +14,7 @@ import socket
 import threading
 
 from sitegen.config import load_config
-from sitegen.preview.httpd import Limits
+from sitegen.preview.bounded import Limits
 from sitegen.preview.server import PreviewServer
 from helpers import HANG_GUARD, make_project, wait_until
 

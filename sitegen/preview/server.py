@@ -41,7 +41,8 @@ from sitegen.config import Config, load_config
 from sitegen.engine import pipeline
 from sitegen.errors import SitegenError
 from sitegen.preview.events import EventHub, page_tag
-from sitegen.preview.httpd import HTTPDeps, Limits, PreviewHTTPServer, is_loopback
+from sitegen.preview.bounded import Limits, PreviewHTTPServer
+from sitegen.preview.httpd import HTTPDeps, is_loopback
 from sitegen.preview.live import Change, RenderCache, Snapshot, diff, load_snapshot
 from sitegen.preview.watch import Watcher, inside, watch_roots
 
