@@ -172,12 +172,14 @@ def check(directory: Path | None, out: Path | None, config_path: str | None) -> 
 @click.option("--port", default=8000, show_default=True, type=int, help="Port (0 picks a free one).")
 @click.option("--open", "open_browser", is_flag=True, help="Open the site in a browser.")
 @click.option("--no-watch", is_flag=True, help="Serve without watching for changes.")
+@click.option("--write", is_flag=True, help="Also build into the output folder after every change (for another server).")
 @click.option("--out", "out", type=click.Path(path_type=Path), help="Output folder (default: _site).")
-def serve(config_path, host, port, open_browser, no_watch, out) -> None:
-    """Build, serve on http://127.0.0.1:8000/ and rebuild + reload on every change."""
+def serve(config_path, host, port, open_browser, no_watch, write, out) -> None:
+    """Serve on http://127.0.0.1:8000/ from memory; reload the open pages that change."""
     from sitegen.preview.server import serve as run_serve
     cfg = _config(config_path, output_dir=out)
-    run_serve(cfg, host=host, port=port, open_browser=open_browser, watch=not no_watch, log=_log)
+    run_serve(cfg, host=host, port=port, open_browser=open_browser, watch=not no_watch, write=write,
+              log=_log)
 
 
 @main.command()

@@ -27,6 +27,7 @@ from __future__ import annotations
 import os
 import shutil
 import sqlite3
+import threading
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
@@ -82,13 +83,14 @@ def _busy(e: sqlite3.Error) -> bool:
 
 
 class State:
-    """The open state of one cache folder (one per folder per process: forked workers open their own)."""
+    """The open state of one cache folder: one connection per folder per process and thread
+    (forked workers and the preview's threads open their own, so no transaction is shared)."""
 
     _open: dict[tuple[str, int], "State"] = {}
 
     @classmethod
     def open(cls, cache_dir: Path) -> "State":
-        key = (os.fspath(Path(cache_dir).absolute()), os.getpid())
+        key = (os.fspath(Path(cache_dir).absolute()), os.getpid(), threading.get_ident())
         state = cls._open.get(key)
         if state is None or not state._same_file():   # the cache folder deleted meanwhile (serve)
             if state is not None:

@@ -2,7 +2,8 @@
 
 One preview server (port 0, watching) runs for the whole module on a temp copy
 of the project (site.yml, content/dumps, themes/); the tests that change
-inputs run last, in file order.  Tests wait for events (the server's own
+inputs run last, in file order.  The server serves from memory; what it serves
+is compared with what ``sitegen build`` writes (``built()``).  Tests wait for events (the server's own
 server-sent events, its status); the deadlines only guard against a hang
 (``HANG``) and never decide a verdict.
 """
@@ -24,9 +25,10 @@ import urllib.request
 import pytest
 
 from sitegen.config import load_config
+from sitegen.engine.pipeline import build
 from sitegen.errors import SitegenError
 from sitegen.render.pages import CSP
-from sitegen.preview.httpd import resolve
+from sitegen.preview.httpd import Target, resolve
 from sitegen.preview.server import PreviewServer
 from helpers import REPO, SHIPPED_DUMPS, make_project, run_cli, wait_until
 
@@ -105,6 +107,13 @@ class SSE:
             pass
 
 
+def built(root):
+    """``sitegen build`` of the project as it is now: its output folder."""
+    cfg = load_config(root / "site.yml")
+    build(cfg)
+    return cfg.output_dir
+
+
 def script_attr(body: bytes, name: str) -> str | None:
     m = re.search(rb'<script src="[^"]*__sitegen__/livereload\.js"[^>]*\b' + name.encode() + rb'="([^"]*)"', body)
     return html.unescape(m.group(1).decode()) if m else None
@@ -122,6 +131,7 @@ def site(tmp_path_factory):
     server.events.listeners.append(lambda kind, data: published.append(kind))
     port = server.start()
     assert server.error is None, logs
+    assert not (root / "_site").exists()                  # serving writes nothing (only serve --write does)
     yield {"root": root, "server": server, "client": Client(port), "port": port, "logs": logs,
            "out": root / "_site", "published": published}
     server.stop()
@@ -149,10 +159,11 @@ def test_pages_and_mime_types(site):
         assert status == 200, path
         assert headers["Content-Type"] == ctype, path
         assert int(headers["Content-Length"]) == len(body) > 0, path
-    # non-HTML files are served byte for byte; HTML gets only the live-reload tag
-    assert c.get("/static/style.css")[2] == (site["out"] / "static" / "style.css").read_bytes()
+    # what build writes, byte for byte; HTML gets only the live-reload tag
+    out = built(site["root"])
+    assert c.get("/static/style.css")[2] == (out / "static" / "style.css").read_bytes()
     body = c.get(f"/days/{DAY}/")[2]
-    on_disk = (site["out"] / "days" / DAY / "index.html").read_bytes()
+    on_disk = (out / "days" / DAY / "index.html").read_bytes()
     tag = re.search(rb'<script src="/__sitegen__/livereload\.js"[^>]*></script>', body).group(0)
     assert body.replace(tag, b"") == on_disk
     assert body.index(tag) < body.rindex(b"</body>")
@@ -183,7 +194,7 @@ def test_not_found_uses_the_sites_404_page(site):
     status, headers, body = site["client"].get("/no/such/page/")
     assert status == 404
     assert headers["Content-Type"] == "text/html; charset=utf-8"
-    on_disk = (site["out"] / "404.html").read_bytes()
+    on_disk = (built(site["root"]) / "404.html").read_bytes()
     assert b"Page not found" in on_disk
     assert re.sub(rb"<script src=\"/__sitegen__/[^>]*></script>", b"", body) == on_disk
     assert site["client"].get("/__sitegen__/nope")[0] == 404
@@ -224,42 +235,40 @@ def test_foreign_host_header_is_refused(site):
     assert site["client"].request("/", headers={"Host": f"localhost:{site['port']}"})[0] == 200
 
 
-def test_requests_never_leave_the_output_folder(site, tmp_path):
-    out, root = site["out"], site["root"]
+def test_requests_never_leave_the_site(site, tmp_path):
+    """A request is looked up in the site's own list of files, never joined onto a folder."""
+    root = site["root"]
     secret = tmp_path / "secret.txt"
     secret.write_text("TOP-SECRET-OUTSIDE")
-    (tmp_path / "secretdir").mkdir()
-    (tmp_path / "secretdir" / "index.html").write_text("TOP-SECRET-OUTSIDE")
-    os.symlink(secret, out / "leak.txt")
-    os.symlink(tmp_path / "secretdir", out / "leakdir")
-    not_found = (out / "404.html").read_bytes()
-    try:
-        attacks = [
-            "/../etc/passwd", "/%2e%2e/%2e%2e/etc/passwd", "/..%2fsite.yml", "/%2e%2e%2fsite.yml",
-            "/static/..%5c..%5csite.yml", "/static/..\\..\\site.yml", "//etc/passwd", "///etc/passwd",
-            "/%00", "/index.html%00.txt", "/papers/../../site.yml", "/..", "/%2e%2e", "/./index.html",
-            "/leak.txt", "/leakdir/", "/leakdir/index.html", "http://127.0.0.1/../site.yml",
-            "/%c0%ae%c0%ae/site.yml", "/%ff", str(root / "site.yml"),
-        ]
-        for path in attacks:
-            status, _headers, body = site["client"].get(path)
-            assert status == 404, path
-            assert b"TOP-SECRET" not in body and b"root:x:0:0" not in body and b"dumps_dir" not in body, path
-            assert b"Page not found" in body and body.startswith(not_found[:200]), path
-    finally:
-        (out / "leak.txt").unlink()
-        (out / "leakdir").unlink()
+    not_found = (built(root) / "404.html").read_bytes()
+    attacks = [
+        "/../etc/passwd", "/%2e%2e/%2e%2e/etc/passwd", "/..%2fsite.yml", "/%2e%2e%2fsite.yml",
+        "/static/..%5c..%5csite.yml", "/static/..\\..\\site.yml", "//etc/passwd", "///etc/passwd",
+        "/%00", "/index.html%00.txt", "/papers/../../site.yml", "/..", "/%2e%2e", "/./index.html",
+        "http://127.0.0.1/../site.yml", "/%c0%ae%c0%ae/site.yml", "/%ff", str(root / "site.yml"), str(secret),
+        "/site.yml", "/content/dumps/" + DUMP, "/.sitegen-cache/state.sqlite", "/_site/index.html",
+    ]
+    for path in attacks:
+        status, _headers, body = site["client"].get(path)
+        assert status == 404, path
+        assert b"TOP-SECRET" not in body and b"root:x:0:0" not in body and b"dumps_dir" not in body, path
+        assert b"Page not found" in body and body.startswith(not_found[:200]), path
 
 
 def test_resolve_unit():
-    out = REPO / "themes" / "default"       # any folder: only the mapping is checked here
-    assert resolve(out, "/", "/static/style.css").value == str((out / "static" / "style.css").resolve())
-    assert resolve(out, "/", "/static").kind == "redirect"
-    assert resolve(out, "/repo/", "/").value == "/repo/"
-    assert resolve(out, "/repo/", "/repo?a=b").value == "/repo/?a=b"
-    assert resolve(out, "/repo/", "/static/style.css").kind == "missing"
-    assert resolve(out, "/repo/", "/repo/static/style.css").kind == "file"
-    assert resolve(out, "/repo/", "/repo/__sitegen__/events").kind == "internal"
+    files = {"index.html", "static/style.css", "days/x/index.html"}
+    exists = files.__contains__
+    assert resolve("/", "/static/style.css", exists).value == "static/style.css"
+    assert resolve("/", "/", exists).value == "index.html"
+    assert resolve("/", "/days/x", exists).kind == "redirect"
+    assert resolve("/", "/days/x/", exists).value == "days/x/index.html"
+    assert resolve("/", "/static", exists).kind == "missing"
+    assert resolve("/repo/", "/", exists).value == "/repo/"
+    assert resolve("/repo/", "/repo?a=b", exists).value == "/repo/?a=b"
+    assert resolve("/repo/", "/static/style.css", exists).kind == "missing"
+    assert resolve("/repo/", "/repo/static/style.css", exists).kind == "file"
+    assert resolve("/repo/", "/repo/__sitegen__/events", exists).kind == "internal"
+    assert resolve("/", "/papers/new/", exists) == Target("missing", "papers/new/index.html")
 
 
 def test_port_in_use_is_a_clear_error(site):
@@ -320,8 +329,8 @@ def test_ctrl_c_stops_cleanly(site, monkeypatch):
     assert "Serving http://127.0.0.1:" in result.output and "Stopped." in result.output
     assert "Traceback" not in result.output
     servers[0].sse.wait_for("eof")            # open event streams end on shutdown
-    threads = servers[0]._threads + [th for _stop, th in servers[0]._watchers]
-    assert len(threads) == 4 and not any(th.is_alive() for th in threads)   # http, builder, 2 watchers
+    threads = servers[0].threads()
+    assert len(threads) == 5 and not any(th.is_alive() for th in threads)   # http, builder, finish, 2 watchers
 
 
 def test_host_0000_warns(site):
@@ -344,7 +353,7 @@ def test_dump_change_rebuilds_reloads_and_errors_keep_the_last_good_site(site):
     assert good.splitlines()[10] == "Aug 7"                   # line 11 is the date line
     page = f"/days/{DAY}/"
     assert NEW_TITLE.encode() not in c.get(page)[2]
-    events = SSE(f"http://127.0.0.1:{port}/__sitegen__/events")
+    events = SSE(f"http://127.0.0.1:{port}/__sitegen__/events?page={page}")     # a tab on the day page
     try:
         first = events.wait_for("hello")
         # (a) + (b): a changed dump -> one reload event, and the page shows it by then
@@ -360,6 +369,8 @@ def test_dump_change_rebuilds_reloads_and_errors_keep_the_last_good_site(site):
         bad = (good + NEW_ENTRY).replace("\nAug 7\n", "\nAug 32\n", 1)
         dump.write_text(bad, encoding="utf-8")
         err = events.wait_for("error")
+        while err.get("line") != 11:      # the watcher may see the save half-written first (another error)
+            err = events.wait_for("error")
         assert err["file"] == f"content/dumps/{DUMP}" and err["line"] == 11
         assert "Aug 32" in err["message"]
         status = json.loads(c.get("/__sitegen__/status")[2])
@@ -372,10 +383,10 @@ def test_dump_change_rebuilds_reloads_and_errors_keep_the_last_good_site(site):
         assert status_code == 404 and json.loads(script_attr(body, "data-sitegen-error"))["line"] == 11
         assert any("Error:" in m and "Aug 32" in m for m in site["logs"])
 
-        # fixing it clears the error and reloads
+        # fixing it clears the error; the page is as it was before the error, so it is not reloaded
         dump.write_text(good + NEW_ENTRY, encoding="utf-8")
-        reload2 = events.wait_for("reload")
-        assert reload2["build"] != reload["build"]
+        ok = events.wait_for("ok")
+        assert ok["build"] == reload["build"]
         assert json.loads(c.get("/__sitegen__/status")[2])["error"] is None
         body = c.get(page)[2]
         assert script_attr(body, "data-sitegen-error") is None and NEW_TITLE.encode() in body
@@ -416,17 +427,31 @@ def test_site_yml_reload_and_base_path(site):
         events.close()
 
 
-def test_output_never_contains_the_live_reload_script(site):
-    files = [p for p in site["out"].rglob("*") if p.is_file()]
-    assert len(files) > 100
-    for p in files:
-        assert b"__sitegen__" not in p.read_bytes(), p
+def test_serve_write_builds_to_disk_without_the_live_reload_script(tmp_path):
+    """``serve --write``: the output folder is what ``sitegen build`` writes, no script injected."""
+    root = make_project(tmp_path / "proj")
+    logs: list[str] = []
+    server = PreviewServer(load_config(root / "site.yml"), port=0, watch=False, write=True, log=logs.append,
+                           error_log=logs.append)
+    try:
+        c = Client(server.start())
+        wait_until(lambda: any(m.startswith("--write: rendered") for m in logs), "the --write build")
+        files = [p for p in (root / "_site").rglob("*") if p.is_file()]
+        assert len(files) > 100
+        for p in files:
+            assert b"__sitegen__" not in p.read_bytes(), p
+        body = c.get(f"/days/{DAY}/")[2]
+        assert re.sub(rb'<script src="/__sitegen__/[^>]*></script>', b"", body) == \
+            (root / "_site" / "days" / DAY / "index.html").read_bytes()
+    finally:
+        server.stop()
 
 
 def test_own_writes_cause_no_extra_reloads(site):
     """Ingest writes into content/ during every rebuild; those echoes must be silent no-ops."""
     server = site["server"]
     wait_until(lambda: not server.building and not server._pending, "the builder idle")
+    # (the builds by built() above write content/ too: those echoes are silent as well)
     assert site["published"] == ["reload", "error", "reload", "error", "reload"]
 
 

@@ -15,6 +15,7 @@ from sitegen.config import load_config
 from sitegen.preview.server import PreviewServer
 from browser import chromium
 from helpers import make_project, wait_until
+from test_serve_live import edit_abstract
 
 pytestmark = pytest.mark.browser
 
@@ -44,7 +45,7 @@ def server(tmp_path):
 
 
 def connected(server: PreviewServer, n: int = 1):
-    return lambda: server._streams >= n
+    return lambda: server.events.count >= n
 
 
 def test_page_reloads_itself_after_an_edit(browser, server):
@@ -77,12 +78,12 @@ def test_page_reloads_itself_after_an_edit(browser, server):
     browser.refresh()
     wait_until(lambda: browser.find_elements("id", "sitegen-error-overlay"), "the overlay after a refresh")
 
-    # 3. fixing it clears the overlay and reloads
+    # 3. fixing it clears the overlay; the page is what it was before the error: no reload
     wait_until(connected(server), "reconnected after the refresh")
     browser.execute_script("window.__marker = 3")
     day_file.write_text(original.rstrip("\n") + f"\n\n{NOTE}\n", encoding="utf-8")
-    wait_until(lambda: browser.execute_script("return window.__marker") is None, "reload after the fix")
     wait_until(lambda: not browser.find_elements("id", "sitegen-error-overlay"), "the overlay gone")
+    assert browser.execute_script("return window.__marker") == 3
 
     # 4. a stylesheet-only change swaps the stylesheet without reloading
     wait_until(connected(server), "reconnected after the fix")
@@ -102,6 +103,52 @@ def test_page_reloads_itself_after_an_edit(browser, server):
     assert browser.execute_script("return window.__marker") == 4
     assert note.is_displayed()
 
+    problems = [e["message"] for e in browser.get_log("browser")
+                if "Content Security Policy" in e["message"] or "__sitegen__" in e["message"]]
+    assert not problems, problems
+
+
+def test_a_paper_tab_reloads_only_for_its_paper_and_swaps_the_stylesheet(browser, server):
+    """A tab on a paper page: its abstract edited -> reload; another paper edited -> no reload;
+    a stylesheet edited -> the new style applies without a reload."""
+    model = server.snapshot.plan.model
+    latest = model.days[-1].date
+    slug = next(s for s, p in model.papers.items() if latest not in p.days and len(p.days) == 1)
+    near = {slug, *model.related.get(slug, ())} | {s for s, r in model.related.items() if slug in r}
+    other = next(s for s, p in model.papers.items()
+                 if s not in near and len(p.days) == 1 and not set(p.days) & set(model.papers[slug].days))
+    reloads: list[dict] = []
+    server.events.listeners.append(lambda kind, data: kind == "reload" and reloads.append(data))
+    browser.get(f"http://127.0.0.1:{server.port}/papers/{slug}/")
+    wait_until(connected(server), "the page's EventSource connected")
+
+    # 1. its own abstract (in its dump) -> the tab reloads and shows it
+    browser.execute_script("window.__marker = 1")
+    edit_abstract(server.root, model, slug, "Sentence added by the browser test.")
+    wait_until(lambda: "Sentence added by the browser test." in browser.execute_script(
+        "return document.body.innerText"), "the edited abstract shown")
+    assert browser.execute_script("return window.__marker") is None
+
+    # 2. an unrelated paper's abstract -> the server re-plans, this tab is not told to reload
+    wait_until(connected(server), "reconnected after the reload")
+    browser.execute_script("window.__marker = 2")
+    seen = len(reloads)
+    edit_abstract(server.root, server.snapshot.plan.model, other, "Unrelated sentence.")
+    wait_until(lambda: len(reloads) > seen, "the server's reload event for the other paper")
+    assert f"papers/{slug}/index.html" not in reloads[-1]["pages"]
+    assert f"papers/{other}/index.html" in reloads[-1]["pages"]
+
+    # 3. a stylesheet -> swapped in place.  The events of one stream arrive in order, so had
+    #    step 2 reloaded the tab, the marker would be gone by the time the new style applies.
+    css = server.root / "themes" / "default" / "static" / "style.css"
+    css.write_text(css.read_text() + "\nh1 { outline: 5px solid rgb(4, 5, 6); }\n")
+    wait_until(lambda: browser.execute_script(
+        "return getComputedStyle(document.querySelector('h1')).outlineColor") == "rgb(4, 5, 6)",
+        "the new stylesheet applied")
+    assert browser.execute_script("return window.__marker") == 2
+    hrefs = browser.execute_script(
+        "return Array.from(document.querySelectorAll('link[rel~=stylesheet]')).map(l => l.href)")
+    assert any("sitegen-reload=" in h for h in hrefs), hrefs
     problems = [e["message"] for e in browser.get_log("browser")
                 if "Content Security Policy" in e["message"] or "__sitegen__" in e["message"]]
     assert not problems, problems

@@ -218,7 +218,34 @@ def _search_job(config: Config, papers) -> tuple[dict[str, bytes], list[str]]:
     return files, state_notices.drain()
 
 
-def _check_extra_assets(config: Config, statics: dict[str, Path]) -> None:
+def page_keys(renderer: Renderer) -> dict[str, bytes]:
+    """Every page's key: its view (the data it shows, with the config values the view read) + its
+    template closure + the code: derived, never listed (sitegen.model.views).
+
+    The build keeps a page's file when its key is unchanged; the preview (sitegen/preview/live.py)
+    memoises a rendered page by it and reloads a tab only when the key of its page changed.
+    """
+    pages = renderer.model.pages
+    tmpl = {name: templates_digest(renderer.env, name) for name in sorted({p.template for p in pages})}
+    return {p.path: page_key(renderer.view(p), tmpl[p.template]) for p in pages}
+
+
+def api_files(config: Config, model) -> dict[str, bytes]:
+    """Sitemaps, robots.txt and the API: pure functions of their views, so the memo key is the
+    views' digest (and the code, in _memo_key), derived, never a list of inputs.  The API's gzip
+    members are kept in the state, so a new month's member is the only one compressed."""
+    canonical_paths = [p.path for p in model.pages if p.canonical is None]   # the sitemap's pages
+    api_v, sitemap_v = api_view(model), sitemap_view(model, canonical_paths)
+    state = State.open(config.cache_dir)
+    gz = GzipMembers(state.memo_files("api-gzip", b"members") or {})
+    files = _memo_files(config, f"api-{config.output_dir.absolute()}", (view_digest(api_v, sitemap_v),),
+                        lambda: sitemap_and_robots(sitemap_v) | api(api_v, gz))
+    if gz.used:
+        state.save_memo_files("api-gzip", b"members", gz.used)
+    return files
+
+
+def check_extra_assets(config: Config, statics: dict[str, Path]) -> None:
     """``extra_css`` / ``extra_js`` name files the build publishes under static/ (else every page
     would link a missing file): all missing ones in one error."""
     missing = [f"'{key}': {name!r} is not a file in the theme's static/ or in static_dir; add it there "
@@ -335,11 +362,7 @@ def _build_pages(config: Config, content, report: BuildReport, search_job: _Back
     faults.point("build.related")
     model = build_model(config, content, related)
     renderer = Renderer(model)
-    env = renderer.env
-    tmpl = {name: templates_digest(env, name) for name in sorted({p.template for p in model.pages})}
-    # A page's key: its view (the data it shows, with the config values the view read) + its
-    # template closure + the code: derived, never listed (sitegen.model.views).
-    keys = {p.path: page_key(renderer.view(p), tmpl[p.template]) for p in model.pages}
+    keys = page_keys(renderer)
     stored = None if force else record.read()
     old_keys = stored[1] if stored else {}
     lap("model")
@@ -370,23 +393,13 @@ def _build_pages(config: Config, content, report: BuildReport, search_job: _Back
         faults.point("build.rendered")
         skips: list[str] = []
         statics = static_files(config, skips)
-        _check_extra_assets(config, statics)
+        check_extra_assets(config, statics)
         for rel, path in statics.items():
             tree.add(rel, path.read_bytes())
         for w in skips:
             say(f"warning: {w}")
-        canonical_paths = [p.path for p in model.pages if p.canonical is None]   # the sitemap's pages
         feeds = feed_files(model)   # bounded by the feeds' size: computed every build, never stale
-        # Sitemap, robots.txt and API are pure functions of their views: the memo key is the views'
-        # digest (and the code, in _memo_key), derived, never a list of inputs.  The API's gzip
-        # members are kept in the state, so a new month's member is the only one compressed.
-        api_v, sitemap_v = api_view(model), sitemap_view(model, canonical_paths)
-        state = State.open(config.cache_dir)
-        gz = GzipMembers(state.memo_files("api-gzip", b"members") or {})
-        machine = _memo_files(config, f"api-{record.out}", (view_digest(api_v, sitemap_v),),
-                              lambda: sitemap_and_robots(sitemap_v) | api(api_v, gz))
-        if gz.used:
-            state.save_memo_files("api-gzip", b"members", gz.used)
+        machine = api_files(config, model)
         for rel, data in (feeds | machine).items():
             tree.add(rel, data)
         report.feeds = len(feeds)

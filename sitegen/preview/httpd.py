@@ -1,31 +1,29 @@
-"""The preview server's HTTP side: requests to files, headers, live-reload injection.
+"""The preview's HTTP side: requests to output paths, headers, the live-reload injection.
 
-Split from :mod:`sitegen.preview.server` (which owns watching, rebuilding and the
-server's lifecycle).  A request never leaves the output folder: ``..``,
-encoded slashes and backslashes, NUL bytes and symlinks pointing outside all
-get the 404 page.  The handler reaches the running
-:class:`~sitegen.preview.server.PreviewServer` as ``self.server.preview``.
+It knows nothing of watching or rebuilding: :class:`HTTPDeps` hands it what it needs (the
+current site, the event hub, the status, the bound host).  The connections are handled by
+:mod:`sitegen.preview.bounded`, which gives each complete request head to :class:`Handler`.
+
+A request never leaves the site: a path maps to an output path by string rules (``..``,
+encoded slashes and backslashes, NUL bytes are refused) and is looked up in the site's own
+list of files, never joined onto a folder.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import html
+import io
 import ipaddress
 import json
-import os
-import queue
 import re
-import socket
-import sys
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
-from typing import Any
-from urllib.parse import unquote
+from http.server import BaseHTTPRequestHandler
+from typing import Callable, Protocol
+from urllib.parse import parse_qs, unquote
 
+from sitegen.preview.events import EventHub, format_event, page_tag
 from sitegen.preview.livereload import LIVERELOAD_JS, PREFIX, inject, script_tag
 from sitegen.render.pages import CSP
-
 
 SECURITY_HEADERS = (
     ("Content-Security-Policy", CSP),
@@ -50,17 +48,32 @@ FALLBACK_404 = (b"<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8
                 b"been built yet, or has no 404.html).</p></body></html>\n")
 
 
-# --- requests -> files --------------------------------------------------------
+def mime(rel: str) -> str:
+    dot = rel.rfind(".")
+    return MIME.get(rel[dot:].lower() if dot > rel.rfind("/") else "", "application/octet-stream")
+
+
+# --- requests -> output paths ---------------------------------------------------------
+class Site(Protocol):
+    """What the HTTP side reads of the site being served (a :class:`~sitegen.preview.live.Snapshot`)."""
+    base_path: str
+    generation: int
+
+    def exists(self, rel: str) -> bool: ...
+    def get(self, rel: str) -> bytes | None: ...
+    def key(self, rel: str | None) -> bytes | None: ...
+
+
 @dataclasses.dataclass
 class Target:
-    """What a request path means: ``file``, ``redirect``, ``internal`` or ``missing``."""
+    """What a request path means: ``file`` (an output path), ``redirect``, ``internal`` or ``missing``."""
     kind: str
     value: str = ""
     status: int = 200
 
 
-def resolve(out: Path, base: str, raw: str) -> Target:
-    """Map a raw request target to a file strictly inside ``out`` (or a redirect / 404)."""
+def resolve(base: str, raw: str, exists: Callable[[str], bool]) -> Target:
+    """Map a raw request target to an output path for which ``exists`` is true (or a redirect / 404)."""
     path, _, query = raw.partition("#")[0].partition("?")
     query = "?" + query if query else ""
     if not path.startswith("/") or path.startswith("//") or _ENCODED_SEPARATOR.search(path):
@@ -79,21 +92,15 @@ def resolve(out: Path, base: str, raw: str) -> Target:
         return Target("missing")
     rel = decoded[len(base):]
     if rel.startswith(PREFIX):
-        return Target("internal", rel[len(PREFIX):])
-    root = os.path.realpath(out)
-    real = os.path.realpath(os.path.join(root, *rel.split("/")))
-    if real != root and not real.startswith(root + os.sep):
-        return Target("missing")                      # a symlink pointing outside
-    if os.path.isdir(real):
-        if not path.endswith("/"):
-            return Target("redirect", path + "/" + query, 301)
-        real = os.path.realpath(os.path.join(real, "index.html"))
-        if not real.startswith(root + os.sep):
-            return Target("missing")
-    return Target("file", real) if os.path.isfile(real) else Target("missing")
+        return Target("internal", rel[len(PREFIX):] + query)
+    if rel == "" or rel.endswith("/"):
+        rel += "index.html"
+    elif not exists(rel) and exists(rel + "/index.html"):
+        return Target("redirect", path + "/" + query, 301)
+    return Target("file", rel) if exists(rel) else Target("missing", rel)   # (the path a new page may take)
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
     if host == "localhost" or host.endswith(".localhost"):
         return True
     try:
@@ -102,51 +109,30 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-class _HTTPServer(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 64
-
-    def __init__(self, address, handler, preview: Any):   # the PreviewServer (not imported: no cycle)
-        self.preview = preview
-        self.connections: set[socket.socket] = set()
-        self.connections_lock = threading.Lock()
-        super().__init__(address, handler)
-
-    def process_request_thread(self, request, client_address) -> None:
-        with self.connections_lock:
-            self.connections.add(request)
-        try:
-            super().process_request_thread(request, client_address)
-        finally:
-            with self.connections_lock:
-                self.connections.discard(request)
-
-    def close_connections(self) -> None:
-        """End idle keep-alive connections too, so no handler thread outlives the server."""
-        with self.connections_lock:
-            conns = list(self.connections)
-        for conn in conns:
-            try:
-                conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-
-    def server_bind(self) -> None:
-        # HTTPServer.server_bind does a reverse DNS lookup (getfqdn): slow and useless here.
-        import socketserver
-        socketserver.TCPServer.server_bind(self)
-        self.server_name, self.server_port = str(self.server_address[0]), self.server_address[1]
-
-    def handle_error(self, request, client_address) -> None:
-        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
-            return                                   # a browser closed a connection: not news
-        super().handle_error(request, client_address)
+@dataclasses.dataclass
+class HTTPDeps:
+    """Everything the HTTP side uses, passed in by the server that owns it."""
+    host: str                                   # the bound host (Host-header check on loopback)
+    site: Callable[[], Site]                    # the snapshot being served
+    events: EventHub
+    status: Callable[[], dict]
+    error: Callable[[], dict | None]            # the current build error (overlay), if any
+    build_id: Callable[[], str]
+    render_failed: Callable[[BaseException], dict]   # reports a page that failed to render; the error shown
+    heartbeat: float = 15.0
 
 
-class _Handler(BaseHTTPRequestHandler):
+# --- one request -------------------------------------------------------------------
+class Handler(BaseHTTPRequestHandler):
+    """Answers one parsed request head into ``self.wfile`` (a buffer); no socket of its own."""
     protocol_version = "HTTP/1.1"
-    server: _HTTPServer
-    timeout = 120
+
+    def __init__(self, head: bytes, client_address, deps: HTTPDeps):   # not socketserver's
+        self.rfile, self.wfile = io.BytesIO(head), io.BytesIO()
+        self.client_address, self.deps = client_address, deps
+        self.close_connection = True
+        self.stream: str | None | bool = False     # set to the page (or None) for an event stream
+        self.handle_one_request()
 
     def version_string(self) -> str:
         return "sitegen-preview"
@@ -170,7 +156,6 @@ class _Handler(BaseHTTPRequestHandler):
     def do_HEAD(self) -> None:
         self._respond(head=True)
 
-    # -- responses --------------------------------------------------------------
     def _send(self, status: int, body: bytes, ctype: str, head: bool, headers: tuple = ()) -> None:
         self.send_response(status)
         self.send_header("Content-Type", ctype)
@@ -188,107 +173,93 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _host_allowed(self) -> bool:
         """On a loopback bind, refuse foreign Host headers (DNS rebinding)."""
-        preview = self.server.preview
         host = self.headers.get("Host")
-        if not host or not _is_loopback(preview.host):
+        if not host or not is_loopback(self.deps.host):
             return True
         name = host[1:].partition("]")[0] if host.startswith("[") else host.rpartition(":")[0] or host
-        return _is_loopback(name.lower())
+        return is_loopback(name.lower())
 
     def _respond(self, head: bool) -> None:
-        preview = self.server.preview
         if not self._host_allowed():
             self._send(403, b"403 Forbidden: unexpected Host header.\n", "text/plain; charset=utf-8", head)
             return
-        cfg = preview.config
-        preview.wait_for_output()
-        target = resolve(cfg.output_dir, cfg.base_path, self.path)
+        site = self.deps.site()
+        target = resolve(site.base_path, self.path, site.exists)
         if target.kind == "redirect":
             self._send(target.status, b"", "text/plain; charset=utf-8", head, (("Location", target.value),))
         elif target.kind == "internal":
-            self._internal(target.value, head)
+            self._internal(site, target.value, head)
         elif target.kind == "file":
-            try:
-                self._file(target.value, 200, head)
-            except FileNotFoundError:                # swapped away mid-request
-                preview.wait_for_output()
-                self._not_found(head)
+            self._file(site, target.value, 200, head)
         else:
-            self._not_found(head)
+            self._not_found(site, head)
 
-    def _file(self, path: str, status: int, head: bool) -> None:
-        ctype = MIME.get(os.path.splitext(path)[1].lower(), "application/octet-stream")
-        with open(path, "rb") as fh:
-            body = fh.read()
+    def _file(self, site: Site, rel: str, status: int, head: bool) -> None:
+        try:
+            body = site.get(rel)
+        except Exception as e:                  # a template that fails only on this page: show it
+            err = self.deps.render_failed(e)
+            text = f"500: rendering {rel} failed: {err.get('text')}"
+            page = b"<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Error</title></head>" \
+                   b"\n<body><pre>" + html.escape(text).encode() + b"</pre></body></html>\n"
+            self._send(500, inject(page, script_tag(site.base_path, "error", err)), MIME[".html"], head)
+            return
+        if body is None:
+            return self._not_found(site, head) if status != 404 else self._fallback(site, head)
+        ctype = mime(rel)
         if ctype.startswith("text/html"):
-            body = self._inject(body)
+            body = self._inject(site, body, rel if status == 200 else None)
         self._send(status, body, ctype, head)
 
-    def _inject(self, body: bytes) -> bytes:
-        preview = self.server.preview
-        return inject(body, script_tag(preview.config.base_path, preview.build_id, preview.error))
+    def _inject(self, site: Site, body: bytes, rel: str | None) -> bytes:
+        tag = page_tag(site.key(rel), self.deps.build_id())
+        return inject(body, script_tag(site.base_path, tag, self.deps.error()))
 
-    def _not_found(self, head: bool) -> None:
-        cfg = self.server.preview.config
-        page = resolve(cfg.output_dir, cfg.base_path, cfg.base_path + "404.html")
-        if page.kind == "file":
-            try:
-                return self._file(page.value, 404, head)
-            except OSError:
-                pass
-        self._send(404, self._inject(FALLBACK_404), MIME[".html"], head)
+    def _not_found(self, site: Site, head: bool) -> None:
+        if site.exists("404.html"):
+            return self._file(site, "404.html", 404, head)
+        self._fallback(site, head)
 
-    def _internal(self, name: str, head: bool) -> None:
-        preview = self.server.preview
+    def _fallback(self, site: Site, head: bool) -> None:
+        self._send(404, self._inject(site, FALLBACK_404, None), MIME[".html"], head)
+
+    def _internal(self, site: Site, name: str, head: bool) -> None:
+        name, _, query = name.partition("?")
         if name == "livereload.js":
             self._send(200, LIVERELOAD_JS.encode(), MIME[".js"], head)
         elif name == "status":
-            self._send(200, json.dumps(preview.status()).encode(), MIME[".json"], head)
+            self._send(200, json.dumps(self.deps.status()).encode(), MIME[".json"], head)
         elif name == "events":
-            self._events(head)
+            self._events(site, query, head)
         else:
-            self._not_found(head)
+            self._not_found(site, head)
 
-    def _events(self, head: bool) -> None:
-        preview = self.server.preview
+    def _events(self, site: Site, query: str, head: bool) -> None:
+        if not self.deps.events.has_room():
+            self.close_connection = True
+            self._send(503, b"503: too many open live-reload streams; close some preview tabs.\n",
+                       "text/plain; charset=utf-8", head, (("Retry-After", "5"),))
+            return
+        page = None
+        shown = parse_qs(query).get("page")
+        if shown:
+            where = resolve(site.base_path, shown[0], site.exists)
+            page = where.value if where.kind in ("file", "missing") else ""   # "": not a page of the site
         self.close_connection = True
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream; charset=utf-8")
         self.send_header("Connection", "close")
         self.send_header("X-Accel-Buffering", "no")
         self.end_headers()
-        if head:
-            return
-        events = preview.events.subscribe()         # before the hello: no event slips between
-        with preview._streams_cond:
-            preview._streams += 1
-        try:
-            hello = {"build": preview.build_id, "error": preview.error}
-            self._event("retry: 1000\n\n" + self._format("hello", hello))
-            while True:
-                try:
-                    item = events.get(timeout=preview.heartbeat)
-                except queue.Empty:
-                    self._event(": keep-alive\n\n")
-                    continue
-                if item is None:                      # the server is stopping
-                    break
-                self._event(self._format(*item))
-        except (OSError, ValueError):                 # the browser went away
-            pass
-        finally:
-            preview.events.unsubscribe(events)
-            with preview._streams_cond:
-                preview._streams -= 1
-                preview._streams_cond.notify_all()
-
-    @staticmethod
-    def _format(kind: str, data: dict) -> str:
-        return f"event: {kind}\ndata: {json.dumps(data)}\n\n"
-
-    def _event(self, text: str) -> None:
-        self.wfile.write(text.encode())
-        self.wfile.flush()
+        if not head:
+            self.stream = page
 
 
-# --- the CLI entry -----------------------------------------------------------------
+def hello(deps: HTTPDeps, page: str | None) -> bytes:
+    """The first event of a stream: the key of its page now (the tab reloads if it differs), the error."""
+    site = deps.site()
+    data = {"build": page_tag(site.key(page), deps.build_id()) if page is not None else deps.build_id(),
+            "error": deps.error()}
+    return b"retry: 1000\n\n" + format_event("hello", data)
+
+

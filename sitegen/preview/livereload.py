@@ -7,16 +7,20 @@ The preview server injects one tag before ``</body>`` of every HTML response
             data-sitegen-error="{JSON of the current build error, if any}"></script>
 
 The script is external and same-origin, and it talks to the server through a
-same-origin ``EventSource`` on ``{base}__sitegen__/events``, so the pages' own
-Content-Security-Policy (``script-src 'self'; connect-src 'self'``) allows it
-unchanged.  Server-sent events:
+same-origin ``EventSource`` on ``{base}__sitegen__/events?page=<location.pathname>``,
+so the pages' own Content-Security-Policy (``script-src 'self'; connect-src 'self'``)
+allows it unchanged.  ``data-sitegen-build`` is the key of the page shown (its
+data, template closure and config digest: what the build renders it from).
+Server-sent events, each for this tab (see :mod:`sitegen.preview.events`):
 
-* ``hello`` -- on every (re)connect: ``{"build": ID, "error": null | {...}}``.
-  A page whose build ID differs from the current one reloads (it missed a
-  rebuild while its tab was hidden, or the server restarted).
-* ``reload`` -- after a rebuild that changed the output: ``{"build": ID,
-  "css": bool}``; ``css`` means only stylesheets changed, so the page swaps its
-  ``<link rel=stylesheet>`` elements instead of reloading.
+* ``hello`` -- on every (re)connect: ``{"build": KEY, "error": null | {...}}``.
+  A page whose key differs from the one it was served with reloads (it missed
+  a change while its tab was hidden).
+* ``reload`` -- the page changed: ``{"build": KEY, "css": bool}``; ``css``
+  means only stylesheets changed, so the page swaps its ``<link rel=stylesheet>``
+  elements (cache-busting query) instead of reloading.
+* ``ok`` -- an error it showed is fixed and this page did not change: the
+  overlay goes, the page stays.
 * ``error`` -- a rebuild failed: ``{"message", "file", "line", "hint", "text"}``;
   the page shows a fixed overlay (built with ``textContent``, never
   ``innerHTML``) while the last good site stays served.
@@ -110,7 +114,7 @@ LIVERELOAD_JS = r"""/* sitegen serve: live reload and build-error overlay. Serve
 
   function connect() {
     if (source) return;
-    source = new EventSource(base + "__sitegen__/events");
+    source = new EventSource(base + "__sitegen__/events?page=" + encodeURIComponent(location.pathname));
     source.addEventListener("hello", function (e) {
       var d = parse(e.data);
       if (!d) return;
@@ -124,6 +128,7 @@ LIVERELOAD_JS = r"""/* sitegen serve: live reload and build-error overlay. Serve
       if (d.css) { build = d.build || build; swapStylesheets(); }
       else location.reload();
     });
+    source.addEventListener("ok", function () { hideError(); });
     source.addEventListener("error", function (e) {
       if (typeof e.data !== "string") return;   // a dropped connection: EventSource retries by itself
       var d = parse(e.data);

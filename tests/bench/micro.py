@@ -111,12 +111,12 @@ def measurements(work: Path) -> list[tuple[str, float, Callable[[], tuple[float,
 def _delta_day(base, grown, work: Path) -> Callable[[], object]:
     """Save the state of ``base``; the timed part loads it, updates it to ``grown``, saves it."""
     from sitegen.model import related
-    path = work / "related-state.npz"
-    related.save(path, related.update(None, base, 5, b"micro")[0])
+    path = work / "related-state.npz"      # the bytes the build keeps in its state
+    path.write_bytes(related.to_bytes(related.update(None, base, 5, b"micro")[0]))
 
     def run():
-        state, _ = related.update(related.load(path), grown, 5, b"micro")
-        related.save(work / "related-next.npz", state)
+        state, _ = related.update(related.from_bytes(path.read_bytes(), path), grown, 5, b"micro")
+        (work / "related-next.npz").write_bytes(related.to_bytes(state))
     return run
 
 
