@@ -32,3 +32,17 @@ def test_ingest_seeds_the_content_cache_with_what_parsing_gives(tmp_path):
     for path, rec in seeded.items():
         back = again._stored(path)[3]
         assert back == rec and back.extra == rec.extra and back.warnings == rec.warnings, path
+
+
+def test_other_code_never_trusts_the_last_builds_nothing_changed(tmp_path, monkeypatch):
+    """The up-to-date fingerprint holds the package's code digest: after an upgrade (or any edit to
+    sitegen itself) the next build does its work instead of reporting "nothing changed"."""
+    from sitegen import build
+    from sitegen.engine import fingerprint
+    site = make_project(tmp_path / "p")
+    cfg = load_config(site / "site.yml")
+    build(cfg)
+    assert build(cfg).up_to_date
+    monkeypatch.setattr(fingerprint, "package_code_digest", lambda: "another sitegen")
+    assert not build(cfg).up_to_date
+    assert build(cfg).up_to_date

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
+from sitegen.codehash import package_code_digest
 from sitegen.version import __version__
 from sitegen.config import Config
 from sitegen.content.records import irregular
@@ -79,7 +80,8 @@ def is_fingerprint(text: str) -> bool:
 def settings_stats(config: Config) -> _Stats:
     """Everything but content/: sitegen, the config, SOURCE_DATE_EPOCH, dumps, theme, overrides."""
     snap = _Stats()
-    snap.h.update(f"{__version__}\0{config!r}\0{source_date_epoch()}\n".encode())
+    # the code too (every module): a changed sitegen never trusts a "nothing changed" made by another
+    snap.h.update(f"{__version__}\0{package_code_digest()}\0{config!r}\0{source_date_epoch()}\n".encode())
     for folder in (config.dumps_dir, config.theme, config.templates_dir, config.static_dir):
         snap.tree(folder)
     if config.path and config.path.exists():
