@@ -44,7 +44,7 @@ from tests.bench import synth
 
 from helpers import copy_project, make_project, save, tree_diff
 
-from sitegen import SitegenError, build, load_config
+from sitegen import build, load_config
 
 N_PAPERS = 120
 PER_DAY = 30
@@ -59,19 +59,11 @@ BASE_CONFIG = {"output_dir": "_site", "base_url": "https://example.org/", "paper
 OUT = "_site"
 
 # A bug this machine found (damage_output, "file-for-folder"), minimised into
-# test_output_path_of_the_other_kind_is_repaired below (xfail): an output path whose kind changed
-# (a folder where a page goes, a file where a folder goes) is never repaired.  While this is True
-# the machine does not make those two damages, so the rest still runs; set it to False when that
-# test passes (xfail strict turns it red then).
-AVOID_OUTPUT_KIND_SWAP = True
-KIND_SWAP_BUG = (
-    "An output path of the other kind is never repaired: with a folder where the build puts a file "
-    "(_site/archive/index.html/) or a file where it needs a folder (_site/months), every build, --force "
-    "included, fails in OutputTree's apply with '<out>: cannot update the output folder: Is a directory.' "
-    "('Not a directory.', 'File exists.'), naming neither the path nor a remedy, after renaming the files that sort "
-    "before it into place; the journal stays and the output is left part old, part new.")
-DAMAGES = ("delete", "delete-folder", "overwrite", "truncate", "flip", "symlink") + (
-    () if AVOID_OUTPUT_KIND_SWAP else ("folder-for-file", "file-for-folder"))
+# test_output_path_of_the_other_kind_is_repaired below: an output path whose kind changed (a
+# folder where a page goes, a file where a folder goes) was never repaired.  Fixed
+# (OutputTree._clear_way); the machine makes those damages too.
+DAMAGES = ("delete", "delete-folder", "overwrite", "truncate", "flip", "symlink", "folder-for-file",
+           "file-for-folder")
 
 # site.yml keys the machine changes, each with the values it picks from (all valid).
 CONFIG_VALUES: dict[str, st.SearchStrategy] = {
@@ -405,7 +397,6 @@ def test_incremental_build_equals_cold_build_after_random_edits(tmp_path):
 
 # --- the bugs the machine found, minimised -------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, raises=SitegenError, reason=KIND_SWAP_BUG)
 @pytest.mark.parametrize("damage", ["folder-for-file", "file-for-folder"])
 def test_output_path_of_the_other_kind_is_repaired(tmp_path, damage):
     """Like a deleted or edited output file, a path of the other kind is damage the next build repairs."""
@@ -419,7 +410,7 @@ def test_output_path_of_the_other_kind_is_repaired(tmp_path, damage):
     else:
         shutil.rmtree(site / "months")
         (site / "months").write_text("a file where a folder goes\n", encoding="utf-8")
-    assert not build_site(root).up_to_date      # today: SitegenError, "cannot update the output folder"
+    assert not build_site(root).up_to_date
     cold = copy_project(root, tmp_path / "cold", cache=False, output=False)
     build_site(cold)
     differs = tree_diff(site, cold / OUT)

@@ -311,6 +311,20 @@ class OutputTree:
                 pass
             raise
 
+    def _clear_way(self, rel: str) -> None:
+        """Make room for the file ``rel``: a file or link where one of its folders goes, or a folder
+        where it goes (someone's damage; the manifest only said "not intact"), is removed."""
+        parts = rel.split("/")
+        for i in range(1, len(parts)):
+            folder = self.out.joinpath(*parts[:i])
+            if "/".join(parts[:i]) in self._dirs:
+                continue
+            if os.path.lexists(folder) and not (folder.is_dir() and not folder.is_symlink()):
+                os.unlink(folder)
+        dst = self.out / rel
+        if dst.is_dir() and not dst.is_symlink():
+            shutil.rmtree(dst)
+
     def _apply(self) -> None:
         self.journal.write_bytes(b"sitegen: applying a build; if this file remains, the next build rewrites all\n")
         faults.point("output.apply.journal")
@@ -322,6 +336,7 @@ class OutputTree:
             return rel in self.old_manifest if self.old_manifest else os.path.exists(self.out / rel)
         for rel in sorted(self.pending, key=lambda r: (exists(r), r)):
             faults.point("output.apply.rename")
+            self._clear_way(rel)
             self._mkdir(self.out, rel)
             self._move(rel)
         if self.old_manifest:
