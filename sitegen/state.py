@@ -87,6 +87,7 @@ class State:
     (forked workers and the preview's threads open their own, so no transaction is shared)."""
 
     _open: dict[tuple[str, int], "State"] = {}
+    on_clear: list[Callable[[str], None]] = []     # called with the cache folder by clear()
 
     @classmethod
     def open(cls, cache_dir: Path) -> "State":
@@ -265,8 +266,8 @@ class State:
         """Forget everything (``--force``): the build redoes all its work and saves a new state."""
         self._write(lambda db: [db.execute(f"DELETE FROM {table}") for table in _TABLES])
         folder = os.fspath(self.path.parent.absolute())
-        for key in [k for k in StatCache._open if k[0] == folder]:
-            del StatCache._open[key]
+        for forget in State.on_clear:      # caches built on the state drop what they hold of it
+            forget(folder)
 
     # -- parsed files ----------------------------------------------------------------
     def records(self, kind: str) -> dict[str, tuple[int, int, str, str]]:
@@ -381,103 +382,3 @@ def decode(text: str | None, check: Callable[[Any], bool]) -> Any | None:
         return value if check(value) else None
     except (ValueError, TypeError, KeyError, IndexError):
         return None
-
-
-class StatCache:
-    """Parsed files of one ``kind`` keyed by (mtime_ns, size), then by content hash; one per kind per process.
-
-    ``encode``/``decode`` turn a record into plain data and back (``decode`` raises ``ValueError``,
-    ``TypeError`` or ``KeyError`` on a wrong shape: a miss).  A file whose stat changed but whose
-    bytes did not (a ``touch``, a fresh ``git checkout``) is hashed, not parsed again.  A record is
-    stored only if the file's stat did not change while it was parsed, so the stored stat and
-    hash always describe the bytes the record was made from.
-    """
-
-    _open: dict[tuple[str, str, int], "StatCache"] = {}
-
-    @classmethod
-    def open(cls, cache_dir: Path | None, kind: str, encode: Callable[[Any], Any],
-             decode: Callable[[Any], Any]) -> "StatCache":
-        if cache_dir is None:
-            return cls(None, kind, encode, decode)
-        from sitegen.codehash import package_code_digest
-        kind = f"{kind}/{package_code_digest()}"    # a record made by other code is never read
-        key = (os.fspath(Path(cache_dir).absolute()), kind, os.getpid())
-        if key not in cls._open:
-            cls._open[key] = cls(Path(cache_dir), kind, encode, decode)
-        return cls._open[key]
-
-    def __init__(self, cache_dir: Path | None, kind: str, encode, decode):
-        self.cache_dir, self.kind, self.encode, self.decode = cache_dir, kind, encode, decode
-        self.stored = State.open(cache_dir).records(kind) if cache_dir else {}
-        self.live: dict[str, tuple[int, int, str, Any]] = {}     # path -> stat, hash, record (this process)
-        self.put_rows: dict[str, tuple[int, int, str, str]] = {}
-        self.drop_rows: set[str] = set()
-
-    def _stored(self, path: str) -> tuple[int, int, str, Any] | None:
-        row = self.stored.get(path)
-        if row is None or row[3] is None:
-            return None
-        from sitegen import plain
-        try:
-            record = self.decode(plain.loads(row[3]))
-        except (ValueError, TypeError, KeyError, IndexError, AttributeError):
-            del self.stored[path]
-            return None
-        self.stored[path] = (*row[:3], None)      # the text is not needed twice: free it
-        return (*row[:3], record)
-
-    def get(self, path: str, st: os.stat_result, parse) -> Any:
-        hit = self.live.get(path) or self._stored(path)
-        if hit and hit[:2] == (st.st_mtime_ns, st.st_size):
-            self.live[path] = hit
-            return hit[3]
-        try:
-            with open(path, "rb") as fh:
-                digest = _hash(fh.read())
-        except OSError:         # a folder named *.md, unreadable: the parser says what is wrong
-            return parse(Path(path))
-        if hit and hit[2] == digest and hit[1] == st.st_size:
-            self._remember(path, st, digest, hit[3])
-            return hit[3]
-        record = parse(Path(path))
-        try:
-            after = os.stat(path)
-        except OSError:
-            return record
-        if (after.st_mtime_ns, after.st_size) == (st.st_mtime_ns, st.st_size):
-            self._remember(path, st, digest, record)
-        return record
-
-    def put(self, path: str, record: Any, data: bytes) -> None:
-        """Remember ``record`` for a file just written with ``data`` (so nobody parses it again)."""
-        self._remember(path, os.stat(path), _hash(data), record)
-
-    def _remember(self, path: str, st: os.stat_result, digest: str, record: Any) -> None:
-        from sitegen import plain
-        self.live[path] = (st.st_mtime_ns, st.st_size, digest, record)
-        try:
-            self.put_rows[path] = (st.st_mtime_ns, st.st_size, digest, plain.dumps(self.encode(record)))
-        except plain.Shared:      # YAML aliases: parsed again next time rather than stored expanded
-            self.put_rows.pop(path, None)
-            if path in self.stored:
-                self.stored.pop(path)
-                self.drop_rows.add(path)
-
-    def save(self, live: set[str] | None = None) -> None:
-        """Persist, forgetting files not in ``live`` (when given)."""
-        drop = (set(self.stored) - live if live is not None else set()) | self.drop_rows
-        self.drop_rows = set()
-        for k in drop:
-            self.stored.pop(k, None)
-            self.live.pop(k, None)
-            self.put_rows.pop(k, None)
-        if self.cache_dir is not None:
-            State.open(self.cache_dir).save_records(self.kind, self.put_rows, drop)
-        self.stored.update(self.put_rows)
-        self.put_rows = {}
-
-
-def _hash(data: bytes) -> str:
-    import hashlib
-    return hashlib.blake2b(data, digest_size=16).hexdigest()

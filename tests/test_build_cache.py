@@ -6,7 +6,7 @@ from pathlib import Path
 
 from sitegen.config import load_config
 from sitegen.content.records import content_stat_cache, load_content, parse_day, parse_paper
-from sitegen.state import StatCache
+from sitegen.statcache import StatCache
 from sitegen.ingestion.merge import ingest
 from helpers import make_project
 

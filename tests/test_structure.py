@@ -16,6 +16,10 @@ MODULE_LINES = 400
 FUNCTION_LINES = 80
 # path (relative to sitegen/) or path::function -> why it is longer
 EXCEPTIONS: dict[str, str] = {
+    "engine/pipeline.py": "the build's stages in order in one file (~5% over): splitting the stage list "
+                          "would hide the order the invariants rest on",
+    "preview/server.py": "the preview's coordinator (~5% over): watching, the in-memory site, HTTP and events "
+                         "are their own modules already; this is the lifecycle that joins them",
 }
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from sitegen import plain
-from sitegen.state import StatCache
+from sitegen.statcache import StatCache
 from sitegen.content import frontmatter
 from sitegen.content import paperlinks
 from sitegen.errors import ContentError, MultiError, SitegenError

@@ -33,7 +33,7 @@ from sitegen.content import frontmatter
 from sitegen.config import Config
 from sitegen.content.records import DAY_KEYS, PAPER_KEYS, Day, Paper, content_stat_cache, irregular, load_content, skipped
 from sitegen.ingestion.dumps import Dump, dump_from_plain, dump_to_plain, parse_dump, resolve_date
-from sitegen.state import StatCache
+from sitegen.statcache import StatCache
 from sitegen.errors import BuildError, DumpError, MultiError, SitegenError
 from sitegen.atomic import clean_dead_temps, clean_stale_temps, write_if_changed
 from sitegen.text import escape_markdown, slugify, suffixed_slug, title_key
