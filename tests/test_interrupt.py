@@ -340,6 +340,10 @@ def test_ingest_killed_at_a_point_leaves_parseable_content(fresh_ingest, tmp_pat
     assert tree_digest(site / "content") == want
 
 
+API_LAG = re.compile(r"does not have the sha256 the index gives|holds \d+ papers, api/index\.json counts|"
+                     r"api/index\.json: says api/months/\S+ has \d+|its months are not the months")
+
+
 # --- a killed apply, step by step (in-process) -----------------------------------
 @pytest.mark.parametrize("moved", [False, True], ids=["in-place", "project-moved"])
 def test_build_killed_at_every_step_of_applying_an_update(tmp_path, moved):
@@ -373,6 +377,13 @@ def test_build_killed_at_every_step_of_applying_an_update(tmp_path, moved):
                 assert digest in (before.get(rel), want.get(rel)), rel
             assert set(before) & set(want) <= set(now)
             for line in check_lines(site / "_site"):
+                # The API's index and the files it counts and hashes are separate files renamed one
+                # by one: mid-apply one of them can be the new version and the other the old.
+                if API_LAG.search(line):
+                    named = re.findall(r"api/[\w./-]+\w", line)
+                    assert any(now.get(f) != before.get(f) for f in named), line
+                    gaps.add(line)
+                    continue
                 # A page the update did not touch never has a broken link; only pages new or
                 # changed in this update can point at a page or fragment not in place yet.
                 page = line.partition(":")[0]
