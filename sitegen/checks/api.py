@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import json
 import re
 import zlib
 
@@ -20,17 +19,6 @@ from sitegen.checks.site import BuiltSite
 from sitegen.render.api import API_INDEX, ARCHIVE_CSV, ARCHIVE_JSON, CSV_HEADER
 
 MONTH_FILE = re.compile(r"^api/months/(\d{4}-\d{2})\.json$")
-
-
-def _load(site: BuiltSite, rel: str, problems: list[str], data: bytes | None = None):
-    data = site.read(rel) if data is None else data
-    if data is None:
-        return None
-    try:
-        return json.loads(data)
-    except ValueError as e:
-        problems.append(f"{rel}: not valid JSON: {e}")
-        return None
 
 
 def gunzip(data: bytes) -> bytes | None:
@@ -57,7 +45,7 @@ def check_api(site: BuiltSite, problems: list[str]) -> None:
     for rel in (API_INDEX, ARCHIVE_JSON, ARCHIVE_CSV):
         if rel not in site.files:
             problems.append(f"{rel}: missing (the API promises it)")
-    index = _load(site, API_INDEX, problems) if API_INDEX in site.files else None
+    index = site.read_json(API_INDEX, problems) if API_INDEX in site.files else None
     months = index.get("months") if isinstance(index, dict) else None
     if index is not None and not (isinstance(months, list) and all(_is_month(m) for m in months)):
         problems.append(f'{API_INDEX}: not the API index (an object with a "months" list of '
@@ -84,7 +72,7 @@ def _check_month(site: BuiltSite, entry: dict, problems: list[str]) -> None:
     if hashlib.sha256(data).hexdigest() != entry["sha256"]:
         problems.append(f"{API_INDEX}: {rel} does not have the sha256 the index gives (the file or the index "
                         "is not from this build)")
-    doc = _load(site, rel, problems, data)
+    doc = site.read_json(rel, problems, data)
     if doc is None:
         return
     days, papers = (doc.get("days"), doc.get("papers")) if isinstance(doc, dict) else (None, None)
@@ -105,7 +93,7 @@ def _check_archive_json(site: BuiltSite, months: list[str] | None, total: int | 
     raw = _gz(site, ARCHIVE_JSON, problems)
     if raw is None:
         return
-    doc = _load(site, ARCHIVE_JSON, problems, raw)
+    doc = site.read_json(ARCHIVE_JSON, problems, raw)
     if doc is None:
         return
     got = doc.get("months") if isinstance(doc, dict) else None

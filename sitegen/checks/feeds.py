@@ -13,7 +13,6 @@ listed by the sitemap index ``sitemap.xml``.
 
 from __future__ import annotations
 
-import json
 import re
 import xml.etree.ElementTree as ET
 
@@ -45,7 +44,7 @@ def check_data(site: BuiltSite, problems: list[str]) -> None:
         problems.append(f"{rel}: missing ({why})")
     for rel in sorted(f for f in site.files if f.endswith((".json", ".xml")) and f not in site.already_read):
         if rel.endswith(".json"):
-            doc = _json(site, rel, problems)
+            doc = site.read_json(rel, problems)
             if doc is None:
                 continue
             found = "json" if isinstance(doc, dict) and str(doc.get("version", "")).startswith(JSON_FEED) else None
@@ -61,17 +60,6 @@ def check_data(site: BuiltSite, problems: list[str]) -> None:
         if rel in expected and found != expected[rel]:
             kind = "an Atom feed" if expected[rel] == "atom" else "a JSON Feed"
             problems.append(f"{rel}: should be {kind}, but it is not one")
-
-
-def _json(site: BuiltSite, rel: str, problems: list[str]):
-    data = site.read(rel)
-    if data is None:
-        return None
-    try:
-        return json.loads(data)
-    except ValueError as e:
-        problems.append(f"{rel}: not valid JSON: {e}")
-        return None
 
 
 def _xml(site: BuiltSite, rel: str, problems: list[str]) -> ET.Element | None:

@@ -11,6 +11,7 @@ published address (from ``robots.txt`` or the home page) to map URLs to files.
 
 from __future__ import annotations
 
+import json
 import os
 import posixpath
 import re
@@ -87,6 +88,17 @@ class BuiltSite:
                 self.files.add(path)
             else:
                 self.problems.append(f"{path}: is not a regular file (a device, socket or pipe); check did not read it")
+
+    def read_json(self, rel: str, problems: list[str], data: bytes | None = None):
+        """``rel`` (or ``data``, its bytes) parsed as JSON; None, with a problem, if it is not JSON."""
+        data = self.read(rel) if data is None else data
+        if data is None:
+            return None
+        try:
+            return json.loads(data)
+        except ValueError as e:
+            problems.append(f"{rel}: not valid JSON: {e}")
+            return None
 
     def read(self, rel: str) -> bytes | None:
         """The bytes of regular file ``rel`` (one of :attr:`files`), never through a link.
