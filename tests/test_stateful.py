@@ -50,7 +50,7 @@ N_PAPERS = 120
 PER_DAY = 30
 START = dt.date(2024, 1, 30)          # four days: 30 January to 2 February, so two month pages
 SEED = 12
-PER_PAGE = (15, 20, 25, 30, 40)        # >= 120 papers: 3 to 8 A-Z pages (and more as days are added)
+PER_PAGE = (15, 20, 25, 30, 40)        # >= 120 papers: /papers/ splits into several A-Z title ranges
 # Examples and steps: about 40 s of CPU (3 minutes of wall time on two cores shared with a dozen jobs).  SITEGEN_STATEFUL_EXAMPLES=N runs N
 # examples instead (still derandomized: the same N examples on every machine), for a longer hunt.
 EXAMPLES = int(os.environ.get("SITEGEN_STATEFUL_EXAMPLES", "3"))
@@ -382,8 +382,8 @@ class IncrementalEqualsCold(RuleBasedStateMachine):
         differs = tree_diff(self.root / OUT, cold_root / OUT)
         assert not differs, f"after step {self.steps}, the incremental build differs from a cold one:\n{differs}"
         assert inc.pages == cold.pages
-        assert (cold_root / OUT / "papers" / "page" / "3" / "index.html").is_file(), \
-            "fewer than 3 A-Z pages: PER_PAGE is too large for N_PAPERS"
+        az = list((cold_root / OUT / "papers" / "az").rglob("index.html"))     # + /papers/ itself
+        assert len(az) >= 2, "fewer than 3 A-Z pages: PER_PAGE is too large for N_PAPERS"
         shutil.rmtree(cold_root)
 
 
