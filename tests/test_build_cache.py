@@ -46,3 +46,26 @@ def test_other_code_never_trusts_the_last_builds_nothing_changed(tmp_path, monke
     monkeypatch.setattr(fingerprint, "package_code_digest", lambda: "another sitegen")
     assert not build(cfg).up_to_date
     assert build(cfg).up_to_date
+
+
+def test_a_build_beside_other_threads_never_forks(tmp_path, monkeypatch):
+    """fork() in a threaded process can copy a held lock into the child, which then hangs forever
+    (seen once in the preview: a builder thread among HTTP and watcher threads).  A build that
+    starts with other threads alive renders and indexes in-process."""
+    import threading
+    from sitegen import build
+    from sitegen.engine import pipeline
+    site = make_project(tmp_path / "p")
+    cfg = load_config(site / "site.yml")
+    monkeypatch.setattr(pipeline, "PARALLEL_MIN_PAGES", 1)
+    monkeypatch.setattr(pipeline, "PARALLEL_MIN_SEARCH", 1)
+
+    def no_fork(*args, **kwargs):
+        raise AssertionError("a process pool was started beside other threads")
+    monkeypatch.setattr(pipeline, "ProcessPoolExecutor", no_fork)
+    result: list = []
+    worker = threading.Thread(target=lambda: result.append(build(cfg)))
+    worker.start()
+    worker.join()
+    assert result and result[0].rendered > 0
+    assert not pipeline._fork_is_safe() or threading.active_count() == 1

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -96,6 +97,17 @@ def _render_chunk(indices: list[int]) -> list[tuple[str, tuple[str, int], bool]]
     return [tree.stage(pages[i].path, renderer.render(pages[i])) for i in indices]
 
 
+# fork() copies only the calling thread: a lock another thread holds at that moment (logging,
+# sqlite, the preview's queues) stays held forever in the child, which then hangs.  So a build
+# forks workers only when it started with no other thread (the CLI); inside the preview
+# (a builder thread among HTTP and watcher threads) everything runs in-process.
+_FORKABLE = True
+
+
+def _fork_is_safe() -> bool:
+    return sys.platform != "win32" and threading.active_count() == 1
+
+
 def render_pages(renderer: Renderer, tree: OutputTree, indices: list[int]):
     """Render and stage the given pages, on every core when there are many.
 
@@ -105,7 +117,7 @@ def render_pages(renderer: Renderer, tree: OutputTree, indices: list[int]):
     workers = min(os.cpu_count() or 1, 8)
     _WORK = (renderer, tree)
     try:
-        if len(indices) < PARALLEL_MIN_PAGES or workers < 2 or sys.platform == "win32":
+        if len(indices) < PARALLEL_MIN_PAGES or workers < 2 or not _FORKABLE:
             yield from _render_chunk(indices)
             return
         chunks = [indices[i:i + CHUNK] for i in range(0, len(indices), CHUNK)]
@@ -286,6 +298,8 @@ def build(config: Config, *, allow_small: bool = False, log: Callable[[str], Non
     draws a bar with it on a terminal).  ``force`` empties the build state first and
     rewrites every output file.
     """
+    global _FORKABLE
+    _FORKABLE = _fork_is_safe()       # before this build starts a thread of its own
     t0 = time.perf_counter()
     say = log or (lambda msg: None)
     report = BuildReport(out=config.output_dir, feeds=config.absolute)
@@ -326,7 +340,7 @@ def build(config: Config, *, allow_small: bool = False, log: Callable[[str], Non
     lap("load")
     faults.point("build.loaded")
     # The search index needs only the papers: build it on another core meanwhile.
-    parallel = len(content.papers) >= PARALLEL_MIN_SEARCH and (os.cpu_count() or 1) > 1 and sys.platform != "win32"
+    parallel = len(content.papers) >= PARALLEL_MIN_SEARCH and (os.cpu_count() or 1) > 1 and _FORKABLE
     search_job = _Background(parallel, _search_job, config, content.papers)
     try:
         _build_pages(config, content, report, search_job, record,
