@@ -11,12 +11,13 @@ published address (from ``robots.txt`` or the home page) to map URLs to files.
 
 from __future__ import annotations
 
-import json
 import os
 import posixpath
 import re
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
+
+from sitegen.search.verify import parse_json
 
 HTML_ATTRS = re.compile(rb'<html[^>]*\sdata-base="([^"]*)"[^>]*\sdata-offline="([01])"')
 ROBOTS_SITEMAP = re.compile(r"^Sitemap:[ \t]*(\S*)[ \t\r]*$", re.M | re.I)
@@ -91,14 +92,7 @@ class BuiltSite:
 
     def read_json(self, rel: str, problems: list[str], data: bytes | None = None):
         """``rel`` (or ``data``, its bytes) parsed as JSON; None, with a problem, if it is not JSON."""
-        data = self.read(rel) if data is None else data
-        if data is None:
-            return None
-        try:
-            return json.loads(data)
-        except ValueError as e:
-            problems.append(f"{rel}: not valid JSON: {e}")
-            return None
+        return parse_json(rel, self.read(rel) if data is None else data, problems)
 
     def read(self, rel: str) -> bytes | None:
         """The bytes of regular file ``rel`` (one of :attr:`files`), never through a link.

@@ -48,7 +48,7 @@ def verify_index(files: AbstractSet[str], read: Read, twins: bool) -> list[str]:
     if MANIFEST not in files:
         return [f"{MANIFEST}: missing: the search page has no index (rebuild with `sitegen build`)"]
     raw = read(MANIFEST)
-    manifest = _parse(MANIFEST, raw, problems)
+    manifest = parse_json(MANIFEST, raw, problems)
     if manifest is None or not _manifest_ok(manifest, problems):
         return problems
     _twin(MANIFEST, raw, files, read, twins, problems)
@@ -63,7 +63,7 @@ def verify_index(files: AbstractSet[str], read: Read, twins: bool) -> list[str]:
         data = _content(name, what, h, files, read, problems)
         if data is not None:
             _twin(name, data, files, read, twins, problems)
-            _parse(name, data, problems)
+            parse_json(name, data, problems)
     return problems
 
 
@@ -86,9 +86,9 @@ def _check_segment(seg: dict, n_fields: int, size: int, files: AbstractSet[str],
             problems.append(f"{name}: {len(data)} bytes, but {MANIFEST} says {nbytes}")
         _twin(name, data, files, read, twins, problems)
         _twin(pos, pos_data, files, read, twins, problems)
-        if _parse(pos, pos_data, problems) is None:
+        if parse_json(pos, pos_data, problems) is None:
             continue
-        entries = _parse(name, data, problems)
+        entries = parse_json(name, data, problems)
         if entries is not None:
             upper = firsts[i + 1] if i + 1 < len(firsts) else None
             _check_shard(name, entries, first, upper, docs, n_fields, problems)
@@ -98,12 +98,14 @@ def _check_segment(seg: dict, n_fields: int, size: int, files: AbstractSet[str],
         if data is None:
             continue
         _twin(name, data, files, read, twins, problems)
-        chunk = _parse(name, data, problems)
+        chunk = parse_json(name, data, problems)
         if chunk is not None:
             _check_chunk(name, chunk, seg["first"] + c * size, min(size, docs - c * size), files, problems)
 
 
-def _parse(name: str, data: bytes | None, problems: list[str]):
+def parse_json(name: str, data: bytes | None, problems: list[str]):
+    """``data`` parsed as JSON; None, with a problem naming ``name``, if it is missing or not JSON
+    (also what ``sitegen check`` uses for every other JSON file: checks/site.py)."""
     if data is None:
         return None
     try:
