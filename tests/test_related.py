@@ -152,6 +152,36 @@ def test_agreement_with_every_pair_scored(shipped, synthetic):
         assert recall >= min_recall and share >= min_share, (recall, share)
 
 
+def test_signature_terms_are_specific_and_the_bound_is_exercised():
+    """Every signature term's snapshot df is within the bound (which the 1,000 synthetic papers
+    reach: some terms are too common to be signature terms), and the IDF is on its 1/8 grid."""
+    from sitegen.model.related import delta, vectors
+    docs = synth.make_papers(1000, seed=3)
+    state, _ = delta.update(None, related._docs(docs, None), 5, b"")
+    bound = max(vectors.SIGNATURE_DF_MIN, state.n_snapshot // vectors.SIGNATURE_DF_SHARE)
+    sig_terms = state.vec.term[state.vec.sig]
+    assert sig_terms.size and int(state.df[sig_terms].max()) <= bound
+    assert int((state.df[state.vec.term] > bound).sum()) > 0       # common terms stay in the vectors
+    idf, _ = vectors.term_classes(state.df, state.n_snapshot)
+    assert (idf * vectors.IDF_STEPS == np.rint(idf * vectors.IDF_STEPS)).all()
+
+
+def test_merge_equals_one_best_over_everything():
+    """Merging entries block by block (dropping those below a row's k-th) == one best() of all."""
+    from sitegen.model.related import topk
+    rng = np.random.default_rng(4)
+    n, k, m = 50, 3, 4000
+    row, cand = rng.integers(0, n, m), rng.integers(0, n, m)
+    ok = row != cand
+    row, cand = row[ok], cand[ok]
+    score = (row * 7 + cand * 13) % 5 + 1                        # many ties; one score per (row, cand)
+    want = topk.best(row, cand, score, n, k)
+    nbr, sc = np.full((n, k), -1, dtype=np.int64), np.zeros((n, k), dtype=np.int64)
+    for part in np.array_split(np.arange(len(row)), 7):
+        nbr, sc = topk.merge(nbr, sc, row[part], cand[part], score[part], k)
+    assert (nbr == want[0]).all() and (sc == want[1]).all()
+
+
 # ---------------------------------------------------------------- determinism
 
 def test_deterministic(shipped, synthetic):

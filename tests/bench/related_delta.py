@@ -4,16 +4,20 @@
 
 Each size: an archive of ``n`` synthetic papers (tests/bench/synth.py), 25 a
 day, then one more day of 25 inside the same month.  *cold* = ``update(None,
-...)`` of the grown archive; *delta* = load the saved state + ``update`` +
+...)`` of the grown (or edited) archive; *delta* = load the saved state + ``update`` +
 save it again (what ``compute_related`` does in a build), checked equal to
 cold; *new month* = the same day on the first of the next month (the snapshot
-moves: a full recompute through the delta path).  Wall seconds, one run each.
+moves: a full recompute through the delta path); *old abstract* = no new day, one paper of
+the first month gets another paper's abstract (its terms' document frequencies move).  Wall
+seconds, one run each; the peak memory of the whole process after the first cold computation.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
+import resource
 import sys
 import tempfile
 import time
@@ -50,8 +54,11 @@ def run(n: int, out) -> None:
         state, _ = related.update(None, base, 5, b"bench")
         path.write_bytes(related.to_bytes(state))
         t_base = time.perf_counter() - t
-        for label, day in (("same month", same_month), ("new month", next_month)):
-            grown = docs_of(papers, dates + [day] * 25)
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        edited = list(base)
+        edited[100] = dataclasses.replace(base[100], abstract=base[n // 2].abstract + " and one more sentence")
+        for label, grown in (("same month", docs_of(papers, dates + [same_month] * 25)),
+                             ("new month", docs_of(papers, dates + [next_month] * 25)), ("old abstract", edited)):
             t = time.perf_counter()
             cold, _ = related.update(None, grown, 5, b"bench")
             t_cold = time.perf_counter() - t
@@ -64,10 +71,10 @@ def run(n: int, out) -> None:
             (Path(tmp) / "next.npz").write_bytes(related.to_bytes(new))
             t_save = time.perf_counter() - t
             assert (new.nbr == cold.nbr).all() and (new.score == cold.score).all()
-            out(f"| {n:,} + 25 ({label}) | {t_cold:.2f} | {t_load + t_update + t_save:.2f} "
+            out(f"| {n:,} ({label}) | {t_cold:.2f} | {t_load + t_update + t_save:.2f} "
                 f"(load {t_load:.2f}, update {t_update:.2f}, save {t_save:.2f}) | {stats.vectors} | {stats.rescored} "
                 f"| {stats.pairs:,} | {path.stat().st_size / 1e6:.0f} MB |")
-        out(f"|   (first cold build of {n:,}: {t_base:.2f} s incl. save) | | | | | | |")
+        out(f"|   (first cold build of {n:,}: {t_base:.2f} s incl. save, peak {peak:.0f} MB) | | | | | | |")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -5,11 +5,12 @@ The definition (ARCHITECTURE.md "Related papers" says the same):
 * the statistics snapshot: the papers first seen before the first day of the
   month of the archive's latest ``first_seen`` (in its first month: the papers of
   its first day) (:func:`snapshot_mask`); its
-  size ``n`` and document frequencies ``df`` give every term's IDF.  It moves
+  size ``n`` and document frequencies ``df`` give every term's IDF (rounded to
+  1/8) and say which terms are specific enough to be signature terms.  It moves
   only when the archive enters a new month (or an old paper is added, deleted
   or edited), so adding a day inside a month changes no weight;
 * each paper's vector: tokens.py (terms and tf), vectors.py (integer TF-IDF,
-  truncated to its heaviest terms; its signature = its few heaviest terms);
+  truncated to its heaviest terms; its signature = its few heaviest specific terms);
 * candidates: two papers whose signatures share a term; score: the exact
   integer dot product of their vectors (topk.py);
 * a paper's list: its best ``k`` candidates with a positive score, by score
@@ -29,11 +30,11 @@ import numpy as np
 
 from sitegen.model.related.delta import Doc, Stats, update
 from sitegen.model.related.state import RelatedState, from_bytes, to_bytes
-from sitegen.model.related.tokens import TITLE_WEIGHT, terms
-from sitegen.model.related.vectors import QBITS, SIGNATURE_TERMS, VECTOR_TERMS, Csr, idf_of, weigh
+from sitegen.model.related.tokens import terms
+from sitegen.model.related.vectors import QBITS
 
 __all__ = ["Doc", "RelatedState", "Stats", "from_bytes", "to_bytes", "update", "snapshot_mask", "related_papers",
-           "related_papers_exact", "similarity_matrix", "terms", "TITLE_WEIGHT", "QBITS"]
+           "related_papers_exact", "similarity_matrix", "terms", "QBITS"]
 
 
 def snapshot_mask(first_seen: Sequence[dt.date]) -> list[bool]:

@@ -33,7 +33,7 @@ import numpy as np
 
 from sitegen.model.related import tokens, topk
 from sitegen.model.related.state import RelatedState
-from sitegen.model.related.vectors import Csr, idf_of, take_rows, weigh
+from sitegen.model.related.vectors import Csr, take_rows, term_classes, weigh
 
 
 @dataclass(frozen=True)
@@ -133,9 +133,10 @@ def update(state: RelatedState | None, docs: Sequence[Doc], k: int, salt: bytes)
     else:
         old_df = np.zeros(len(vocab), dtype=np.int64)
         old_df[:len(state.df)] = state.df
-        moved = df != old_df
+        (idf, spec), (old_idf, old_spec) = term_classes(df, n_snap), term_classes(old_df, n_snap)
+        moved = (idf != old_idf) | (spec != old_spec)     # what a vector reads of the snapshot
         if moved.any():
-            stats.reasons.append(f"snapshot df of {int(moved.sum())} terms changed")
+            stats.reasons.append(f"snapshot classes of {int(moved.sum())} terms changed")
         recompute = ~same
         recompute[row_of[moved[tf.term]]] = True
     stats.full = bool(recompute.all()) and n > 0
@@ -145,7 +146,7 @@ def update(state: RelatedState | None, docs: Sequence[Doc], k: int, salt: bytes)
     sub = Csr(np.concatenate(([0], part.ptr[1:][recompute])), part.term, part.val)
     redo = np.full(n, -1, dtype=np.int64)
     redo[r_rows] = np.arange(len(r_rows))
-    vec_parts = [(weigh(sub, idf_of(df, n_snap)), redo)]
+    vec_parts = [(weigh(sub, *term_classes(df, n_snap)), redo)]
     if state:
         vec_parts.append((state.vec, np.where(recompute, -1, old_row)))
     vec = take_rows(vec_parts, n)
@@ -172,20 +173,20 @@ def _lists(state: RelatedState | None, old_row: np.ndarray, recompute: np.ndarra
         dirty = np.ones(n, dtype=bool)
     xs = np.flatnonzero(dirty)
     stats.rescored = len(xs)
-    pairs = topk.candidate_pairs(vec, xs) if xs.size else np.zeros((0, 2), dtype=np.int64)
-    s = topk.scores(vec, pairs)
-    stats.pairs = len(pairs)
-    rows = [pairs[:, 0], pairs[:, 1]]
-    cands = [pairs[:, 1], pairs[:, 0]]
-    ss = [s, s]
     if old_nbr.size:
         clean = ~dirty[keep]
         r = np.repeat(keep[clean], k)
         c, sc = old_nbr[clean].ravel(), old_score[clean].ravel()
         has = c >= 0
-        rows.append(r[has])
-        cands.append(c[has])
-        ss.append(sc[has])
+        nbr, score = topk.best(r[has], c[has], sc[has], n, k)
+    else:
+        nbr, score = np.full((n, k), -1, dtype=np.int64), np.zeros((n, k), dtype=np.int64)
+    # every candidate pair with an end in X, block by block (bounded memory), merged into the lists;
     # a dirty row with an unchanged vector can be both in a clean row's old list and in its pairs:
     # the same (row, cand, score) twice, which best() counts once
-    return topk.best(np.concatenate(rows), np.concatenate(cands), np.concatenate(ss), n, k)
+    for pairs in (topk.candidate_blocks(vec, xs) if xs.size else ()):
+        s = topk.scores(vec, pairs)
+        stats.pairs += len(pairs)
+        nbr, score = topk.merge(nbr, score, np.concatenate((pairs[:, 0], pairs[:, 1])),
+                                np.concatenate((pairs[:, 1], pairs[:, 0])), np.concatenate((s, s)), k)
+    return nbr, score

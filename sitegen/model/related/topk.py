@@ -42,12 +42,18 @@ def _postings(vec: Csr) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 def candidate_pairs(vec: Csr, xs: np.ndarray) -> np.ndarray:
     """Unordered candidate pairs with at least one row in ``xs`` (sorted), each once,
     as (m, 2) int64 [x, other], grouped by x ascending."""
+    out = list(candidate_blocks(vec, xs))
+    return np.concatenate(out) if out else np.zeros((0, 2), dtype=np.int64)
+
+
+def candidate_blocks(vec: Csr, xs: np.ndarray):
+    """:func:`candidate_pairs` in blocks of a bounded size (each pair in exactly one block), so
+    memory stays bounded however many pairs there are."""
     n = vec.n
     in_x = np.zeros(n, dtype=bool)
     in_x[xs] = True
     p_row, p_start, s_ptr, s_term = _postings(vec)
     nb = bits(n)
-    out = []
     sig_len = np.diff(s_ptr)
     # pair occurrences of each x: the sum of its signature terms' posting lengths
     c = np.zeros(len(s_term) + 1, dtype=np.int64)
@@ -67,9 +73,7 @@ def candidate_pairs(vec: Csr, xs: np.ndarray) -> np.ndarray:
         key.sort()
         if key.size:
             key = key[np.concatenate(([True], key[1:] != key[:-1]))]
-        out.append(np.stack([(key >> _U(nb)).astype(np.int64),
-                             (key & _U((1 << nb) - 1)).astype(np.int64)], axis=1))
-    return np.concatenate(out) if out else np.zeros((0, 2), dtype=np.int64)
+        yield np.stack([(key >> _U(nb)).astype(np.int64), (key & _U((1 << nb) - 1)).astype(np.int64)], axis=1)
 
 
 def scores(vec: Csr, pairs: np.ndarray) -> np.ndarray:
@@ -140,3 +144,16 @@ def best(row: np.ndarray, cand: np.ndarray, score: np.ndarray, n: int, k: int) -
         nbr[r, rk] = (key[keep] & _U((1 << nb) - 1)).astype(np.int64)
         sc[r, rk] = _SMAX - ((key[keep] >> _U(nb)) & _U(_SMAX)).astype(np.int64)
     return nbr, sc
+
+
+def merge(nbr: np.ndarray, sc: np.ndarray, row: np.ndarray, cand: np.ndarray, score: np.ndarray,
+          k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The best k of each row's current list (``nbr``/``sc`` as :func:`best` returns) and the new
+    entries: an entry scoring below its row's current k-th is dropped first (it can never enter the
+    list; an equal score can, by the candidate tie-break), which keeps the sort small."""
+    n = len(nbr)
+    thr = np.where(nbr[:, k - 1] >= 0, sc[:, k - 1], 1)
+    ok = score >= thr[row]
+    have = nbr >= 0
+    return best(np.concatenate((np.nonzero(have)[0], row[ok])), np.concatenate((nbr[have], cand[ok])),
+                np.concatenate((sc[have], score[ok])), n, k)

@@ -5,13 +5,20 @@ snapshot (``df``, ``n`` of the snapshot papers), never on the other papers of
 the build, so a delta recomputes exactly the rows whose text or whose terms'
 IDF changed.
 
-* weight ``(1 + ln tf) * idf``, ``idf = ln((1 + n) / (1 + df)) + 1``, as an
-  integer ``u = rint(w * 2**16)``; the norm is the exact integer sum of
+* ``idf = ln((1 + n) / (1 + df)) + 1`` rounded to a multiple of ``1 / IDF_STEPS``
+  (so one paper more or less in the snapshot moves the IDF of only the rarest of
+  its terms: an edited abstract recomputes the vectors of a few thousand papers,
+  not of every paper that shares a word with it);
+* weight ``(1 + ln tf) * idf``, as an integer ``u = rint(w * 2**16)``; the norm is the exact integer sum of
   ``u**2`` over all the paper's terms; ``q = rint(u / norm * 2**QBITS)``.
 * the vector keeps the terms with ``q`` at least its ``VECTOR_TERMS``-th
   largest ``q`` (ties at the cut are all kept: no order of terms matters);
-* its *signature* is the terms with ``q`` at least its ``SIGNATURE_TERMS``-th
-  largest (ties kept): two papers are candidates iff their signatures meet.
+* its *signature* is, among its terms that are *specific* (snapshot ``df`` at most
+  ``max(SIGNATURE_DF_MIN, n // SIGNATURE_DF_SHARE)``), those with ``q`` at least
+  their ``SIGNATURE_TERMS``-th largest (ties kept): two papers are candidates iff
+  their signatures meet.  The df bound keeps every signature posting list short
+  (about 1% of the archive), so candidate pairs grow about linearly with the
+  archive instead of with its square, and it depends on the snapshot only.
 """
 
 from __future__ import annotations
@@ -23,6 +30,9 @@ import numpy as np
 QBITS = 16                # weights are round(w * 2**QBITS); scores < 2**(2*QBITS+1)
 VECTOR_TERMS = 32         # terms kept per vector (ties at the cut kept)
 SIGNATURE_TERMS = 12      # heaviest terms that make a paper's signature (ties kept)
+SIGNATURE_DF_MIN = 100    # a signature term's snapshot df is at most max(this, n // SIGNATURE_DF_SHARE)
+SIGNATURE_DF_SHARE = 100
+IDF_STEPS = 8             # idf is rounded to a multiple of 1 / IDF_STEPS
 _QMAX = (1 << (QBITS + 1)) - 1
 _U = np.uint64
 
@@ -76,7 +86,19 @@ def take_rows(parts: list[tuple[Csr, np.ndarray]], n: int) -> Csr:
 
 
 def idf_of(df: np.ndarray, n: int) -> np.ndarray:
-    return np.log((1.0 + n) / (1.0 + df.astype(np.float64))) + 1.0
+    """Each term's IDF, rounded to a multiple of 1 / IDF_STEPS (exact in float64)."""
+    return np.rint((np.log((1.0 + n) / (1.0 + df.astype(np.float64))) + 1.0) * IDF_STEPS) / IDF_STEPS
+
+
+def specific(df: np.ndarray, n: int) -> np.ndarray:
+    """Which terms may be signature terms: snapshot df at most max(SIGNATURE_DF_MIN, n // SIGNATURE_DF_SHARE)."""
+    return df <= max(SIGNATURE_DF_MIN, n // SIGNATURE_DF_SHARE)
+
+
+def term_classes(df: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """What a vector reads of the snapshot, per term: (idf, specific).  Two snapshots with equal
+    classes for a paper's terms give it the same vector."""
+    return idf_of(df, n), specific(df, n)
 
 
 def _at_least_rank(row: np.ndarray, q: np.ndarray, ptr: np.ndarray, rank: int) -> np.ndarray:
@@ -91,8 +113,9 @@ def _at_least_rank(row: np.ndarray, q: np.ndarray, ptr: np.ndarray, rank: int) -
     return q >= thr[row]
 
 
-def weigh(tf: Csr, idf: np.ndarray) -> Csr:
-    """The truncated quantised vectors (with signature flags) of the rows of ``tf``."""
+def weigh(tf: Csr, idf: np.ndarray, spec: np.ndarray) -> Csr:
+    """The truncated quantised vectors (with signature flags) of the rows of ``tf``, from the
+    snapshot's :func:`term_classes` ``(idf, spec)``."""
     n = tf.n
     if not len(tf.term):
         return Csr(np.zeros(n + 1, dtype=np.int64), tf.term[:0], tf.val[:0], np.zeros(0, dtype=bool))
@@ -111,7 +134,8 @@ def weigh(tf: Csr, idf: np.ndarray) -> Csr:
     keep = _at_least_rank(row, q, ptr, VECTOR_TERMS)
     row, term, q = row[keep], term[keep], q[keep]
     np.cumsum(np.bincount(row, minlength=n), out=ptr[1:])
-    sig = _at_least_rank(row, q, ptr, SIGNATURE_TERMS)
+    ok = spec[term]
+    sig = _at_least_rank(row, np.where(ok, q, 0), ptr, SIGNATURE_TERMS) & ok
     return Csr(ptr, term.astype(np.int32), q.astype(np.int32), sig)
 
 
