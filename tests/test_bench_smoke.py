@@ -127,3 +127,16 @@ def test_micro_benchmark_runs(tmp_path):
                  "30 MB of short lines"):
         row = next((r for r in report.splitlines() if name in r), None)
         assert row and ("PASS" in row or "FAIL" in row), f"no {name!r} row in:\n{report}"
+
+
+@pytest.mark.parametrize("module, args, expect", [
+    ("tests.bench.search_bench", ["300", "--no-browser", "--add-day", "25"], '"index_bytes_json"'),
+    ("tests.bench.related_delta", ["300"], "(old abstract)"),
+    ("tests.bench.related_bound", ["300"], "| 300 |"),
+])
+def test_other_benchmarks_run(module, args, expect):
+    """The search and related-papers benchmarks (README, ARCHITECTURE.md quote them) still run."""
+    proc = subprocess.run([sys.executable, "-m", module, *args], cwd=REPO, capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert expect in proc.stdout, proc.stdout[-2000:]

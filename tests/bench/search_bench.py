@@ -98,10 +98,16 @@ def synthetic_docs(n: int, seed: int = 0) -> list[SearchDoc]:
 
 # ------------------------------------------------------------------ build side
 
+def _state(cache_dir: Path | None):
+    """The build state in ``cache_dir`` (segments memoised there), or none."""
+    from sitegen.state import State
+    return State.open(cache_dir) if cache_dir is not None else None
+
+
 def measure_build(docs, cache_dir: Path | None = None, **kwargs) -> dict:
     """Build the index once; time it and size its files."""
     t0, c0 = time.perf_counter(), time.process_time()
-    files = build_search_index(docs, cache_dir=cache_dir, **kwargs)
+    files = build_search_index(docs, state=_state(cache_dir), **kwargs)
     seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     json_files = {k: v for k, v in files.items() if k.endswith(".json")}
     shards = {k: v for k, v in json_files.items() if k.startswith("search/shard-")}
@@ -129,9 +135,9 @@ def measure_add_day(docs, day: int) -> dict:
     the index is a pure function of the papers, so an incremental build writes the same)."""
     docs = list(docs)
     with tempfile.TemporaryDirectory(prefix="search-cache-") as cache:
-        before = build_search_index(docs[:len(docs) - day], cache_dir=Path(cache))
+        before = build_search_index(docs[:len(docs) - day], state=_state(Path(cache)))
         t0 = time.perf_counter()
-        after = build_search_index(docs, cache_dir=Path(cache))
+        after = build_search_index(docs, state=_state(Path(cache)))
         seconds = time.perf_counter() - t0
     changed = {k: v for k, v in after.items() if before.get(k) != v}
     kinds: dict[str, list[int]] = {}
