@@ -304,7 +304,7 @@ PERTURB = {
     "config-papers-per-page": _config(papers_per_page=5),     # 5 papers: the five ranges become one list
     "config-feed-days": _config(feed_days=1),
     "config-small-day-ratio": _config(small_day_ratio=0.5),
-    "config-related-count": _config(related_count=1),
+    "config-related-count": _config(related_count=0),   # the sample's papers have at most one related paper each
     "config-language": _config(language="de"),
 }
 
