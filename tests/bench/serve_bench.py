@@ -100,8 +100,8 @@ def reset_peak() -> bool:
         return False
 
 
-def peak_mb(reset: bool) -> float:
-    m = re.search(r"VmHWM:\s+(\d+) kB", Path("/proc/self/status").read_text()) if reset else None
+def peak_mb(reset: bool, field: str = "VmHWM") -> float:
+    m = re.search(field + r":\s+(\d+) kB", Path("/proc/self/status").read_text()) if reset else None
     return int(m.group(1)) / 1024 if m else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
@@ -178,6 +178,7 @@ def measure(size: str, runs: int, work: Path, log) -> tuple[dict, Project, str, 
     log(f"  {size}: built in {run.wall:.1f} s (warm caches for the preview)")
     cfg = load_config(project.site_yml)
     reset = reset_peak()
+    base = peak_mb(reset, "VmRSS")
     t0 = time.perf_counter()
     server = PreviewServer(cfg, port=0, log=lambda m: None, error_log=log, step_ms=100)
     port = server.start()
@@ -200,6 +201,7 @@ def measure(size: str, runs: int, work: Path, log) -> tuple[dict, Project, str, 
     finally:
         server.stop()
     results["rss_mb"] = peak_mb(reset)
+    log(f"    sitegen peak RSS {results['rss_mb']:.0f} MB, of which {base:.0f} MB resident at the start")
     return results, project, day, slug
 
 
