@@ -1,11 +1,12 @@
-"""``sitegen serve`` latency: save -> reload event for the page being viewed, and the first response.
+"""``sitegen serve`` and ``hugo server`` side by side: save -> reload event for the page being viewed.
 
     python -m tests.bench.serve_bench                       # shipped and 5000 papers, 3 runs each
     python -m tests.bench.serve_bench --sizes shipped --runs 1
+    python -m tests.bench.serve_bench --sizes 50000 --runs 1 --no-hugo
 
 Per size (a synthetic archive from tests/bench/synth.py, or the shipped dumps): build it
-once (``sitegen build``: warm caches), then start a :class:`PreviewServer` in this process
-(watching, as ``sitegen serve`` does) and time
+once (``sitegen build`` in a child process: warm caches), then start a :class:`PreviewServer`
+in this process (watching, as ``sitegen serve`` does) and time
 
 * *start*: from ``PreviewServer(...)`` to the first response of ``/``;
 * each edit, with one event stream open on the page a tab would show: from the save to that
@@ -13,8 +14,11 @@ once (``sitegen build``: warm caches), then start a :class:`PreviewServer` in th
   an abstract in its dump (tab on the paper), ``paper.html`` and ``base.html`` (tab on a
   paper), ``style.css`` (tab on a paper; a swap, not a reload).
 
-Times include watchfiles' debounce step (100 ms).  The peak RSS of this process is printed
-too.  Not part of pytest; timings depend on machine load (printed in the header).
+Times include watchfiles' debounce step (100 ms).  Memory: the peak RSS of this process
+while the server runs (``VmHWM``, reset through /proc/self/clear_refs once the archive is
+generated and built; ``ru_maxrss`` where that is not possible).  Then, unless ``--no-hugo``,
+the same for ``hugo server`` on the same ``content/`` (tests/bench/hugo_server.py), and one
+table with both.  Not part of pytest; timings depend on machine load (printed in the header).
 """
 
 from __future__ import annotations
@@ -24,8 +28,8 @@ import http.client
 import json
 import os
 import queue
+import re
 import resource
-import shutil
 import statistics
 import sys
 import tempfile
@@ -33,8 +37,22 @@ import threading
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-SHIPPED = "shipped"
+from tests.bench import tools
+from tests.bench.hugo_server import measure_hugo
+from tests.bench.project import SHIPPED, Project
+
+NOTES = """Notes: sitegen serves from memory; so does hugo server (its default in 0.111, no
+--renderToDisk), in fast render mode (its default, no --disableFastRender: after a change it
+re-renders the pages recently visited, here the page fetched before the save). Each edit is timed
+from the save to the event on the viewed page's channel: sitegen's `reload` server-sent event
+(`css: true` for style.css, a swap), Hugo's livereload `reload` command on its websocket. Hugo
+does not run sitegen's ingest, so its abstract edit is an edit of the paper's content/papers/*.md
+body, not of the dump; Hugo's paper.html is the paper branch of layouts/_default/single.html, its
+base.html layouts/_default/baseof.html; the minimal Hugo theme (tests/bench/hugo/) has no
+stylesheet: "-". Start: to the first 200 of `/` (sitegen: from PreviewServer(...) in this process,
+warm build caches; Hugo: from launching `hugo server`, which builds the site first). Peak RSS:
+sitegen, this process while serving (VmHWM reset after the warm-up build); Hugo, the hugo process
+(VmHWM). Hugo's page count is the one its start-up build prints."""
 
 
 class Stream:
@@ -73,21 +91,18 @@ class Stream:
         self.conn.close()
 
 
-def make_project(size: str, work: Path) -> Path:
-    import yaml
-    from tests.bench import synth
-    root = work / f"serve-{size}"
-    (root / "content" / "dumps").mkdir(parents=True)
-    shutil.copytree(ROOT / "themes" / "default", root / "theme")
-    cfg = yaml.safe_load((ROOT / "site.yml").read_text())
-    cfg.update(theme="theme", output_dir="_site", dumps_dir="content/dumps", content_dir="content")
-    (root / "site.yml").write_text(yaml.safe_dump(cfg, allow_unicode=True, sort_keys=False))
-    if size == SHIPPED:
-        for f in sorted((ROOT / "content" / "dumps").glob("*.txt")):
-            shutil.copy(f, root / "content" / "dumps" / f.name)
-    else:
-        synth.generate(int(size), root / "content" / "dumps")
-    return root
+def reset_peak() -> bool:
+    """Reset this process's VmHWM to its current RSS (Linux); False where that is not possible."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+        return True
+    except OSError:
+        return False
+
+
+def peak_mb(reset: bool, field: str = "VmHWM") -> float:
+    m = re.search(field + r":\s+(\d+) kB", Path("/proc/self/status").read_text()) if reset else None
+    return int(m.group(1)) / 1024 if m else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def settle(server, quiet: float = 2.5) -> None:
@@ -101,32 +116,14 @@ def settle(server, quiet: float = 2.5) -> None:
             last, t = now, time.monotonic()
 
 
-def measure(size: str, runs: int, work: Path, log) -> dict:
-    from sitegen.config import load_config
-    from sitegen.engine.pipeline import build
-    from sitegen.preview.server import PreviewServer
-    root = make_project(size, work)
-    cfg = load_config(root / "site.yml")
-    t0 = time.perf_counter()
-    build(cfg)
-    log(f"  {size}: built in {time.perf_counter() - t0:.1f} s (warm caches for the preview)")
-    t0 = time.perf_counter()
-    server = PreviewServer(cfg, port=0, log=lambda m: None, error_log=log, step_ms=100)
-    port = server.start()
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
-    conn.request("GET", "/")
-    resp = conn.getresponse()
-    resp.read()
-    start = time.perf_counter() - t0
-    conn.close()
-    assert resp.status == 200
+def sitegen_edits(server, root: Path) -> tuple[list, str, str]:
+    """The edits (what, page, edit(i), css?), the viewed day (ISO) and the paper's slug."""
     model = server.snapshot.plan.model
-    day = model.days[len(model.days) // 2]
+    day = model.days[len(model.days) // 2].date.isoformat()
     slug = next(s for s, p in model.papers.items() if len(p.days) == 1 and p.days[0] != model.days[-1].date)
     abstract = model.papers[slug].abstract
     dump = next(f for f in sorted((root / "content" / "dumps").glob("*.txt"))
                 if abstract in f.read_text(encoding="utf-8"))
-    day_file = root / "content" / "days" / f"{day.date.isoformat()}.md"
     theme = root / "theme"
 
     def append(path: Path, text: str):
@@ -142,52 +139,87 @@ def measure(size: str, runs: int, work: Path, log) -> dict:
         return lambda i: path.write_text(path.read_text().replace(marker, f"{marker}<!-- bench {i} -->", 1))
 
     paper = f"/papers/{slug}/"
-    edits = [
-        ("a day's body", f"/days/{day.date.isoformat()}/", append(day_file, "\nBench note {i}.\n"), False),
-        ("an abstract (its dump)", paper, edit_abstract, False),
+    return [
+        ("a day's body", f"/days/{day}/", append(root / "content" / "days" / f"{day}.md", "\nBench note {i}.\n"),
+         False),
+        ("an abstract (sitegen: dump; Hugo: .md)", paper, edit_abstract, False),
         ("paper.html", paper, edit_template("paper.html", "{% block main %}"), False),
         ("base.html", paper, edit_template("base.html", "</footer>"), False),
         ("style.css", paper, append(theme / "static" / "style.css", "\n.bench-{i} {{ color: red; }}\n"), True),
-    ]
-    results = {"size": size, "papers": len(model.papers), "pages": len(model.pages), "start": start, "edits": {}}
-    settle(server)
+    ], day, slug
+
+
+def time_edit(server, port: int, what: str, page: str, edit, css: bool, i: int) -> float:
+    stream = Stream(port, page)
     try:
+        t0 = time.perf_counter()
+        edit(i)
+        while True:
+            at, kind, data = stream.next()
+            if kind == "error":
+                raise RuntimeError(f"{what}: {data}")
+            if kind == "eof":
+                raise RuntimeError(f"{what}: the event stream ended")
+            if kind == "reload":
+                assert data["css"] is css, (what, data)
+                return at - t0
+    finally:
+        stream.close()
+        settle(server)
+
+
+def measure(size: str, runs: int, work: Path, log) -> tuple[dict, Project, str, str]:
+    """sitegen serve's start, save -> reload per edit and peak RSS; the project, day and slug."""
+    from sitegen.config import load_config
+    from sitegen.preview.server import PreviewServer
+    project = Project(work / f"serve-{size}", size)
+    project.create()
+    run = project.build()
+    log(f"  {size}: built in {run.wall:.1f} s (warm caches for the preview)")
+    cfg = load_config(project.site_yml)
+    reset = reset_peak()
+    base = peak_mb(reset, "VmRSS")
+    t0 = time.perf_counter()
+    server = PreviewServer(cfg, port=0, log=lambda m: None, error_log=log, step_ms=100)
+    port = server.start()
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+    conn.request("GET", "/")
+    resp = conn.getresponse()
+    resp.read()
+    start = time.perf_counter() - t0
+    conn.close()
+    assert resp.status == 200
+    model = server.snapshot.plan.model
+    results = {"papers": len(model.papers), "pages": len(model.pages), "start": start, "edits": {}}
+    try:
+        edits, day, slug = sitegen_edits(server, project.root)
+        settle(server)
         for what, page, edit, css in edits:
-            times = []
-            for i in range(runs):
-                stream = Stream(port, page)
-                try:
-                    t0 = time.perf_counter()
-                    edit(i)
-                    while True:
-                        at, kind, data = stream.next()
-                        if kind == "error":
-                            raise RuntimeError(f"{what}: {data}")
-                        if kind == "eof":
-                            raise RuntimeError(f"{what}: the event stream ended")
-                        if kind == "reload":
-                            assert data["css"] is css, (what, data)
-                            times.append(at - t0)
-                            break
-                finally:
-                    stream.close()
-                settle(server)
+            times = [time_edit(server, port, what, page, edit, css, i) for i in range(runs)]
             results["edits"][what] = times
-            log(f"    {what}: {', '.join(f'{t:.3f}' for t in times)} s")
+            log(f"    sitegen {what}: {', '.join(f'{t:.3f}' for t in times)} s")
     finally:
         server.stop()
-    results["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return results
+    results["rss_mb"] = peak_mb(reset)
+    log(f"    sitegen peak RSS {results['rss_mb']:.0f} MB, of which {base:.0f} MB resident at the start")
+    return results, project, day, slug
+
+
+def _cell(times) -> str:
+    return "-" if not times else f"{statistics.median(times):.2f} s"
 
 
 def table(rows: list[dict]) -> str:
-    lines = ["| archive | papers | pages | first response after start | " +
-             " | ".join(rows[0]["edits"]) + " | peak RSS |",
-             "|---" * (5 + len(rows[0]["edits"])) + "|"]
+    lines = ["| archive | measure | `sitegen serve` | `hugo server` |", "|---|---|---|---|"]
     for r in rows:
-        cells = [f"{statistics.median(t):.2f} s" for t in r["edits"].values()]
-        lines.append(f"| {r['size']} | {r['papers']} | {r['pages']} | {r['start']:.2f} s | "
-                     + " | ".join(cells) + f" | {r['rss_mb']:.0f} MB |")
+        s, h = r["sitegen"], r.get("hugo")
+        pages = f"sitegen {s['pages']}" + (f", Hugo {h['pages']}" if h and h.get("pages") else "")
+        label = f"{r['size']} ({s['papers']} papers; pages: {pages})"
+        cells = [("first response after start", f"{s['start']:.2f} s", f"{h['start']:.2f} s" if h else "-")]
+        cells += [(what, _cell(t), _cell(h["edits"].get(what)) if h else "-") for what, t in s["edits"].items()]
+        cells.append(("peak RSS", f"{s['rss_mb']:.0f} MB", f"{h['rss_mb']:.0f} MB" if h else "-"))
+        for k, (what, a, b) in enumerate(cells):
+            lines.append(f"| {label if k == 0 else ''} | {what} | {a} | {b} |")
     return "\n".join(lines)
 
 
@@ -195,20 +227,30 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sizes", default="shipped,5000", help="comma-separated: 'shipped' or paper counts")
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--no-hugo", action="store_true", help="measure sitegen serve only")
     args = ap.parse_args(argv)
     sizes = [s.strip() for s in args.sizes.split(",") if s.strip()]
-    if any(s not in (SHIPPED,) and (not s.isdigit() or int(s) > 20000) for s in sizes):
-        ap.error("--sizes: 'shipped' or a paper count up to 20000 (50k is not for this machine)")
+    if any(s not in (SHIPPED,) and (not s.isdigit() or int(s) > 50000) for s in sizes):
+        ap.error("--sizes: 'shipped' or a paper count up to 50000")
+    hugo = None if args.no_hugo else tools.hugo()
 
     def log(msg: str) -> None:
         print(msg, file=sys.stderr, flush=True)
-    log(f"serve_bench: load average {os.getloadavg()[0]:.2f}, {os.cpu_count()} cores")
+    log(f"serve_bench: load average {os.getloadavg()[0]:.2f}, {os.cpu_count()} cores; "
+        f"hugo: {'not run' if hugo is None else hugo.version or hugo.missing}")
     rows = []
     with tempfile.TemporaryDirectory(prefix="sitegen-serve-bench-") as work:
         for size in sizes:
-            rows.append(measure(size, args.runs, Path(work), log))
-    print("save -> reload event (median of %d), `sitegen serve`:\n" % args.runs)
+            row, project, day, slug = measure(size, args.runs, Path(work), log)
+            result = {"size": size, "sitegen": row}
+            if hugo is not None and hugo.found:
+                result["hugo"] = measure_hugo(hugo.exe, project, Path(work) / f"hugo-{size}", day, slug,
+                                              args.runs, log)
+            rows.append(result)
+    print("save -> reload event (median of %d), load average %s:\n"
+          % (args.runs, " ".join(f"{x:.2f}" for x in os.getloadavg())))
     print(table(rows))
+    print("\n" + NOTES)
     return 0
 
 
