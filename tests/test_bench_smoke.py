@@ -133,9 +133,12 @@ def test_micro_benchmark_runs(tmp_path):
     ("tests.bench.search_bench", ["300", "--no-browser", "--add-day", "25"], '"index_bytes_json"'),
     ("tests.bench.related_delta", ["300"], "(old abstract)"),
     ("tests.bench.related_bound", ["300"], "| 300 |"),
+    ("tests.bench.serve_bench", ["--sizes", "shipped", "--runs", "1"], "`hugo server`"),
 ])
 def test_other_benchmarks_run(module, args, expect):
-    """The search and related-papers benchmarks (README, ARCHITECTURE.md quote them) still run."""
+    """The search, related-papers and preview benchmarks (README, ARCHITECTURE.md quote them) still run."""
+    if module.endswith("serve_bench"):
+        require_tool("hugo")
     proc = subprocess.run([sys.executable, "-m", module, *args], cwd=REPO, capture_output=True, text=True,
                           timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
