@@ -121,3 +121,24 @@ def test_force_and_a_lost_state_render_every_unit(site):
     shutil.rmtree(site / ".sitegen-cache")
     assert _build(site).api_rendered == 3
     assert tree_digest(site / "_site") == good
+
+
+def test_in_memory_api_is_the_builds_bytes_and_renders_only_changed_units(site, monkeypatch):
+    """The preview's API (pipeline.api_files -> render.api.api with its unit memo) is the bytes the
+    build wrote, and a second call with one month changed renders only that month."""
+    from sitegen.content.records import load_content
+    from sitegen.model.outviews import api_view
+    from sitegen.model.site import build_model
+    from sitegen.render import api as api_mod
+    cfg = load_config(site / "site.yml")
+    view = api_view(build_model(cfg, load_content(cfg.content_dir), {}))
+    calls = []
+    real = api_mod.render_unit
+    monkeypatch.setattr(api_mod, "render_unit", lambda u: calls.append(u.month) or real(u))
+    memo: dict = {}
+    files = api_mod.api(view, memo)
+    assert files == {rel: (site / "_site" / rel).read_bytes() for rel in files} and len(calls) == 3
+    view["days"][-1]["title"] = "another title"       # the last day's display date: March only
+    again = api_mod.api(view, memo)
+    assert calls[3:] == ["2024-03"] and len(memo) == 3
+    assert again == api_mod.api(view)                   # equal to a memo-less computation

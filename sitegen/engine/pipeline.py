@@ -12,8 +12,9 @@ Incremental by construction, one code path for cold and warm builds:
    write), and give every page a key = digest(its data, its template closure,
    the site config).  Pages whose key matches the last build keep their
    file as it is; the rest are rendered, in parallel on all cores.
-3. Feeds, API and the search index are regenerated (they are whole-archive
-   views); :class:`~sitegen.engine.output.OutputTree` leaves files whose bytes did
+3. Feeds, sitemaps and the search index are regenerated (whole-archive views), the API
+   by month units, of which only those whose key changed are rendered (engine/apiout.py);
+   :class:`~sitegen.engine.output.OutputTree` leaves files whose bytes did
    not change untouched and applies the rest atomically.
 
 The output is a pure function of the inputs: an incremental build's tree is
@@ -238,11 +239,15 @@ def _machine_views(model):
     return api_view(model), sitemap_view(model, canonical_paths)
 
 
+_API_UNITS: dict = {}     # the preview's last API units by key (content-addressed: see render/api.py)
+
+
 def api_files(config: Config, model) -> dict[str, bytes]:
     """Sitemaps, robots.txt and the API, whole, in memory (the preview serves them from there):
-    pure functions of their views."""
+    pure functions of their views; the API's month units whose key did not change since the last
+    call are not rendered again."""
     api_v, sitemap_v = _machine_views(model)
-    return sitemap_and_robots(sitemap_v) | api(api_v)
+    return sitemap_and_robots(sitemap_v) | api(api_v, _API_UNITS)
 
 
 def write_api_files(config: Config, model, tree: OutputTree, report: BuildReport) -> None:

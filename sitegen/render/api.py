@@ -33,6 +33,7 @@ import csv
 import gzip
 import hashlib
 import io
+from operator import itemgetter
 from dataclasses import dataclass
 
 from sitegen.model.outviews import View
@@ -62,7 +63,7 @@ def months_of(v: View) -> list[tuple[str, list, list]]:
     for d in v["days"]:
         days.setdefault(d["date"][:7], []).append(d)
     papers: dict[str, list] = {}
-    for p in sorted(v["papers"], key=lambda p: (p["first_seen"], p["slug"])):
+    for p in sorted(v["papers"], key=itemgetter("first_seen", "slug")):
         papers.setdefault(p["first_seen"][:7], []).append(p)
     return [(k, days.get(k, []), papers.get(k, [])) for k in sorted(days.keys() | papers.keys())]
 
@@ -85,16 +86,16 @@ class Unit:
 
 
 def units(v: View) -> list[Unit]:
-    """Every month's unit, in month order.  The key digests each paper record once (a record is
-    in its first month's slice and in the slice of every month whose days list it)."""
+    """Every month's unit, in month order.  A slice holds each record once: the papers first seen
+    in the month, and under ``others`` the records of papers its days list that were first seen
+    in another month (a paper seen again)."""
     by_slug = {p["slug"]: p for p in v["papers"]}
-    rec_key = {slug: view_digest(rec) for slug, rec in by_slug.items()}
     out = []
     for i, (month, days, papers) in enumerate(months_of(v)):
-        s = {"month": month, "first": i == 0, "api_base": v["api_base"], "days": days,
-             "listed": {slug: by_slug[slug] for d in days for slug in d["papers"]}, "papers": papers}
-        shape = {**s, "listed": {x: rec_key[x] for x in s["listed"]}, "papers": [rec_key[p["slug"]] for p in papers]}
-        out.append(Unit(month, s, view_digest(shape)))
+        others = {slug: by_slug[slug] for d in days for slug in d["papers"] if by_slug[slug]["first_seen"][:7] != month}
+        s = {"month": month, "first": i == 0, "api_base": v["api_base"], "days": days, "papers": papers,
+             "others": others}
+        out.append(Unit(month, s, view_digest(s)))
     return out
 
 
@@ -119,11 +120,12 @@ def _csv_rows(papers) -> bytes:
 def render_unit(u: Unit) -> Rendered:
     """A pure function of ``u.slice`` (which is what makes its key a sound cache key)."""
     s, month, base = u.slice, u.month, u.slice["api_base"]
+    records = {p["slug"]: p for p in s["papers"]} | s["others"]
     files = {}
     for d in s["days"]:
         # "date" is data (ISO); "title" is for display, in site.yml's date_format like every page.
         files[f"api/days/{d['date']}.json"] = dump_json({
-            "date": d["date"], "title": d["title"], "url": d["url"], "papers": [s["listed"][x] for x in d["papers"]]})
+            "date": d["date"], "title": d["title"], "url": d["url"], "papers": [records[x] for x in d["papers"]]})
     listed = [{"date": d["date"], "url": d["url"], "api": base + f"days/{d['date']}.json", "papers": d["papers"]}
               for d in s["days"]]
     files[f"api/months/{month}.json"] = data = dump_json(
@@ -147,20 +149,34 @@ def index(v: View, entries: list[View]) -> bytes:
                       "archive_csv": v["api_base"] + ARCHIVE_CSV[4:], "months": entries}, indent=1)
 
 
-def api(v: View) -> dict[str, bytes]:
+def api(v: View, memo: dict | None = None) -> dict[str, bytes]:
     """Every API file by output path (see the module docstring), from an
-    :func:`~sitegen.model.outviews.api_view`, computed whole (a cold build's bytes; the build
-    itself renders only the units whose key changed: :mod:`sitegen.engine.apiout`)."""
+    :func:`~sitegen.model.outviews.api_view`, in memory (the build itself writes them with
+    :mod:`sitegen.engine.apiout`, which keeps the unchanged units' files in the output folder).
+
+    ``memo``: unit key -> that unit's outputs, read and then replaced by this call's units, so a
+    long-lived process (the preview) renders only the units whose key changed since its last call.
+    Content-addressed: a hit is exactly what rendering the unit would give."""
     out: dict[str, bytes] = {}
     entries, json_members, csv_members = [], [compress(json_head(v))], [compress(CSV_HEAD)]
+    done = {}
     for u in units(v):
-        r = render_unit(u)
-        out.update(r.files)
-        entries.append(r.entry)
-        json_members.append(compress(r.json_data))
-        csv_members.append(compress(r.csv_data))
+        hit = done[u.key] = (memo or {}).get(u.key) or _rendered(u)
+        files, entry, json_member, csv_member = hit
+        out.update(files)
+        entries.append(entry)
+        json_members.append(json_member)
+        csv_members.append(csv_member)
     json_members.append(compress(JSON_FOOT))
     out[ARCHIVE_JSON] = b"".join(json_members)
     out[ARCHIVE_CSV] = b"".join(csv_members)
     out[API_INDEX] = index(v, entries)
+    if memo is not None:
+        memo.clear()
+        memo.update(done)
     return out
+
+
+def _rendered(u: Unit) -> tuple[dict[str, bytes], View, bytes, bytes]:
+    r = render_unit(u)
+    return r.files, r.entry, compress(r.json_data), compress(r.csv_data)
