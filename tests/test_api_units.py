@@ -142,3 +142,15 @@ def test_in_memory_api_is_the_builds_bytes_and_renders_only_changed_units(site, 
     again = api_mod.api(view, memo)
     assert calls[3:] == ["2024-03"] and len(memo) == 3
     assert again == api_mod.api(view)                   # equal to a memo-less computation
+
+
+@pytest.mark.parametrize("bad", ['{"units": [], "layout": {}}', "not json", '{"units": {"00": {"files": 1}}, "layout": {}}'])
+def test_a_memo_of_another_shape_renders_every_unit(site, bad):
+    cfg = load_config(site / "site.yml")
+    good = tree_digest(site / "_site")
+    state = State.open(cfg.cache_dir)
+    (name,) = [n for (n,) in state.db.execute("SELECT name FROM memo WHERE name LIKE 'api-units-%'")]
+    state.save_memo(name, state.memo_key(name), bad)
+    state.forget_fingerprint(str((site / "_site").absolute()))
+    assert _build(site).api_rendered == 3
+    assert tree_digest(site / "_site") == good

@@ -4,15 +4,16 @@ The output tree holds the bytes; the build state holds only small plain data, in
 output folder (under the code's digest, so new code renders every unit):
 
 * per unit key (the digest of a month's slice of the API view): the (digest, size) of each of
-  its files as the output manifest records them, its entry in ``api/index.json``, and the
+  its files as the output manifest records them, the SHA-256 of its month file (for its entry in
+  ``api/index.json``; the rest of the entry is computed from the unit), and the
   (length, SHA-256) of its two compressed gzip members.  All of it is a pure function of the
   key, so it can never describe another build's files: a unit is kept only when the manifest
   says every one of its files is still exactly those bytes (:meth:`OutputTree.unchanged`: the
   tree has verified them by stat, or by hash when the stat differs).
 * per download: the (length, SHA-256) of each member in the order the last build wrote them.
   A build reads the previous download from the output folder, cuts it at those lengths and
-  reuses a member only when its SHA-256 is the one a unit key calls for -- a deleted, truncated
-  or edited download just has its missing members compressed again.
+  reuses a member only when its SHA-256 is the one a unit key calls for -- from a deleted,
+  truncated or edited download, the months whose members are lost are rendered again.
 
 A unit whose files or members cannot all be reused is rendered whole, and ``tree.stage``
 leaves the files whose bytes came out the same untouched.  Cold, warm and repaired builds
@@ -57,7 +58,7 @@ def _shape(value) -> bool:
     if type(value) is not dict or type(value.get("units")) is not dict or type(value.get("layout")) is not dict:
         return False
     for u in value["units"].values():
-        if not (type(u) is dict and type(u.get("files")) is dict and type(u.get("entry")) is dict
+        if not (type(u) is dict and type(u.get("files")) is dict and type(u.get("sha256")) is str
                 and all(_pair(e) for e in u["files"].values()) and _pair(u.get("json")) and _pair(u.get("csv"))):
             return False
     return all(type(v) is list and all(_pair(m) for m in v) for v in value["layout"].values())
@@ -103,7 +104,7 @@ def _render(tree: OutputTree, u) -> tuple[dict, bytes, bytes]:
         tree.record(rel, entry, written)
         files[rel] = list(entry)
     jm, cm = compress(r.json_data), compress(r.csv_data)
-    return {"files": files, "entry": r.entry, "json": [len(jm), _sha(jm)], "csv": [len(cm), _sha(cm)]}, jm, cm
+    return {"files": files, "sha256": r.entry["sha256"], "json": [len(jm), _sha(jm)], "csv": [len(cm), _sha(cm)]}, jm, cm
 
 
 def _member(data: bytes) -> tuple[bytes, str]:
@@ -132,7 +133,7 @@ def write_api(state: State, v: View, tree: OutputTree) -> ApiStats:
             stats.rendered += 1
             stats.compressed += 2
         new_units[u.key.hex()] = got
-        entries.append(got["entry"])
+        entries.append(u.entry(got["sha256"]))
         members[0].append((jm, got["json"][1]))
         members[1].append((cm, got["csv"][1]))
     members[0].append(_member(compress(JSON_FOOT)))

@@ -80,6 +80,12 @@ class Unit:
     slice: View
     key: bytes
 
+    def entry(self, sha256: str) -> View:
+        """The unit's entry in ``api/index.json``, given the SHA-256 of its month file."""
+        s = self.slice
+        return {"month": self.month, "url": s["api_base"] + f"months/{self.month}.json", "days": len(s["days"]),
+                "papers": len(s["papers"]), "sha256": sha256}
+
     def files(self) -> list[str]:
         """The output files the unit renders (known without rendering it)."""
         return [f"api/days/{d['date']}.json" for d in self.slice["days"]] + [f"api/months/{self.month}.json"]
@@ -130,8 +136,7 @@ def render_unit(u: Unit) -> Rendered:
               for d in s["days"]]
     files[f"api/months/{month}.json"] = data = dump_json(
         {"month": month, "days": listed, "papers": [_listed(p) for p in s["papers"]]})
-    entry = {"month": month, "url": base + f"months/{month}.json", "days": len(s["days"]),
-             "papers": len(s["papers"]), "sha256": hashlib.sha256(data).hexdigest()}
+    entry = u.entry(hashlib.sha256(data).hexdigest())
     full = dump_json({"month": month, "days": listed, "papers": s["papers"]})
     return Rendered(files, entry, (b"" if s["first"] else b",") + full, _csv_rows(s["papers"]))
 
