@@ -5,8 +5,8 @@ files, integers and hex digests -- never code; nothing in it is ever evaluated o
 
 ``records``   parsed content and dump files: (kind, path) -> mtime_ns, size, content hash, record
 ``terms``     the search analysis of each document (by a hash of its text)
-``memo``      memoised whole-archive results (related lists) under the digest of their inputs
-``memo_files`` memoised output files (search index, sitemap, API) under the same kind of key
+``memo``      memoised results under the digest of their inputs (search segments, the API's month units)
+``memo_files`` memoised binary blobs (the related-papers state) under the same kind of key
 ``outputs``   per output folder: every file's hash, size and mtime_ns (the manifest) and,
               for pages, the key it was rendered from -- written in one transaction
 ``builds``    per output folder: the input fingerprint of the last successful build

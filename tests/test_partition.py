@@ -72,21 +72,3 @@ def test_a_new_day_rewrites_a_bounded_set_of_partitioned_files(tmp_path, n):
     print(f"{n} papers + {NEW}: {len(changed)} files changed, of them {len(az)} A-Z pages "
           f"(allowed {len(allowed)}), {sum(k.startswith(('api/', 'sitemap')) for k in changed)} API and sitemap files")
 
-
-def test_gzip_members_are_reused_only_when_they_decompress_to_the_same_bytes():
-    import gzip
-    from sitegen.render.api import GzipMembers
-    gz = GzipMembers()
-    first = gz.member(b"month one\n")
-    assert gzip.decompress(first) == b"month one\n" and len(gz.used) == 1
-    (name,) = gz.used
-    again = GzipMembers({name: first})
-    assert again.member(b"month one\n") is first                           # reused
-    for bad in (gzip.compress(b"something else", mtime=0), first[:-3], b"not gzip"):   # foreign, truncated
-        gz = GzipMembers({name: bad})
-        assert gz.member(b"month one\n") == first and gz.used[name] == first
-    gz = GzipMembers({name: first})
-    gz.member(b"month two\n")
-    assert [gzip.decompress(m) for m in gz.used.values()] == [b"month two\n"]   # only this build's are kept
-    # a concatenation of members is one gzip stream
-    assert gzip.decompress(first + GzipMembers().member(b"more\n")) == b"month one\nmore\n"

@@ -219,6 +219,12 @@ class OutputTree:
         self.reused += 1
         return True
 
+    def unchanged(self, rel: str, entry: tuple[str, int]) -> bool:
+        """Whether :meth:`keep` would keep ``rel`` and the kept file is ``entry`` (digest, size):
+        a cache that knows which bytes a key produces asks before keeping them (the API units)."""
+        return (not self.fresh and rel not in self.bad and rel not in self.manifest
+                and self.old_manifest.get(rel) == entry)
+
     def stage(self, rel: str, data: bytes) -> tuple[str, tuple[str, int], bool]:
         """Write ``data`` for ``rel`` into the staging tree unless the output already has it.
 

@@ -12,8 +12,9 @@ Incremental by construction, one code path for cold and warm builds:
    write), and give every page a key = digest(its data, its template closure,
    the site config).  Pages whose key matches the last build keep their
    file as it is; the rest are rendered, in parallel on all cores.
-3. Feeds, API and the search index are regenerated (they are whole-archive
-   views); :class:`~sitegen.engine.output.OutputTree` leaves files whose bytes did
+3. Feeds, sitemaps and the search index are regenerated (whole-archive views), the API
+   by month units, of which only those whose key changed are rendered (engine/apiout.py);
+   :class:`~sitegen.engine.output.OutputTree` leaves files whose bytes did
    not change untouched and applies the rest atomically.
 
 The output is a pure function of the inputs: an incremental build's tree is
@@ -42,13 +43,13 @@ from sitegen import faults
 from sitegen.config import Config, format_date
 from sitegen.content.records import irregular, load_content, skipped
 from sitegen.errors import ConfigError
-from sitegen.render.api import GzipMembers, api
+from sitegen.render.api import api
+from sitegen.engine.apiout import write_api
 from sitegen.render.feeds import feed_files, sitemap_and_robots
 from sitegen.engine.fingerprint import content_stats, input_fingerprint, is_fingerprint, settings_stats, still_current
 from sitegen.ingestion.merge import IngestResult, ingest
 from sitegen.engine.output import OutputRecord, OutputTree, output_intact
 from sitegen.model.outviews import api_view, sitemap_view
-from sitegen.model.viewkey import digest as view_digest
 from sitegen.render.pages import Renderer, page_key, templates_digest
 from sitegen.model.site import build_model
 
@@ -64,6 +65,8 @@ class BuildReport:
     rendered: int = 0
     feeds: int = 0
     sitemaps: int = 0
+    api_units: int = 0           # the API's month units (sitegen/engine/apiout.py) ...
+    api_rendered: int = 0        # ... and how many of them this build rendered
     files: int = 0
     written: int = 0
     seconds: float = 0.0
@@ -145,17 +148,6 @@ def _memo(config: Config, name: str, key_parts: tuple, compute: Callable[[], obj
         return hit
     value = compute()
     state.save_memo(name, key, plain.dumps(value))
-    return value
-
-
-def _memo_files(config: Config, name: str, key_parts: tuple, compute: Callable[[], dict[str, bytes]]):
-    """Like :func:`_memo` for a set of output files (rel -> bytes)."""
-    state, key = State.open(config.cache_dir), _memo_key(key_parts)
-    hit = state.memo_files(name, key)
-    if hit is not None:
-        return hit
-    value = compute()
-    state.save_memo_files(name, key, value)
     return value
 
 
@@ -242,19 +234,33 @@ def page_keys(renderer: Renderer) -> dict[str, bytes]:
     return {p.path: page_key(renderer.view(p), tmpl[p.template]) for p in pages}
 
 
-def api_files(config: Config, model) -> dict[str, bytes]:
-    """Sitemaps, robots.txt and the API: pure functions of their views, so the memo key is the
-    views' digest (and the code, in _memo_key), derived, never a list of inputs.  The API's gzip
-    members are kept in the state, so a new month's member is the only one compressed."""
+def _machine_views(model):
     canonical_paths = [p.path for p in model.pages if p.canonical is None]   # the sitemap's pages
-    api_v, sitemap_v = api_view(model), sitemap_view(model, canonical_paths)
-    state = State.open(config.cache_dir)
-    gz = GzipMembers(state.memo_files("api-gzip", b"members") or {})
-    files = _memo_files(config, f"api-{config.output_dir.absolute()}", (view_digest(api_v, sitemap_v),),
-                        lambda: sitemap_and_robots(sitemap_v) | api(api_v, gz))
-    if gz.used:
-        state.save_memo_files("api-gzip", b"members", gz.used)
-    return files
+    return api_view(model), sitemap_view(model, canonical_paths)
+
+
+_API_UNITS: dict = {}     # the preview's last API units by key (content-addressed: see render/api.py)
+
+
+def api_files(config: Config, model) -> dict[str, bytes]:
+    """Sitemaps, robots.txt and the API, whole, in memory (the preview serves them from there):
+    pure functions of their views; the API's month units whose key did not change since the last
+    call are not rendered again."""
+    api_v, sitemap_v = _machine_views(model)
+    return sitemap_and_robots(sitemap_v) | api(api_v, _API_UNITS)
+
+
+def write_api_files(config: Config, model, tree: OutputTree, report: BuildReport) -> None:
+    """Sitemaps, robots.txt and the API into ``tree``.  The API comes in month units keyed by the
+    digest of their slice of the API view (derived, never a list of inputs): only the units whose
+    key changed are rendered and compressed, the rest keep their files and gzip members as the
+    output folder has them (sitegen/engine/apiout.py)."""
+    api_v, sitemap_v = _machine_views(model)
+    for rel, data in sitemap_and_robots(sitemap_v).items():
+        tree.add(rel, data)
+        report.sitemaps += rel.startswith("sitemaps/")
+    stats = write_api(State.open(config.cache_dir), api_v, tree)
+    report.api_units, report.api_rendered = stats.units, stats.rendered
 
 
 def check_extra_assets(config: Config, statics: dict[str, Path]) -> None:
@@ -413,11 +419,10 @@ def _build_pages(config: Config, content, report: BuildReport, search_job: _Back
         for w in skips:
             say(f"warning: {w}")
         feeds = feed_files(model)   # bounded by the feeds' size: computed every build, never stale
-        machine = api_files(config, model)
-        for rel, data in (feeds | machine).items():
+        for rel, data in feeds.items():
             tree.add(rel, data)
         report.feeds = len(feeds)
-        report.sitemaps = sum(1 for rel in machine if rel.startswith("sitemaps/"))
+        write_api_files(config, model, tree, report)
         lap("feeds")
         faults.point("build.feeds")
         search, notes = search_job.result()

@@ -12,13 +12,19 @@ Files (every URL in them is ``Config.site_url``: absolute with a host, root-rela
   abstracts: ``{"title": ..., "months": [<month with full records>, ...]}`` and one CSV row a
   paper (``slug,title,first_seen,days,url,abstract``), papers by first-seen month.
 
-A new day changes its day file, its month file (and the month file of a paper seen again that
-was first seen earlier), the index and the two downloads.  Each download is a concatenation of
-gzip members -- a header, one per month, a footer -- which RFC 1952 defines as one gzip stream
-(``gunzip``, ``zcat``, Python's ``gzip``, every browser's decoder): a build compresses only the
-members whose bytes changed and reuses the rest from the build state (content-addressed by the
-member's uncompressed bytes, and decompressed and compared before reuse, so a damaged one is
-recompressed, never served).  Deterministic: level 9, mtime 0, no file name.
+Everything but the index and the downloads' header and footer comes in *month units*
+(:func:`units`): a month's day files, its month file, its index entry and its two gzip members
+are a pure function of the month's slice of the API view -- its days, the records of the papers
+those days list, the papers first seen in it, ``api_base`` and whether it is the first month --
+and the unit's key is the digest of that slice (derived, never a list of fields).  A new day
+changes its own month's slice (and the month of a paper seen again that was first seen
+earlier), so a build renders those units only (:mod:`sitegen.engine.apiout` keeps the rest).
+
+Each download is a concatenation of gzip members -- a header, one per month, a footer -- which
+RFC 1952 defines as one gzip stream (``gunzip``, ``zcat``, Python's ``gzip``, every browser's
+decoder).  Each member is compressed on its own, deterministically (level 9, mtime 0, no file
+name), so an unchanged month's member is the same bytes whichever build made it, and a download
+assembled from reused and new members is byte-identical to a cold build's.
 """
 
 from __future__ import annotations
@@ -27,9 +33,11 @@ import csv
 import gzip
 import hashlib
 import io
-import zlib
+from operator import itemgetter
+from dataclasses import dataclass
 
 from sitegen.model.outviews import View
+from sitegen.model.viewkey import digest as view_digest
 from sitegen.render.feeds import dump_json
 
 GZIP_LEVEL = 9
@@ -55,14 +63,55 @@ def months_of(v: View) -> list[tuple[str, list, list]]:
     for d in v["days"]:
         days.setdefault(d["date"][:7], []).append(d)
     papers: dict[str, list] = {}
-    for p in sorted(v["papers"], key=lambda p: (p["first_seen"], p["slug"])):
+    for p in sorted(v["papers"], key=itemgetter("first_seen", "slug")):
         papers.setdefault(p["first_seen"][:7], []).append(p)
     return [(k, days.get(k, []), papers.get(k, [])) for k in sorted(days.keys() | papers.keys())]
 
 
-def _day_list(v: View, days) -> list[dict]:
-    return [{"date": d["date"], "url": d["url"], "api": v["api_base"] + f"days/{d['date']}.json",
-             "papers": d["papers"]} for d in days]
+def compress(data: bytes) -> bytes:
+    """One gzip member, deterministic: the same bytes for the same data on every build."""
+    return gzip.compress(data, compresslevel=GZIP_LEVEL, mtime=0)
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One month's slice of the API view (plain data) and its key, the digest of the slice."""
+    month: str
+    slice: View
+    key: bytes
+
+    def entry(self, sha256: str) -> View:
+        """The unit's entry in ``api/index.json``, given the SHA-256 of its month file."""
+        s = self.slice
+        return {"month": self.month, "url": s["api_base"] + f"months/{self.month}.json", "days": len(s["days"]),
+                "papers": len(s["papers"]), "sha256": sha256}
+
+    def files(self) -> list[str]:
+        """The output files the unit renders (known without rendering it)."""
+        return [f"api/days/{d['date']}.json" for d in self.slice["days"]] + [f"api/months/{self.month}.json"]
+
+
+def units(v: View) -> list[Unit]:
+    """Every month's unit, in month order.  A slice holds each record once: the papers first seen
+    in the month, and under ``others`` the records of papers its days list that were first seen
+    in another month (a paper seen again)."""
+    by_slug = {p["slug"]: p for p in v["papers"]}
+    out = []
+    for i, (month, days, papers) in enumerate(months_of(v)):
+        others = {slug: by_slug[slug] for d in days for slug in d["papers"] if by_slug[slug]["first_seen"][:7] != month}
+        s = {"month": month, "first": i == 0, "api_base": v["api_base"], "days": days, "papers": papers,
+             "others": others}
+        out.append(Unit(month, s, view_digest(s)))
+    return out
+
+
+@dataclass
+class Rendered:
+    """A unit's outputs: its files, its entry in the index and its two downloads' data (uncompressed)."""
+    files: dict[str, bytes]
+    entry: View
+    json_data: bytes
+    csv_data: bytes
 
 
 def _csv_rows(papers) -> bytes:
@@ -74,58 +123,65 @@ def _csv_rows(papers) -> bytes:
     return buf.getvalue().encode("utf-8")
 
 
-class GzipMembers:
-    """Compressed gzip members by their uncompressed bytes: ``known`` holds the last build's
-    (name -> member, from the build state), ``used`` this build's, to be saved for the next."""
-
-    def __init__(self, known: dict[str, bytes] | None = None):
-        self.known = known or {}
-        self.used: dict[str, bytes] = {}
-
-    def member(self, data: bytes) -> bytes:
-        name = hashlib.sha256(data).hexdigest() + ".gz"
-        cached = self.known.get(name)
-        if cached is None or _decompress(cached) != data:      # damaged or foreign: recompress
-            cached = gzip.compress(data, compresslevel=GZIP_LEVEL, mtime=0)
-        self.used[name] = cached
-        return cached
-
-
-def _decompress(member: bytes) -> bytes | None:
-    try:
-        d = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        out = d.decompress(member)
-        return out if d.eof and not d.unused_data else None
-    except zlib.error:
-        return None
-
-
-def api(v: View, gz: GzipMembers | None = None) -> dict[str, bytes]:
-    """Every API file by output path (see the module docstring), from an
-    :func:`~sitegen.model.outviews.api_view`: a pure function of it (and of the member cache,
-    which only saves work)."""
-    gz = gz or GzipMembers(None)
-    out: dict[str, bytes] = {}
-    by_slug = {p["slug"]: p for p in v["papers"]}
-    for d in v["days"]:
+def render_unit(u: Unit) -> Rendered:
+    """A pure function of ``u.slice`` (which is what makes its key a sound cache key)."""
+    s, month, base = u.slice, u.month, u.slice["api_base"]
+    records = {p["slug"]: p for p in s["papers"]} | s["others"]
+    files = {}
+    for d in s["days"]:
         # "date" is data (ISO); "title" is for display, in site.yml's date_format like every page.
-        out[f"api/days/{d['date']}.json"] = dump_json({
-            "date": d["date"], "title": d["title"], "url": d["url"], "papers": [by_slug[s] for s in d["papers"]]})
-    index_months = []
-    json_members = [gz.member(dump_json({"title": v["title"]})[:-2] + b',"months":[\n')]
-    csv_members = [gz.member(",".join(CSV_HEADER).encode() + b"\r\n")]
-    for i, (key, days, papers) in enumerate(months_of(v)):
-        rel = f"api/months/{key}.json"
-        listed = _day_list(v, days)
-        out[rel] = data = dump_json({"month": key, "days": listed, "papers": [_listed(p) for p in papers]})
-        index_months.append({"month": key, "url": v["api_base"] + f"months/{key}.json", "days": len(days),
-                             "papers": len(papers), "sha256": hashlib.sha256(data).hexdigest()})
-        full = dump_json({"month": key, "days": listed, "papers": papers})
-        json_members.append(gz.member((b"," if i else b"") + full))
-        csv_members.append(gz.member(_csv_rows(papers)))
-    json_members.append(gz.member(b"]}\n"))
+        files[f"api/days/{d['date']}.json"] = dump_json({
+            "date": d["date"], "title": d["title"], "url": d["url"], "papers": [records[x] for x in d["papers"]]})
+    listed = [{"date": d["date"], "url": d["url"], "api": base + f"days/{d['date']}.json", "papers": d["papers"]}
+              for d in s["days"]]
+    files[f"api/months/{month}.json"] = data = dump_json(
+        {"month": month, "days": listed, "papers": [_listed(p) for p in s["papers"]]})
+    entry = u.entry(hashlib.sha256(data).hexdigest())
+    full = dump_json({"month": month, "days": listed, "papers": s["papers"]})
+    return Rendered(files, entry, (b"" if s["first"] else b",") + full, _csv_rows(s["papers"]))
+
+
+def json_head(v: View) -> bytes:
+    return dump_json({"title": v["title"]})[:-2] + b',"months":[\n'
+
+
+JSON_FOOT = b"]}\n"
+CSV_HEAD = ",".join(CSV_HEADER).encode() + b"\r\n"
+
+
+def index(v: View, entries: list[View]) -> bytes:
+    return dump_json({"title": v["title"], "archive_json": v["api_base"] + ARCHIVE_JSON[4:],
+                      "archive_csv": v["api_base"] + ARCHIVE_CSV[4:], "months": entries}, indent=1)
+
+
+def api(v: View, memo: dict | None = None) -> dict[str, bytes]:
+    """Every API file by output path (see the module docstring), from an
+    :func:`~sitegen.model.outviews.api_view`, in memory (the build itself writes them with
+    :mod:`sitegen.engine.apiout`, which keeps the unchanged units' files in the output folder).
+
+    ``memo``: unit key -> that unit's outputs, read and then replaced by this call's units, so a
+    long-lived process (the preview) renders only the units whose key changed since its last call.
+    Content-addressed: a hit is exactly what rendering the unit would give."""
+    out: dict[str, bytes] = {}
+    entries, json_members, csv_members = [], [compress(json_head(v))], [compress(CSV_HEAD)]
+    done = {}
+    for u in units(v):
+        hit = done[u.key] = (memo or {}).get(u.key) or _rendered(u)
+        files, entry, json_member, csv_member = hit
+        out.update(files)
+        entries.append(entry)
+        json_members.append(json_member)
+        csv_members.append(csv_member)
+    json_members.append(compress(JSON_FOOT))
     out[ARCHIVE_JSON] = b"".join(json_members)
     out[ARCHIVE_CSV] = b"".join(csv_members)
-    out[API_INDEX] = dump_json({"title": v["title"], "archive_json": v["api_base"] + ARCHIVE_JSON[4:],
-                                "archive_csv": v["api_base"] + ARCHIVE_CSV[4:], "months": index_months}, indent=1)
+    out[API_INDEX] = index(v, entries)
+    if memo is not None:
+        memo.clear()
+        memo.update(done)
     return out
+
+
+def _rendered(u: Unit) -> tuple[dict[str, bytes], View, bytes, bytes]:
+    r = render_unit(u)
+    return r.files, r.entry, compress(r.json_data), compress(r.csv_data)
