@@ -159,9 +159,10 @@ def skipped(path: str | os.PathLike, why: str) -> str:
     return f"{os.fspath(path)}: skipped: it {why}. Remove it or replace it with a regular file."
 
 
-def _scan(folder: Path, warnings: list[str] | None = None) -> list[tuple[str, os.stat_result | None]]:
-    """The ``*.md`` regular files of ``folder`` with their stat (one each); anything else with that
-    name is skipped with a warning."""
+def _scan(folder: Path, warnings: list[str] | None = None,
+          seen: dict[str, os.stat_result] | None = None) -> list[tuple[str, os.stat_result | None]]:
+    """The ``*.md`` regular files of ``folder`` with their stat (taken from ``seen`` when it has the
+    path, else one each); anything else with that name is skipped with a warning."""
     try:
         entries = [e for e in os.scandir(folder) if e.name.endswith(".md") and not e.name.startswith(".")]
     except FileNotFoundError:
@@ -169,7 +170,8 @@ def _scan(folder: Path, warnings: list[str] | None = None) -> list[tuple[str, os
     out = []
     for e in sorted(entries, key=lambda e: e.name):
         try:
-            st = e.stat()
+            st = seen.get(e.path) if seen else None
+            st = e.stat() if st is None else st
             if stat.S_ISREG(st.st_mode):
                 out.append((e.path, st))
                 continue
@@ -232,9 +234,14 @@ def content_stat_cache(cache_dir: Path | None) -> StatCache:
     return StatCache.open(cache_dir, "content", record_to_plain, record_from_plain)
 
 
-def load_content(content_dir: Path, cache_dir: Path | None = None, check: bool = True) -> Content:
+def load_content(content_dir: Path, cache_dir: Path | None = None, check: bool = True,
+                 seen: dict[str, os.stat_result] | None = None) -> Content:
     """Read every paper and day file (through the parse cache in ``cache_dir``'s build state, when
-    given). Problems in several files are reported together."""
+    given). Problems in several files are reported together.
+
+    ``seen``: path -> stat already taken (the build's up-to-date snapshot, taken just before): a
+    file is read as of that stat, so the snapshot describes what was read, and is not stat'ed twice.
+    A second load in one process (ingest loads, then the build) decodes nothing again."""
     cache = content_stat_cache(cache_dir)
     errors: list[SitegenError] = []
     papers: dict[str, Paper] = {}
@@ -243,7 +250,7 @@ def load_content(content_dir: Path, cache_dir: Path | None = None, check: bool =
     skips: list[str] = []
     for folder, parse, sink in ((content_dir / "papers", parse_paper, papers),
                                 (content_dir / "days", parse_day, days)):
-        for path, st in _scan(folder, skips):
+        for path, st in _scan(folder, skips, seen):
             live.add(path)
             try:
                 rec = cache.get(path, st or os.stat(path), parse)
