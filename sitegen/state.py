@@ -282,8 +282,10 @@ class State:
 
         def steps(db):
             # records another version of sitegen's code made: never read again (their kind differs)
-            db.execute("DELETE FROM records WHERE kind > ? AND kind < ? AND kind != ?",
-                       (kind.partition("/")[0] + "/", kind.partition("/")[0] + "0", kind))
+            # (two ranges around this kind: one range with ``kind != ?`` would visit all of this kind's rows)
+            family = kind.partition("/")[0]
+            db.execute("DELETE FROM records WHERE kind > ? AND kind < ?", (family + "/", kind))
+            db.execute("DELETE FROM records WHERE kind > ? AND kind < ?", (kind, family + "0"))
             db.executemany("DELETE FROM records WHERE kind = ? AND path = ?", [(kind, p) for p in drop])
             db.executemany("INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?, ?, ?)",
                            [(kind, p, *v) for p, v in put.items()])

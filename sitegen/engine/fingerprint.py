@@ -36,6 +36,7 @@ class _Stats:
         self.h = hashlib.blake2b(digest_size=16)
         self.racy: dict[str, str] = {}
         self.since = time.time_ns() - RACY_NS
+        self.seen: dict[str, os.stat_result] = {}      # path -> the stat in the snapshot (load_content reuses it)
 
     def tree(self, folder: Path | None) -> None:
         if folder is None or not folder.exists():
@@ -51,6 +52,7 @@ class _Stats:
                     st = os.stat(path)
                 except OSError:      # a dangling symlink (an editor's lock file): what the link says
                     st = os.lstat(path)
+                self.seen[path] = st
                 self.h.update(os.fsencode(path) + f"\0{st.st_mtime_ns}\0{st.st_size}\n".encode())
                 if st.st_mtime_ns >= self.since and stat.S_ISREG(st.st_mode):
                     self.racy[path] = _file_hash(path)

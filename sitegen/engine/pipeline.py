@@ -340,7 +340,7 @@ def build(config: Config, *, allow_small: bool = False, log: Callable[[str], Non
     lap("ingest")
     faults.point("build.ingested")
     content_snap = content_stats(config)       # after ingest's own writes, before the content is read
-    content = load_content(config.content_dir, config.cache_dir)
+    content = load_content(config.content_dir, config.cache_dir, seen=content_snap.seen)   # one stat per file
     for w in content.warnings:
         say(f"warning: {w}")
     lap("load")

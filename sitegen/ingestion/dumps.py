@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sitegen.errors import DumpError
+from sitegen.statcache import from_json, located, portable, to_json
 from sitegen.text import clean_text
 
 KNOWN_HEADER_LINES = frozenset({
@@ -74,24 +75,23 @@ class Dump:
         return self.path.name
 
 
-def dump_to_plain(d: Dump) -> list:
-    """A parsed dump as plain data for the build state (:func:`dump_from_plain` reads it back)."""
-    return [str(d.path), [d.date.month, d.date.day, d.date.year, d.date.text], d.date_line,
-            [[e.title, e.abstract, e.line] for e in d.entries], list(d.warnings)]
+def dump_to_plain(d: Dump) -> str:
+    """A parsed dump as JSON text for the build state (:func:`dump_from_plain` reads it back)."""
+    return to_json([[d.date.month, d.date.day, d.date.year, d.date.text], d.date_line,
+                    [[e.title, e.abstract, e.line] for e in d.entries], portable(d.warnings, str(d.path))])
 
 
-def dump_from_plain(v) -> Dump:
-    """The :class:`Dump` :func:`dump_to_plain` wrote; ``ValueError`` on any other shape."""
-    path, (month, day, year, text), date_line, entries, warnings = v
-    ok = (type(path) is str and type(month) is int and type(day) is int and (year is None or type(year) is int)
+def dump_from_plain(data: str, path: str) -> Dump:
+    """The :class:`Dump` :func:`dump_to_plain` wrote, for the file now at ``path``; ``ValueError`` on any other shape."""
+    (month, day, year, text), date_line, entries, warnings = from_json(data)
+    ok = (type(month) is int and type(day) is int and (year is None or type(year) is int)
           and type(text) is str and type(date_line) is int and type(entries) is list
           and all(type(e) is list and len(e) == 3 and type(e[0]) is str and type(e[1]) is str
-                  and type(e[2]) is int for e in entries)
-          and type(warnings) is list and all(type(w) is str for w in warnings))
+                  and type(e[2]) is int for e in entries))
     if not ok:
         raise ValueError("not a parsed dump")
     return Dump(Path(path), DumpDate(month, day, year, text), date_line,
-                [Entry(*e) for e in entries], list(warnings))
+                [Entry(*e) for e in entries], list(located(warnings, path)))
 
 
 def parse_date(text: str) -> DumpDate | None:

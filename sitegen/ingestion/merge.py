@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import fcntl
+import functools
 import os
 import statistics
 from contextlib import contextmanager
@@ -180,7 +181,8 @@ def _merge(parsed, existing, result: IngestResult):
     Returns (existing papers by title key, paper states by key, day -> paper keys in order,
     day -> dump names).
     """
-    by_key = {title_key(p.title): p for p in existing.papers.values()}
+    key_of = functools.lru_cache(maxsize=None)(title_key)    # a dump's title is mostly its file's, verbatim
+    by_key = {key_of(p.title): p for p in existing.papers.values()}
     states: dict[str, _PaperState] = {}
     day_papers: dict[dt.date, list[str]] = {}
     day_sources: dict[dt.date, list[str]] = {}
@@ -191,7 +193,7 @@ def _merge(parsed, existing, result: IngestResult):
         if dump.name not in srcs:
             srcs.append(dump.name)
         for ei, entry in enumerate(dump.entries):
-            key = title_key(entry.title)
+            key = key_of(entry.title)
             if key in seen_here:
                 result.warnings.append(f"{dump.path}:{entry.line}: {entry.title[:60]!r} appears twice in "
                                        "this dump; keeping the first")
