@@ -13,6 +13,7 @@ import pytest
 from helpers import make_project, tree_digest
 from sitegen import build
 from sitegen.config import load_config
+from sitegen.engine.output import folder_key
 from sitegen.render.api import ARCHIVE_CSV, ARCHIVE_JSON, API_INDEX
 from sitegen.state import State
 from tests.bench import synth
@@ -69,7 +70,8 @@ def test_a_new_day_renders_only_the_months_it_touches(site, tmp_path):
     assert again.startswith("2024-03")
 
     # nothing the API shows changed (a theme-independent rebuild after the fingerprint is lost)
-    State.open(load_config(site / "site.yml").cache_dir).forget_fingerprint(str((site / "_site").absolute()))
+    state = State.open(load_config(site / "site.yml").cache_dir)
+    state.forget_fingerprint(folder_key(state, site / "_site"))
     r = _build(site)
     assert not r.up_to_date and r.api_rendered == 0 and r.written == 0
 
@@ -151,6 +153,6 @@ def test_a_memo_of_another_shape_renders_every_unit(site, bad):
     state = State.open(cfg.cache_dir)
     (name,) = [n for (n,) in state.db.execute("SELECT name FROM memo WHERE name LIKE 'api-units-%'")]
     state.save_memo(name, state.memo_key(name), bad)
-    state.forget_fingerprint(str((site / "_site").absolute()))
+    state.forget_fingerprint(folder_key(state, site / "_site"))
     assert _build(site).api_rendered == 3
     assert tree_digest(site / "_site") == good

@@ -96,9 +96,6 @@ def test_a_copied_project_reuses_every_parsed_record_and_page_key(tmp_path, monk
     assert report.pages == len(keys[copy])
 
 
-@pytest.mark.xfail(strict=True, reason="the output record and the fingerprint are keyed by the output "
-                   "folder's absolute path (engine/output.py OutputRecord, pipeline.build out_key): "
-                   "a copied project finds no record of its output and renders every page")
 def test_a_copied_project_renders_no_page(tmp_path):
     site = make_project(tmp_path / "p")
     build(load_config(site / "site.yml"))

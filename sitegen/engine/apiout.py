@@ -113,7 +113,8 @@ def _member(data: bytes) -> tuple[bytes, str]:
 
 def write_api(state: State, v: View, tree: OutputTree) -> ApiStats:
     """Every API file into ``tree``: the units whose key is unchanged kept, the rest rendered."""
-    name, key = f"api-units-{tree.out}", digest(("api-units", 1), package_code_digest())
+    where = tree.record_store.out if tree.record_store is not None else str(tree.out)
+    name, key = f"api-units-{where}", digest(("api-units", 1), package_code_digest())
     old = decode(state.memo(name, key), _shape)
     if old is None:
         old = {"units": {}, "layout": {}}

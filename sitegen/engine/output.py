@@ -59,11 +59,23 @@ def _file_digest(path: Path) -> str:
     return hashlib.blake2b(path.read_bytes(), digest_size=16).hexdigest()
 
 
+def folder_key(state: State, out: Path) -> str:
+    """The name an output folder's records go under in ``state``: its path relative to the
+    project (the folder holding the state's cache folder) when it is inside it, so a moved or
+    copied project (or a CI runner restoring the cache into a new checkout) finds them; else
+    its absolute path."""
+    out_abs, base = Path(out).absolute(), state.path.parent.absolute().parent
+    try:
+        return "./" + out_abs.relative_to(base).as_posix()
+    except ValueError:
+        return str(out_abs)
+
+
 class OutputRecord:
     """Where an output folder's manifest (and its pages' keys) live: the build state, per folder."""
 
     def __init__(self, state: State, out: Path):
-        self.state, self.out = state, str(Path(out).absolute())
+        self.state, self.out = state, folder_key(state, out)
         self._read: tuple | None = None
 
     def read(self) -> tuple[dict[str, tuple[str, int, int]], dict[str, bytes]] | None:

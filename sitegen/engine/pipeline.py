@@ -315,8 +315,8 @@ def build(config: Config, *, allow_small: bool = False, log: Callable[[str], Non
     state = State.open(config.cache_dir)
     if force:
         state.clear()          # nothing the state holds is trusted: parsed records and memos are redone too
-    out_key = str(config.output_dir.absolute())     # one record per output folder
     record = OutputRecord(state, config.output_dir)
+    out_key = record.out           # one record per output folder (relative to the project inside it)
     # Snapshot the inputs before anything reads them (dumps by ingest, theme by the renderer):
     # what is recorded at the end is what the build started from, never what it ends with.
     settings = settings_stats(config)
