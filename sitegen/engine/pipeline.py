@@ -50,6 +50,7 @@ from sitegen.engine.fingerprint import content_stats, input_fingerprint, is_fing
 from sitegen.ingestion.merge import IngestResult, ingest
 from sitegen.engine.output import OutputRecord, OutputTree, output_intact
 from sitegen.model.outviews import api_view, sitemap_view
+from sitegen.model.viewkey import paused_gc
 from sitegen.render.pages import Renderer, page_key, templates_digest
 from sitegen.model.site import build_model
 
@@ -231,7 +232,9 @@ def page_keys(renderer: Renderer) -> dict[str, bytes]:
     """
     pages = renderer.model.pages
     tmpl = {name: templates_digest(renderer.env, name) for name in sorted({p.template for p in pages})}
-    return {p.path: page_key(renderer.view(p), tmpl[p.template]) for p in pages}
+    view = renderer.views.view      # not kept: a stale page's view is made again when it renders
+    with paused_gc():
+        return {p.path: page_key(view(p), tmpl[p.template]) for p in pages}
 
 
 def _machine_views(model):

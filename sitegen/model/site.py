@@ -14,12 +14,14 @@ import os
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 from sitegen.config import Config
 from sitegen.content.records import Content, Day, Paper
 from sitegen.errors import SitegenError
 from sitegen.model import aznav
+from sitegen.model.viewkey import paused_gc
 
 
 @dataclass
@@ -99,6 +101,7 @@ class SiteModel:
     pages: list[Page] = field(default_factory=list)
     feeds: tuple[Feed, ...] = FEEDS              # the feeds this build publishes: all of FEEDS, or none
                                                  # without a host (build_model; feeds need absolute URLs)
+    az_keys: list[str] = field(default_factory=list)   # aznav.az_key of each of papers_az (computed once)
 
     def day(self, d: dt.date) -> Day:
         return self.days[self.day_index[d]]
@@ -193,18 +196,20 @@ def build_date(content_days: list[Day]) -> dt.date | None:
 
 
 def build_model(config: Config, content: Content, related: dict[str, list[str]] | None = None) -> SiteModel:
-    days = list(content.days.values())
-    by_month: dict[tuple[int, int], list[dt.date]] = defaultdict(list)
-    for d in days:
-        by_month[(d.date.year, d.date.month)].append(d.date)
-    months = [Month(y, m, tuple(ds)) for (y, m), ds in sorted(by_month.items())]
-    model = SiteModel(
-        config=config, papers=content.papers, days=days, months=months, related=related or {},
-        papers_az=sorted(content.papers.values(), key=sort_title),
-        newest=days[-1].date if days else None, build_date=build_date(days),
-        day_index={d.date: i for i, d in enumerate(days)},
-        feeds=FEEDS if config.absolute else ())
-    model.pages = plan_pages(model)
+    with paused_gc():       # tens of thousands of small records and pages, no cycles among them
+        days = list(content.days.values())
+        by_month: dict[tuple[int, int], list[dt.date]] = defaultdict(list)
+        for d in days:
+            by_month[(d.date.year, d.date.month)].append(d.date)
+        months = [Month(y, m, tuple(ds)) for (y, m), ds in sorted(by_month.items())]
+        az = sorted([(sort_title(p), p) for p in content.papers.values()], key=itemgetter(0))
+        model = SiteModel(
+            config=config, papers=content.papers, days=days, months=months, related=related or {},
+            papers_az=[p for _, p in az], az_keys=[k[0] for k, _ in az],
+            newest=days[-1].date if days else None, build_date=build_date(days),
+            day_index={d.date: i for i, d in enumerate(days)},
+            feeds=FEEDS if config.absolute else ())
+        model.pages = plan_pages(model)
     return model
 
 
@@ -281,7 +286,7 @@ def _root_anchors(papers: list[Paper]) -> tuple[tuple[str, str], ...]:
 def az_pages(m: SiteModel) -> list[Page]:
     """The A–Z pages: every range of :mod:`sitegen.model.aznav` over ``m.papers_az``."""
     per = m.config.papers_per_page
-    ranges = aznav.partition([aznav.az_key(p.title) for p in m.papers_az], per)
+    ranges = aznav.partition(m.az_keys, per)
     link = {k: AzLink(k, r.label, _az_url(k), r.count) for k, r in ranges.items()}
     root = ranges[""]
     letters = tuple(AzLink(c, link[c].label, link[c].url) for c in root.children)

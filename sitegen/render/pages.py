@@ -252,7 +252,8 @@ class Renderer:
         return t
 
     def view(self, page: Page) -> dict[str, Any]:
-        """The page's view (computed once: the build keys every page by it, then renders the stale ones)."""
+        """The page's view, kept for later renders of the page (``page_keys`` makes every page's view
+        without keeping it: at 50,000 papers keeping them all cost more than making them)."""
         v = self._view_cache.get(page.path)
         if v is None:
             v = self._view_cache[page.path] = self.views.view(page)
