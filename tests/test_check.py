@@ -83,13 +83,15 @@ def _reseal(out: Path) -> None:
             _write_index_file(search, f"pos-{stem}-{new}.json", pos, twins)
             renamed[(s, i)] = (new, len(data))
         seg["bytes"] = sum(b for (s2, _), (_, b) in renamed.items() if s2 == s) or seg["bytes"]
-        for c, old in enumerate(seg["store"]):
+        old, chunks = seg["store"], []
+        for c in range(-(-seg["docs"] // m["store"]["size"])):
             stem = f"{seg['name']}-{c}"
-            data = (search / f"docs-{stem}-{old}.json").read_bytes()
+            chunks.append((search / f"docs-{stem}-{old}.json").read_bytes())
             for ext in exts:
                 (search / f"docs-{stem}-{old}{ext}").unlink()
-            seg["store"][c] = new = hashlib.sha256(data).hexdigest()[:8]
-            _write_index_file(search, f"docs-{stem}-{new}.json", data, twins)
+        seg["store"] = new = hashlib.sha256(b"\n".join(chunks)).hexdigest()[:8]
+        for c, data in enumerate(chunks):
+            _write_index_file(search, f"docs-{seg['name']}-{c}-{new}.json", data, twins)
     for key, d in dirs.items():
         for s, e in enumerate(d):
             if e:

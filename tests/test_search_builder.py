@@ -157,9 +157,11 @@ def test_output_is_deterministic_compact_and_all_under_search():
             assert len(data) == seg["shards"]["bytes"][i]
             pos = a[f"search/pos-{seg['name']}-{i}-{h}.json"]
             assert search._hash(data.decode() + "\n" + pos.decode()) == h
-        assert len(seg["store"]) == math.ceil(seg["docs"] / m["store"]["size"])
+        chunks = [a[f"search/docs-{seg['name']}-{c}-{seg['store']}.json"]
+                  for c in range(math.ceil(seg["docs"] / m["store"]["size"]))]
+        assert search._hash("\n".join(c.decode() for c in chunks)) == seg["store"]
     seg0 = m["segments"][0]
-    first = json.loads(a[f"search/docs-{seg0['name']}-0-{seg0['store'][0]}.json"])
+    first = json.loads(a[f"search/docs-{seg0['name']}-0-{seg0['store']}.json"])
     assert first[0][:3] == [docs[0].title, docs[0].url, docs[0].date]
     assert docs[0].abstract.startswith(first[0][3].rstrip("\u2026"))
 
@@ -172,7 +174,7 @@ def test_hostile_text_is_escaped_for_script_embedding():
         for bad in ("<", ">", "\u2028", "\u2029", "&"):
             assert bad not in text, (name, bad)
     seg = json.loads(files["search/manifest.json"])["segments"][0]
-    row = json.loads(files[f"search/docs-{seg['name']}-0-{seg['store'][0]}.json"])[0]
+    row = json.loads(files[f"search/docs-{seg['name']}-0-{seg['store']}.json"])[0]
     assert row[0] == title
 
 
@@ -242,7 +244,7 @@ def test_empty_archive_has_a_valid_manifest():
     files = build_search_index([])
     m = json.loads(files["search/manifest.json"])
     seg = m["segments"][0]
-    assert m["docs"] == 0 and seg["shards"] == 1 and seg["store"] == [] and m["dirs"] == {}
+    assert m["docs"] == 0 and seg["shards"] == 1 and not any(k.startswith("search/docs-") for k in files) and m["dirs"] == {}
     [shard] = [k for k in files if k.startswith(f"search/shard-{seg['name']}-0-") and k.endswith(".json")]
     assert json.loads(files[shard]) == []
 

@@ -47,7 +47,8 @@ Output (all under ``search/``, compact deterministic JSON):
   ``lengths`` (each field's total length), ``store.size`` (doc-store chunk size), and
   per segment (in ref order): ``name``, ``first`` (its first global ref), ``docs``,
   ``lengths``, ``shards`` (how many), ``bytes`` (their total raw size) and ``store`` (the
-  hash of each doc-store chunk); ``terms`` and ``dirs`` (bucket -> hash of its term-dictionary
+  hash of its doc-store chunks' texts joined by newlines: one per segment, so the manifest
+  does not grow with the archive); ``terms`` and ``dirs`` (bucket -> hash of its term-dictionary
   bucket / shard directory) and ``dates``.  The only file with a fixed name.
 * ``dir-<key>-<hash>.json`` -- the shard directory of one bucket: per segment, the separators
   (the shortest prefix of a shard's first term that sorts after the previous shard's last),
@@ -259,16 +260,14 @@ def _encode_segment(out: dict[str, bytes], name: str, first: int, docs: Sequence
         firsts.append(term)
         hashes.append(h)
         sizes.append(len(text.encode("utf-8")))
-    chunk_hashes = []
-    for c in range(0, len(docs), doc_chunk):
-        text = dumps([[d.title, d.url, d.date, snippet(d.abstract, snippet_chars), d.shown or d.date]
-                      for d in docs[c:c + doc_chunk]])
-        h = _hash(text)
-        _emit(out, f"docs-{name}-{c // doc_chunk}-{h}.json", text, emit_js)
-        chunk_hashes.append(h)
+    chunks = [dumps([[d.title, d.url, d.date, snippet(d.abstract, snippet_chars), d.shown or d.date]
+                     for d in docs[c:c + doc_chunk]]) for c in range(0, len(docs), doc_chunk)]
+    store = _hash("\n".join(chunks))     # one tag for the segment's whole store: O(segments) manifest
+    for c, text in enumerate(chunks):
+        _emit(out, f"docs-{name}-{c}-{store}.json", text, emit_js)
     entry = {"name": name, "first": first, "docs": len(docs),
              "lengths": [int(fp.lengths.sum()) for fp in built.fields],
-             "shards": {"first": firsts, "hash": hashes, "bytes": sizes}, "store": chunk_hashes}
+             "shards": {"first": firsts, "hash": hashes, "bytes": sizes}, "store": store}
     return entry, termdict.postings_per_term(built)
 
 

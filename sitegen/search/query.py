@@ -101,7 +101,7 @@ class Engine:
         for ref in refs:
             seg = self._segs[bisect.bisect_right(self._seg_firsts, ref) - 1]
             chunk = (ref - seg["first"]) // size
-            rows = self._json(f"docs-{seg['name']}-{chunk}-{seg['store'][chunk]}.json")
+            rows = self._json(f"docs-{seg['name']}-{chunk}-{seg['store']}.json")
             row = rows[ref - seg["first"] - chunk * size]
             out.append({"title": row[0], "url": row[1], "date": row[2], "snippet": row[3], "shown": row[4]})
         return out

@@ -10,7 +10,7 @@
   the shards' separators (:mod:`sitegen.search.verifydirs`), and every shard's terms are in
   buckets whose directory lists its segment;
 * every shard and document-store chunk of every segment exists under its
-  content-addressed name, with that content hash (and, for shards, the listed size); a
+  content-addressed name (a segment's chunks share one hash, of their texts joined by newlines), with that content hash (and, for shards, the listed size); a
   shard and its positions file (``pos-<segment>-<i>-<hash>.json``) share one hash, of
   the shard's text, a newline and the positions' text, so neither can go stale alone;
   every term-dictionary bucket (``terms-<key>-<hash>.json``) and the dates file
@@ -112,9 +112,15 @@ def _check_segment(seg: dict, table: tuple[dict, set[str]] | None, n_fields: int
             _check_shard(name, entries, first, upper, docs, n_fields, problems)
             if isinstance(entries, list):
                 _check_buckets(name, entries, keys, problems)
-    for c, h in enumerate(seg["store"]):
-        name = f"search/docs-{name_}-{c}-{h}.json"
-        data = _content(name, f"document-store chunk {c} of segment {name_}", h, files, read, problems)
+    h = seg["store"]
+    chunks = [(f"search/docs-{name_}-{c}-{h}.json", c) for c in range(-(-docs // size))]
+    texts = [_file(name, f"document-store chunk {c} of segment {name_}", files, read, problems) for name, c in chunks]
+    if chunks and all(t is not None for t in texts):
+        actual = hashlib.sha256(b"\n".join(texts)).hexdigest()[:8]
+        if actual != h:
+            problems.append(f"search/docs-{name_}-*-{h}.json: the content hash of segment {name_}'s document "
+                            f"store (its chunks joined by newlines) is {actual}, but their names and {MANIFEST} say {h}")
+    for (name, c), data in zip(chunks, texts):
         if data is None:
             continue
         _twin(name, data, files, read, twins, problems)
@@ -198,12 +204,8 @@ def _segment_ok(k: int, seg, m: dict, n_fields: int, bad) -> bool:
         return bad(f'{where}: "lengths" must be {n_fields} non-negative integers')
     if not (_int(seg.get("shards")) and seg["shards"] >= 1 and _int(seg.get("bytes")) and seg["bytes"] > 0):
         return bad(f'{where}: "shards" (how many) and "bytes" (their total size) must be positive integers')
-    store = seg.get("store")
-    if not (isinstance(store, list) and all(isinstance(h, str) and HASH.match(h) for h in store)):
-        return bad(f'{where}: "store" must be a list of 8-hex-digit hashes')
-    size = m["store"]["size"] if isinstance(m.get("store"), dict) and _int(m["store"].get("size")) else 0
-    if size > 0 and len(store) != -(-seg["docs"] // size):
-        return bad(f'{where}: {len(store)} store chunks of {size} cannot hold its {seg["docs"]} documents exactly')
+    if not (isinstance(seg.get("store"), str) and HASH.match(seg["store"])):
+        return bad(f'{where}: "store" must be the 8-hex-digit hash of its document-store chunks')
     return True
 
 

@@ -169,7 +169,7 @@
     var seg = m.segments[segmentOf(m, ref)]
     var local = ref - seg.first
     var chunk = Math.floor(local / m.store.size)
-    return ['docs-' + seg.name + '-' + chunk + '-' + seg.store[chunk] + '.json', local - chunk * m.store.size]
+    return ['docs-' + seg.name + '-' + chunk + '-' + seg.store + '.json', local - chunk * m.store.size]
   }
 
   /* A term's [[segment index, entry], ...] in segment order, from loaded
