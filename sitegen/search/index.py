@@ -105,7 +105,7 @@ _RAW_PER_GZ = 2.5
 # A segment of this many documents gets shards of ``shard_kb``; smaller ones proportionally
 # smaller ones, down to _MIN_SHARD_KB.
 _FULL_SEGMENT_DOCS = 20_000
-_MIN_SHARD_KB = 2
+_MIN_SHARD_KB = 1
 
 
 @dataclass(frozen=True)
@@ -283,7 +283,7 @@ def _check_order(docs: Sequence[SearchDoc]) -> None:
 
 
 def build_search_index(docs: Sequence[SearchDoc], state: State | None = None, *,
-                       title_boost: float = 10, shard_kb: float = 30,
+                       title_boost: float = 10, shard_kb: float = 15,
                        shard_raw_bytes: int | None = None, doc_chunk: int = 25,
                        snippet_chars: int = 240, emit_js: bool = True) -> dict[str, bytes]:
     """Return {output-relative path: bytes}, all paths under "search/".
