@@ -284,7 +284,7 @@ def _check_order(docs: Sequence[SearchDoc]) -> None:
 
 def build_search_index(docs: Sequence[SearchDoc], state: State | None = None, *,
                        title_boost: float = 10, shard_kb: float = 15,
-                       shard_raw_bytes: int | None = None, doc_chunk: int = 25,
+                       shard_raw_bytes: int | None = None, doc_chunk: int = 10,
                        snippet_chars: int = 240, emit_js: bool = True) -> dict[str, bytes]:
     """Return {output-relative path: bytes}, all paths under "search/".
 
