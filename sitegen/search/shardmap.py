@@ -43,14 +43,14 @@ def build_dirs(shards: Sequence[dict], keys: Sequence[set[str]]) -> dict[str, li
     bucket keys it has terms in; keys sorted."""
     out: dict[str, list] = {}
     all_keys = sorted(set().union(*keys)) if keys else []
+    seg_units = [[unit(f) for f in sh["first"]] for sh in shards]
     for key in all_keys:
         k = int(key, 16)
         entries: list = []
-        for sh, seg_keys in zip(shards, keys):
+        for sh, seg_keys, units in zip(shards, keys, seg_units):
             if key not in seg_keys:
                 entries.append(0)
                 continue
-            units = [unit(f) for f in sh["first"]]
             lo = max(0, bisect.bisect_left(units, k) - 1)
             hi = max(lo, bisect.bisect_right(units, k) - 1)
             entries.append([lo, sh["first"][lo + 1:hi + 1], sh["hash"][lo:hi + 1], sh["bytes"][lo:hi + 1]])
