@@ -70,7 +70,7 @@ SCHEMA: dict[str, Any] = {
                         "is refused unless `--allow-small` (guards against half-scraped pages)."),
     "search": {
         "title_boost": ("int", 10, "How much more a title match counts than an abstract match."),
-        "shard_kb": ("int", 30, "Target gzipped size of one search-index shard, in KB."),
+        "shard_kb": ("int", 15, "Target gzipped size of one search-index shard, in KB."),
     },
 }
 
@@ -78,7 +78,7 @@ SCHEMA: dict[str, Any] = {
 @dataclass(frozen=True)
 class SearchConfig:
     title_boost: int = 10
-    shard_kb: int = 30
+    shard_kb: int = 15
 
 
 @dataclass(frozen=True)

@@ -60,27 +60,48 @@ def _matches(out: Path, pattern: str) -> list[Path]:
 
 
 def _reseal(out: Path) -> None:
-    """Rename every shard and store chunk to its content hash and rewrite the manifest (and twins)."""
+    """Rename every shard, store chunk and shard directory to its content hash and rewrite the
+    manifest (and twins)."""
     search = out / "search"
     m = json.loads((search / "manifest.json").read_bytes())
     twins = (search / "manifest.js").exists()
-    for seg in m["segments"]:
-        for kind, hashes in (("shard", seg["shards"]["hash"]), ("docs", seg["store"])):
-            for i, old in enumerate(hashes):
-                stem = f"{seg['name']}-{i}"
-                data = (search / f"{kind}-{stem}-{old}.json").read_bytes()
-                # a shard and its positions file share one hash: of the shard, a newline and the positions
-                pos = (search / f"pos-{stem}-{old}.json").read_bytes() if kind == "shard" else None
-                new = hashlib.sha256(data if pos is None else data + b"\n" + pos).hexdigest()[:8]
-                for name in [kind] + (["pos"] if pos is not None else []):
-                    for ext in (".json", ".js") if twins else (".json",):
-                        (search / f"{name}-{stem}-{old}{ext}").unlink()
-                _write_index_file(search, f"{kind}-{stem}-{new}.json", data, twins)
-                if pos is not None:
-                    _write_index_file(search, f"pos-{stem}-{new}.json", pos, twins)
-                hashes[i] = new
-                if kind == "shard":
-                    seg["shards"]["bytes"][i] = len(data)
+    exts = (".json", ".js") if twins else (".json",)
+    dirs = {key: json.loads((search / f"dir-{key}-{h}.json").read_bytes()) for key, h in m["dirs"].items()}
+    renamed: dict[tuple[int, int], tuple[str, int]] = {}
+    for s, seg in enumerate(m["segments"]):
+        olds = {(lo + j): h for d in dirs.values() if d[s] for j, h in enumerate(d[s][2]) for lo in [d[s][0]]}
+        for i, old in sorted(olds.items()):
+            stem = f"{seg['name']}-{i}"
+            data = (search / f"shard-{stem}-{old}.json").read_bytes()
+            # a shard and its positions file share one hash: of the shard, a newline and the positions
+            pos = (search / f"pos-{stem}-{old}.json").read_bytes()
+            new = hashlib.sha256(data + b"\n" + pos).hexdigest()[:8]
+            for name in ("shard", "pos"):
+                for ext in exts:
+                    (search / f"{name}-{stem}-{old}{ext}").unlink()
+            _write_index_file(search, f"shard-{stem}-{new}.json", data, twins)
+            _write_index_file(search, f"pos-{stem}-{new}.json", pos, twins)
+            renamed[(s, i)] = (new, len(data))
+        seg["bytes"] = sum(b for (s2, _), (_, b) in renamed.items() if s2 == s) or seg["bytes"]
+        old, chunks = seg["store"], []
+        for c in range(-(-seg["docs"] // m["store"]["size"])):
+            stem = f"{seg['name']}-{c}"
+            chunks.append((search / f"docs-{stem}-{old}.json").read_bytes())
+            for ext in exts:
+                (search / f"docs-{stem}-{old}{ext}").unlink()
+        seg["store"] = new = hashlib.sha256(b"\n".join(chunks)).hexdigest()[:8]
+        for c, data in enumerate(chunks):
+            _write_index_file(search, f"docs-{seg['name']}-{c}-{new}.json", data, twins)
+    for key, d in dirs.items():
+        for s, e in enumerate(d):
+            if e:
+                e[2] = [renamed[(s, e[0] + j)][0] for j in range(len(e[2]))]
+                e[3] = [renamed[(s, e[0] + j)][1] for j in range(len(e[3]))]
+        for ext in exts:
+            (search / f"dir-{key}-{m['dirs'][key]}{ext}").unlink()
+        data = json.dumps(d, separators=(",", ":"), ensure_ascii=False).encode()
+        m["dirs"][key] = hashlib.sha256(data).hexdigest()[:8]
+        _write_index_file(search, f"dir-{key}-{m['dirs'][key]}.json", data, twins)
     _write_index_file(search, "manifest.json", json.dumps(m, separators=(",", ":")).encode(), twins)
 
 

@@ -113,7 +113,7 @@ def test_a_new_day_rewrites_only_its_segment_and_the_statistics():
     assert m0["segments"][:2] == m1["segments"][:2]
     changed = {k for k in after if before.get(k) != after[k]}
     kinds = {k.split("/")[1].split("-")[0] for k in changed}
-    assert kinds <= {"shard", "pos", "docs", "terms", "dates", "manifest.json", "manifest.js"}
+    assert kinds <= {"shard", "pos", "docs", "terms", "dir", "dates", "manifest.json", "manifest.js"}
     assert all("-2020-01w1-" not in k and "-2020-01w2-" not in k for k in changed)
     assert {k for k in changed if "-2020-01w3-" in k}
 
@@ -148,7 +148,7 @@ def test_output_is_deterministic_compact_and_all_under_search():
             js = a[name[:-5] + ".js"].decode()
             assert js.startswith("(window.SITEGEN_SEARCH_DATA=window.SITEGEN_SEARCH_DATA||{})")
             assert js.endswith("=" + data.decode() + ";\n")
-    m = json.loads(a["search/manifest.json"])
+    m = searchread.expanded_manifest(a)
     assert m["lunr"] == "2.3.9" and m["fields"] == ["title", "abstract"] and m["pipeline"] == ["stemmer"]
     assert m["docs"] == len(docs) == sum(seg["docs"] for seg in m["segments"])
     for seg in m["segments"]:
@@ -157,9 +157,11 @@ def test_output_is_deterministic_compact_and_all_under_search():
             assert len(data) == seg["shards"]["bytes"][i]
             pos = a[f"search/pos-{seg['name']}-{i}-{h}.json"]
             assert search._hash(data.decode() + "\n" + pos.decode()) == h
-        assert len(seg["store"]) == math.ceil(seg["docs"] / m["store"]["size"])
+        chunks = [a[f"search/docs-{seg['name']}-{c}-{seg['store']}.json"]
+                  for c in range(math.ceil(seg["docs"] / m["store"]["size"]))]
+        assert search._hash("\n".join(c.decode() for c in chunks)) == seg["store"]
     seg0 = m["segments"][0]
-    first = json.loads(a[f"search/docs-{seg0['name']}-0-{seg0['store'][0]}.json"])
+    first = json.loads(a[f"search/docs-{seg0['name']}-0-{seg0['store']}.json"])
     assert first[0][:3] == [docs[0].title, docs[0].url, docs[0].date]
     assert docs[0].abstract.startswith(first[0][3].rstrip("\u2026"))
 
@@ -172,7 +174,7 @@ def test_hostile_text_is_escaped_for_script_embedding():
         for bad in ("<", ">", "\u2028", "\u2029", "&"):
             assert bad not in text, (name, bad)
     seg = json.loads(files["search/manifest.json"])["segments"][0]
-    row = json.loads(files[f"search/docs-{seg['name']}-0-{seg['store'][0]}.json"])[0]
+    row = json.loads(files[f"search/docs-{seg['name']}-0-{seg['store']}.json"])[0]
     assert row[0] == title
 
 
@@ -242,14 +244,15 @@ def test_empty_archive_has_a_valid_manifest():
     files = build_search_index([])
     m = json.loads(files["search/manifest.json"])
     seg = m["segments"][0]
-    assert m["docs"] == 0 and seg["shards"]["first"] == [""] and seg["store"] == []
-    assert json.loads(files[f"search/shard-{seg['name']}-0-{seg['shards']['hash'][0]}.json"]) == []
+    assert m["docs"] == 0 and seg["shards"] == 1 and not any(k.startswith("search/docs-") for k in files) and m["dirs"] == {}
+    [shard] = [k for k in files if k.startswith(f"search/shard-{seg['name']}-0-") and k.endswith(".json")]
+    assert json.loads(files[shard]) == []
 
 
 def test_shard_budget_and_title_boost():
     docs = docs_of([(d.title, d.abstract) for d in load_dump_docs()])
     small = build_search_index(docs, shard_raw_bytes=8000)
-    m = json.loads(small["search/manifest.json"])
+    m = searchread.expanded_manifest(small)
     assert len(searchread.all_shards(m)) > 30
     for seg in m["segments"]:
         sh = seg["shards"]

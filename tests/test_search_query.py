@@ -17,7 +17,7 @@ from sitegen.search import lunrfast
 from sitegen.search.fold import fold
 from sitegen.search.index import SearchDoc, build_search_index
 from sitegen.search.query import Engine, QueryError, corrections
-from sitegen.search.read import all_shards, shard_name
+from sitegen.search.read import shard_map
 from sitegen.search.syntax import parse_query, period
 from sitegen.search.stemmer import STOP_WORDS, pipeline_term, trim
 
@@ -50,9 +50,9 @@ def answer(e: Engine, q, typing=False, by_date=False):
 def test_needed_shards_give_the_same_answers_as_the_whole_index(shipped):
     _, files = shipped
     m = json.loads(files["search/manifest.json"])
-    assert len(all_shards(m)) > 20 and len(m["segments"]) >= 2
+    assert len(shard_map(files).all()) > 20 and len(m["segments"]) >= 2
     whole = engine(files)
-    whole._load(all_shards(m))
+    whole._load(whole.map.all())
     checked = 0
     for q, typing, by_date in specs():
         lazy = engine(files)
@@ -181,7 +181,8 @@ def test_refs_must_be_in_date_order():
 def test_term_dictionary_holds_every_term_once(shipped):
     _, files = shipped
     m = json.loads(files["search/manifest.json"])
-    indexed = list({e[0] for s, i in all_shards(m) for e in json.loads(files["search/" + shard_name(m, s, i)])})
+    smap = shard_map(files)
+    indexed = list({e[0] for s, i in smap.all() for e in json.loads(files["search/" + smap.name("shard", s, i)])})
     in_dict = []
     for key, h in m["terms"].items():
         classes = json.loads(files[f"search/terms-{key}-{h}.json"])

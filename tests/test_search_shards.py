@@ -65,7 +65,7 @@ def corpus():
     files = search.build_search_index(docs, shard_raw_bytes=12000)
     full = lunr_ref.to_lunr_dict(lunrfast.build(
         lunr_ref.analyze((d.title, d.abstract) for d in docs), [("title", 10), ("abstract", 1)]))
-    return files, json.loads(files["search/manifest.json"]), lunr_ref.load_lunr_index(full)
+    return files, searchread.expanded_manifest(files), lunr_ref.load_lunr_index(full)
 
 
 def ranked(results):

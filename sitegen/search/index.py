@@ -29,11 +29,14 @@ an incremental one write the same bytes): with ``Y`` the year of the newest docu
   days 8-14; weeks are days 1-7, 8-14, 15-21, 22-28, 29-31).
 
 So there are at most (years) + 3 + 2 + 5 segments, and a new day rewrites only its
-week's segment (plus the manifest, the dates file and the term-dictionary buckets whose
-terms changed); a new month merges its weeks once, a new quarter its months once, a new
+week's segment (plus the manifest, the dates file, the term-dictionary buckets whose
+terms changed and the shard directories its shards reach); a new month merges its weeks once, a new quarter its months once, a new
 year its quarters once (the one large rewrite, once a year).  A query fetches, in every segment, the
 shard that holds each of its terms (``shardsFor`` in ``search/segments.js``), sums
-the statistics and scores exactly as lunr would on the whole archive.  A segment's
+the statistics and scores exactly as lunr would on the whole archive.  Where those shards
+are (their first terms, hashes and sizes) is not in the manifest but in the shard directory
+of the term's bucket (:mod:`sitegen.search.shardmap`), so a query pays only for the term
+ranges it needs.  A segment's
 shards are cut to a raw-byte budget proportional to its size (``shard_kb`` at
 ``_FULL_SEGMENT_DOCS`` documents, at least ``_MIN_SHARD_KB``), so a rare term costs about
 ``shard_kb`` in all, however the documents are split.
@@ -43,9 +46,14 @@ Output (all under ``search/``, compact deterministic JSON):
 * ``manifest.json`` -- format, lunr version, fields, boosts, pipeline, ``docs`` (N),
   ``lengths`` (each field's total length), ``store.size`` (doc-store chunk size), and
   per segment (in ref order): ``name``, ``first`` (its first global ref), ``docs``,
-  ``lengths``, ``shards`` (``first``: the shortest prefix of the shard's first term that
-  sorts after the previous shard's last; content ``hash`` and ``bytes`` of each shard)
-  and ``store`` (the hash of each doc-store chunk).  The only file with a fixed name.
+  ``lengths``, ``shards`` (how many), ``bytes`` (their total raw size) and ``store`` (the
+  hash of its doc-store chunks' texts joined by newlines: one per segment, so the manifest
+  does not grow with the archive); ``terms`` and ``dirs`` (bucket -> hash of its term-dictionary
+  bucket / shard directory) and ``dates``.  The only file with a fixed name.
+* ``dir-<key>-<hash>.json`` -- the shard directory of one bucket: per segment, the separators
+  (the shortest prefix of a shard's first term that sorts after the previous shard's last),
+  content hashes and sizes of the shards that may hold the bucket's terms
+  (:mod:`sitegen.search.shardmap`).
 * ``shard-<segment>-<i>-<hash>.json`` -- :mod:`sitegen.search.postings`.
 * ``pos-<segment>-<i>-<hash>.json`` -- the token positions of that shard's postings
   (:mod:`sitegen.search.positions`), fetched only to check ``"phrase"`` queries.  A
@@ -80,7 +88,7 @@ import json
 from dataclasses import dataclass
 from typing import Sequence
 
-from sitegen.search import lunrfast, positions, postings, segmemo, termdict
+from sitegen.search import lunrfast, positions, postings, segmemo, shardmap, termdict
 from sitegen.search.encode import dumps
 from sitegen.search.syntax import js_key
 from sitegen.search.termcache import TermCache
@@ -88,7 +96,7 @@ from sitegen.state import State
 
 __all__ = ["SearchDoc", "build_search_index", "FORMAT", "FIELDS"]
 
-FORMAT = 3
+FORMAT = 4
 LUNR_VERSION = "2.3.9"
 FIELDS = ("title", "abstract")
 DATA_GLOBAL = "SITEGEN_SEARCH_DATA"
@@ -97,7 +105,7 @@ _RAW_PER_GZ = 2.5
 # A segment of this many documents gets shards of ``shard_kb``; smaller ones proportionally
 # smaller ones, down to _MIN_SHARD_KB.
 _FULL_SEGMENT_DOCS = 20_000
-_MIN_SHARD_KB = 2
+_MIN_SHARD_KB = 1
 
 
 @dataclass(frozen=True)
@@ -212,9 +220,10 @@ def _separator(prev_last: str, first: str) -> str:
 
 def _segment(out: dict[str, bytes], name: str, first: int, docs: Sequence[SearchDoc], state: State | None,
              fields, budget: int | None, shard_kb: float, doc_chunk: int, snippet_chars: int,
-             emit_js: bool, df: dict[str, int]) -> dict:
-    """Write one segment's files into ``out`` (from its memo when it has one); its manifest
-    entry.  Adds its terms' postings to ``df``."""
+             emit_js: bool, df: dict[str, int]) -> tuple[dict, set[str]]:
+    """Write one segment's files into ``out`` (from its memo when it has one); (its full entry,
+    with every shard's separator, hash and size; the buckets it has terms in).  Adds its terms'
+    postings to ``df``."""
     key = segmemo.segment_key(name, first, docs, [fields, budget, shard_kb, doc_chunk, snippet_chars, emit_js])
     memo = segmemo.load(state, name, key)
     if memo is not None:
@@ -229,7 +238,7 @@ def _segment(out: dict[str, bytes], name: str, first: int, docs: Sequence[Search
         out.update(files)
     for term, n in seg_df.items():
         df[term] = df.get(term, 0) + n
-    return entry
+    return entry, {k for k in map(termdict.bucket_key, seg_df) if k is not None}
 
 
 def _encode_segment(out: dict[str, bytes], name: str, first: int, docs: Sequence[SearchDoc],
@@ -251,16 +260,14 @@ def _encode_segment(out: dict[str, bytes], name: str, first: int, docs: Sequence
         firsts.append(term)
         hashes.append(h)
         sizes.append(len(text.encode("utf-8")))
-    chunk_hashes = []
-    for c in range(0, len(docs), doc_chunk):
-        text = dumps([[d.title, d.url, d.date, snippet(d.abstract, snippet_chars), d.shown or d.date]
-                      for d in docs[c:c + doc_chunk]])
-        h = _hash(text)
-        _emit(out, f"docs-{name}-{c // doc_chunk}-{h}.json", text, emit_js)
-        chunk_hashes.append(h)
+    chunks = [dumps([[d.title, d.url, d.date, snippet(d.abstract, snippet_chars), d.shown or d.date]
+                     for d in docs[c:c + doc_chunk]]) for c in range(0, len(docs), doc_chunk)]
+    store = _hash("\n".join(chunks))     # one tag for the segment's whole store: O(segments) manifest
+    for c, text in enumerate(chunks):
+        _emit(out, f"docs-{name}-{c}-{store}.json", text, emit_js)
     entry = {"name": name, "first": first, "docs": len(docs),
              "lengths": [int(fp.lengths.sum()) for fp in built.fields],
-             "shards": {"first": firsts, "hash": hashes, "bytes": sizes}, "store": chunk_hashes}
+             "shards": {"first": firsts, "hash": hashes, "bytes": sizes}, "store": store}
     return entry, termdict.postings_per_term(built)
 
 
@@ -276,8 +283,8 @@ def _check_order(docs: Sequence[SearchDoc]) -> None:
 
 
 def build_search_index(docs: Sequence[SearchDoc], state: State | None = None, *,
-                       title_boost: float = 10, shard_kb: float = 30,
-                       shard_raw_bytes: int | None = None, doc_chunk: int = 25,
+                       title_boost: float = 10, shard_kb: float = 15,
+                       shard_raw_bytes: int | None = None, doc_chunk: int = 10,
                        snippet_chars: int = 240, emit_js: bool = True) -> dict[str, bytes]:
     """Return {output-relative path: bytes}, all paths under "search/".
 
@@ -291,24 +298,30 @@ def build_search_index(docs: Sequence[SearchDoc], state: State | None = None, *,
     fields = [("title", title_boost), ("abstract", 1)]
     names = segment_names([d.date for d in docs])
     out: dict[str, bytes] = {}
-    segments: list[dict] = []
+    full: list[tuple[dict, set[str]]] = []
     df: dict[str, int] = {}
     gc_was_enabled = gc.isenabled()
     gc.disable()    # millions of small dicts/strings: the cyclic GC only costs time here
     try:
         start = 0
-        while start < len(docs) or not segments:
+        while start < len(docs) or not full:
             end = start
             while end < len(docs) and names[end] == names[start]:
                 end += 1
             name = names[start] if docs else "empty"
-            segments.append(_segment(out, name, start, docs[start:end], state, fields, shard_raw_bytes,
+            full.append(_segment(out, name, start, docs[start:end], state, fields, shard_raw_bytes,
                                      shard_kb, doc_chunk, snippet_chars, emit_js, df))
             start = end
     finally:
         if gc_was_enabled:
             gc.enable()
+    segments = [{**e, "shards": len(e["shards"]["hash"]), "bytes": sum(e["shards"]["bytes"])} for e, _ in full]
     segmemo.prune(state, {s["name"] for s in segments})
+    dir_hashes = {}
+    for key, entries in shardmap.build_dirs([e["shards"] for e, _ in full], [k for _, k in full]).items():
+        text = dumps(entries)
+        dir_hashes[key] = h = _hash(text)
+        _emit(out, f"dir-{key}-{h}.json", text, emit_js)
 
     term_hashes = {}
     for key, classes in termdict.term_buckets(df).items():
@@ -333,6 +346,7 @@ def build_search_index(docs: Sequence[SearchDoc], state: State | None = None, *,
         "store": {"size": doc_chunk},
         "segments": segments,
         "terms": term_hashes,
+        "dirs": dir_hashes,
         "dates": dates_hash,
     }
     _emit(out, "manifest.json", dumps(manifest), emit_js)

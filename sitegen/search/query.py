@@ -26,7 +26,8 @@ from typing import Callable
 from sitegen.search.fold import fold
 from sitegen.search.index import FORMAT
 from sitegen.search.phrases import phrase_filter
-from sitegen.search.read import all_shards, merge_entries, pos_name, shard_name, weigh
+from sitegen.search.read import merge_entries, weigh
+from sitegen.search.shardmap import ShardMap
 
 from sitegen.search.syntax import (MIN_PREFIX, PROHIBITED, REQUIRED, Group, QueryError,
                                   parse_query)
@@ -76,7 +77,7 @@ class Engine:
         self._read = read
         self.manifest = json.loads(read("manifest.json"))
         self._segs = self.manifest["segments"]
-        self._firsts = [[_js_key(t) for t in seg["shards"]["first"]] for seg in self._segs]
+        self.map = ShardMap(self.manifest, self._json)
         self._seg_firsts = [seg["first"] for seg in self._segs]
         self._shards: dict[tuple[int, int], list] = {}
         self._entries: dict[str, dict[int, list]] = {}
@@ -89,7 +90,7 @@ class Engine:
     def _load(self, ids) -> None:
         for key in ids:
             if key not in self._shards:
-                lst = self._json(shard_name(self.manifest, *key))
+                lst = self._json(self.map.name("shard", *key))
                 self._shards[key] = lst
                 for e in lst:
                     self._entries.setdefault(e[0], {})[key[0]] = e
@@ -100,39 +101,25 @@ class Engine:
         for ref in refs:
             seg = self._segs[bisect.bisect_right(self._seg_firsts, ref) - 1]
             chunk = (ref - seg["first"]) // size
-            rows = self._json(f"docs-{seg['name']}-{chunk}-{seg['store'][chunk]}.json")
+            rows = self._json(f"docs-{seg['name']}-{chunk}-{seg['store']}.json")
             row = rows[ref - seg["first"] - chunk * size]
             out.append({"title": row[0], "url": row[1], "date": row[2], "snippet": row[3], "shown": row[4]})
         return out
 
     # ---- shards
-    def _seg_shard(self, s: int, key: bytes) -> int:
-        return max(0, bisect.bisect_right(self._firsts[s], key) - 1)
-
     def shard_for(self, term: str) -> list[tuple[int, int]]:
-        """The shard that would hold ``term``, in every segment."""
-        key = _js_key(term)
-        return [(s, self._seg_shard(s, key)) for s in range(len(self._segs))]
+        """The shard that would hold ``term``, in every segment that has terms of its bucket."""
+        return self.map.shard_for(term)
 
     def shard_range(self, prefix: str, cap: int = 0) -> list[tuple[int, int]]:
         """In every segment: the shards that may hold terms starting with ``prefix`` (at most ``cap``)."""
-        p = _js_key(prefix)
-        out = []
-        for s, firsts in enumerate(self._firsts):
-            k = self._seg_shard(s, p)
-            out.append((s, k))
-            n = 1
-            while k + 1 < len(firsts) and firsts[k + 1][:len(p)] <= p and (not cap or n < cap):
-                k += 1
-                n += 1
-                out.append((s, k))
-        return out
+        return self.map.shard_range(prefix, cap)
 
     def needed_shards(self, groups: list[Group]) -> list[tuple[int, int]]:
         want: set[tuple[int, int]] = set()
         for g in groups:
             if g.kind == "fuzzy":
-                return all_shards(self.manifest)
+                return self.map.all()
             if g.kind == "wildcard":
                 p = g.term.split("*")[0]
                 want.update(self.shard_range(p))
@@ -261,7 +248,7 @@ class Engine:
         if not phrases:
             return None
         want = sorted({k for ph in phrases for g, _ in ph for t in groups[g].terms for k in self.shard_for(t)})
-        pos_lists = {k: self._json(pos_name(self.manifest, *k)) for k in want}
+        pos_lists = {k: self._json(self.map.name("pos", *k)) for k in want}
         return phrase_filter(self.manifest, phrases, groups, self._shards, pos_lists)
 
     def _ref_range(self, after: str | None, before: str | None) -> tuple[int, int]:
@@ -281,7 +268,7 @@ class Engine:
         if parsed.empty:
             return Answer([], parsed.hint, True, [], [], [])
         ids = self.needed_shards(parsed.groups)
-        if sum(self._segs[s]["shards"]["bytes"][i] for s, i in ids if (s, i) not in self._shards) > MAX_FETCH_BYTES:
+        if sum(self.map.nbytes(s, i) for s, i in ids if (s, i) not in self._shards) > MAX_FETCH_BYTES:
             raise QueryError("That query would need too much of the index. "
                              "Use a longer prefix before * or drop the ~ (fuzzy) part.")
         self._load(ids)

@@ -16,26 +16,50 @@ from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
-from sitegen.search import bm25, postings
+from sitegen.search import bm25, postings, verifydirs
+from sitegen.search.shardmap import ShardMap
 from sitegen.search.syntax import js_key
 
-__all__ = ["weigh", "read_index", "merge_entries", "shard_name", "pos_name", "all_shards"]
+__all__ = ["weigh", "read_index", "merge_entries", "shard_map", "expanded_manifest", "shard_name", "pos_name",
+           "all_shards"]
 
 Weighed = list[tuple[list[int], list[float]]]      # per field: (global refs ascending, weights)
 
 
-def shard_name(manifest: dict, s: int, i: int) -> str:
-    seg = manifest["segments"][s]
+def shard_map(files: Mapping[str, bytes]) -> ShardMap:
+    """The :class:`~sitegen.search.shardmap.ShardMap` of built files (``search/...`` -> bytes)."""
+    return ShardMap(json.loads(files["search/manifest.json"]), lambda name: json.loads(files["search/" + name]))
+
+
+def expanded_manifest(files: Mapping[str, bytes]) -> dict:
+    """The manifest with every segment's ``shards`` expanded (from the directories) to its full
+    ``{"first", "hash", "bytes"}`` lists, as format 3 had them: for tests and tools that look at
+    every shard (:func:`shard_name`, :func:`pos_name`, :func:`all_shards` take this form)."""
+    m = json.loads(files["search/manifest.json"])
+    dirs = {key: (name, json.loads(files["search/" + name]))
+            for key, h in m["dirs"].items() for name in [f"dir-{key}-{h}.json"]}
+    problems: list[str] = []
+    tables = verifydirs.assemble(m["segments"], dirs, problems)
+    if problems:
+        raise ValueError("; ".join(problems))
+    for s, (seg, table) in enumerate(zip(m["segments"], tables)):
+        # no terms (the empty index): no directory lists its one (empty) shard
+        seg["shards"] = table[0] if table else {"first": [], "hash": [], "bytes": []}
+    return m
+
+
+def shard_name(expanded: dict, s: int, i: int) -> str:
+    seg = expanded["segments"][s]
     return f"shard-{seg['name']}-{i}-{seg['shards']['hash'][i]}.json"
 
 
-def pos_name(manifest: dict, s: int, i: int) -> str:
-    seg = manifest["segments"][s]
+def pos_name(expanded: dict, s: int, i: int) -> str:
+    seg = expanded["segments"][s]
     return f"pos-{seg['name']}-{i}-{seg['shards']['hash'][i]}.json"
 
 
-def all_shards(manifest: dict) -> list[tuple[int, int]]:
-    return [(s, i) for s, seg in enumerate(manifest["segments"]) for i in range(len(seg["shards"]["first"]))]
+def all_shards(expanded: dict) -> list[tuple[int, int]]:
+    return [(s, i) for s, seg in enumerate(expanded["segments"]) for i in range(len(seg["shards"]["first"]))]
 
 
 def weigh(manifest: dict, per_segment: Sequence[tuple[int, list]]) -> Weighed:
@@ -74,10 +98,11 @@ def read_index(files: dict[str, bytes], shard_ids: Iterable[tuple[int, int]] | N
     """A serialized lunr index from built files (``search/...`` -> bytes), merging only
     ``shard_ids`` (``(segment, shard)`` pairs; default all); ``all_refs`` adds an empty field
     vector for every document.  Used by tests."""
-    manifest = json.loads(files["search/manifest.json"])
-    ids = all_shards(manifest) if shard_ids is None else sorted(shard_ids)
-    loaded = {(s, i): json.loads(files["search/" + shard_name(manifest, s, i)]) for s, i in ids}
-    return merge_entries(manifest, loaded, None, all_refs)
+    smap = shard_map(files)
+    ids = smap.all() if shard_ids is None else sorted(shard_ids)
+    smap.all()      # every name
+    loaded = {(s, i): json.loads(files["search/" + smap.name("shard", s, i)]) for s, i in ids}
+    return merge_entries(smap.manifest, loaded, None, all_refs)
 
 
 def merge_entries(manifest: dict, loaded: Mapping[tuple[int, int], list], keep=None,

@@ -5,8 +5,12 @@
 * ``search/manifest.json`` parses and has this format's fields with the right types, and
   its segments tile the documents: each starts where the previous one ends, their
   document counts and field lengths add up to the manifest's;
+* the shard directories (``dir-<key>-<hash>.json``) exist with their hashes, agree with each
+  other, name every shard of every segment and are exactly what the index writer derives from
+  the shards' separators (:mod:`sitegen.search.verifydirs`), and every shard's terms are in
+  buckets whose directory lists its segment;
 * every shard and document-store chunk of every segment exists under its
-  content-addressed name, with that content hash (and, for shards, the listed size); a
+  content-addressed name (a segment's chunks share one hash, of their texts joined by newlines), with that content hash (and, for shards, the listed size); a
   shard and its positions file (``pos-<segment>-<i>-<hash>.json``) share one hash, of
   the shard's text, a newline and the positions' text, so neither can go stale alone;
   every term-dictionary bucket (``terms-<key>-<hash>.json``) and the dates file
@@ -31,7 +35,9 @@ import json
 import re
 from typing import AbstractSet, Callable
 
+from sitegen.search import verifydirs
 from sitegen.search.index import DATA_GLOBAL, FIELDS, FORMAT, LUNR_VERSION
+from sitegen.search.termdict import bucket_key
 
 MANIFEST = "search/manifest.json"
 HASH = re.compile(r"^[0-9a-f]{8}$")
@@ -54,8 +60,18 @@ def verify_index(files: AbstractSet[str], read: Read, twins: bool) -> list[str]:
     _twin(MANIFEST, raw, files, read, twins, problems)
     n_fields = len(manifest["fields"])
     size = manifest["store"]["size"]
-    for seg in manifest["segments"]:
-        _check_segment(seg, n_fields, size, files, read, twins, problems)
+    dirs = {}
+    for key, h in sorted(manifest["dirs"].items()):
+        name = f"search/dir-{key}-{h}.json"
+        data = _content(name, f"shard directory {key!r}", h, files, read, problems)
+        if data is not None:
+            _twin(name, data, files, read, twins, problems)
+            d = parse_json(name, data, problems)
+            if d is not None:
+                dirs[key] = (name, d)
+    tables = verifydirs.assemble(manifest["segments"], dirs, problems, complete=len(dirs) == len(manifest["dirs"]))
+    for seg, table in zip(manifest["segments"], tables):
+        _check_segment(seg, table, n_fields, size, files, read, twins, problems)
     named = [(f"search/terms-{key}-{h}.json", f"term-dictionary bucket {key!r}", h)
              for key, h in sorted(manifest["terms"].items())] + [
             (f"search/dates-{manifest['dates']}.json", "the dates file", manifest["dates"])]
@@ -67,10 +83,12 @@ def verify_index(files: AbstractSet[str], read: Read, twins: bool) -> list[str]:
     return problems
 
 
-def _check_segment(seg: dict, n_fields: int, size: int, files: AbstractSet[str], read: Read, twins: bool,
-                   problems: list[str]) -> None:
-    """The shards, positions and store chunks of one segment."""
-    sh, name_, docs = seg["shards"], seg["name"], seg["docs"]
+def _check_segment(seg: dict, table: tuple[dict, set[str]] | None, n_fields: int, size: int,
+                   files: AbstractSet[str], read: Read, twins: bool, problems: list[str]) -> None:
+    """The shards (``table``: their separators, hashes and sizes, from the directories; and the
+    buckets whose directories list the segment), positions and store chunks of one segment."""
+    sh, keys = table if table is not None else ({"first": [], "hash": [], "bytes": []}, set())
+    name_, docs = seg["name"], seg["docs"]
     firsts = sh["first"]
     for i, (first, h, nbytes) in enumerate(zip(firsts, sh["hash"], sh["bytes"])):
         name, pos = f"search/shard-{name_}-{i}-{h}.json", f"search/pos-{name_}-{i}-{h}.json"
@@ -92,9 +110,17 @@ def _check_segment(seg: dict, n_fields: int, size: int, files: AbstractSet[str],
         if entries is not None:
             upper = firsts[i + 1] if i + 1 < len(firsts) else None
             _check_shard(name, entries, first, upper, docs, n_fields, problems)
-    for c, h in enumerate(seg["store"]):
-        name = f"search/docs-{name_}-{c}-{h}.json"
-        data = _content(name, f"document-store chunk {c} of segment {name_}", h, files, read, problems)
+            if isinstance(entries, list):
+                _check_buckets(name, entries, keys, problems)
+    h = seg["store"]
+    chunks = [(f"search/docs-{name_}-{c}-{h}.json", c) for c in range(-(-docs // size))]
+    texts = [_file(name, f"document-store chunk {c} of segment {name_}", files, read, problems) for name, c in chunks]
+    if chunks and all(t is not None for t in texts):
+        actual = hashlib.sha256(b"\n".join(texts)).hexdigest()[:8]
+        if actual != h:
+            problems.append(f"search/docs-{name_}-*-{h}.json: the content hash of segment {name_}'s document "
+                            f"store (its chunks joined by newlines) is {actual}, but their names and {MANIFEST} say {h}")
+    for (name, c), data in zip(chunks, texts):
         if data is None:
             continue
         _twin(name, data, files, read, twins, problems)
@@ -156,6 +182,10 @@ def _manifest_ok(m, problems: list[str]) -> bool:
     if not isinstance(terms, dict) or not all(isinstance(k, str) and re.fullmatch(r"[0-9a-z_]+", k)
                                               and isinstance(h, str) and HASH.match(h) for k, h in terms.items()):
         ok = bad('"terms" must map each term-dictionary bucket (lower-case letters, digits, _) to an 8-hex-digit hash')
+    dirs = m.get("dirs")
+    if not isinstance(dirs, dict) or not all(isinstance(k, str) and re.fullmatch(r"[0-9a-f]{4}", k)
+                                             and isinstance(h, str) and HASH.match(h) for k, h in dirs.items()):
+        ok = bad('"dirs" must map each bucket (4 hex digits) to the 8-hex-digit hash of its shard directory')
     if not (isinstance(m.get("dates"), str) and HASH.match(m["dates"])):
         ok = bad('"dates" must be the 8-hex-digit hash of the dates file')
     return ok
@@ -172,22 +202,10 @@ def _segment_ok(k: int, seg, m: dict, n_fields: int, bad) -> bool:
     if not (isinstance(seg.get("lengths"), list) and len(seg["lengths"]) == n_fields
             and all(_int(x) and x >= 0 for x in seg["lengths"])):
         return bad(f'{where}: "lengths" must be {n_fields} non-negative integers')
-    sh = seg.get("shards")
-    if not isinstance(sh, dict) or not all(isinstance(sh.get(key), list) for key in ("first", "hash", "bytes")):
-        return bad(f'{where}: "shards" must be an object with "first", "hash" and "bytes" lists')
-    if not (len(sh["first"]) == len(sh["hash"]) == len(sh["bytes"]) >= 1):
-        return bad(f'{where}: "shards": "first", "hash" and "bytes" must be equally long, at least one shard')
-    if not (all(isinstance(t, str) for t in sh["first"]) and all(isinstance(h, str) and HASH.match(h)
-            for h in sh["hash"]) and all(_int(b) and b > 0 for b in sh["bytes"])):
-        return bad(f'{where}: "shards": first terms must be strings, hashes 8 hex digits, sizes positive integers')
-    if sh["first"][0] != "" or any(not _js_lt(a, b) for a, b in zip(sh["first"], sh["first"][1:])):
-        return bad(f'{where}: "shards.first" must start with "" and rise strictly (JavaScript string order)')
-    store = seg.get("store")
-    if not (isinstance(store, list) and all(isinstance(h, str) and HASH.match(h) for h in store)):
-        return bad(f'{where}: "store" must be a list of 8-hex-digit hashes')
-    size = m["store"]["size"] if isinstance(m.get("store"), dict) and _int(m["store"].get("size")) else 0
-    if size > 0 and len(store) != -(-seg["docs"] // size):
-        return bad(f'{where}: {len(store)} store chunks of {size} cannot hold its {seg["docs"]} documents exactly')
+    if not (_int(seg.get("shards")) and seg["shards"] >= 1 and _int(seg.get("bytes")) and seg["bytes"] > 0):
+        return bad(f'{where}: "shards" (how many) and "bytes" (their total size) must be positive integers')
+    if not (isinstance(seg.get("store"), str) and HASH.match(seg["store"])):
+        return bad(f'{where}: "store" must be the 8-hex-digit hash of its document-store chunks')
     return True
 
 
@@ -281,6 +299,14 @@ def _check_shard(name: str, entries, first: str, upper: str | None, docs: int, n
             why = _postings_problem(e[1 + f], docs)
             if why:
                 problems.append(f"{name}: term {e[0]!r}, field {f}: {why}")
+
+
+def _check_buckets(name: str, entries: list, keys: set[str], problems: list[str]) -> None:
+    """Every term's bucket directory must list the shard's segment (else no query finds the term)."""
+    heads = {e[0][:1] for e in entries if isinstance(e, list) and e and isinstance(e[0], str)}
+    lost = sorted(k for k in map(bucket_key, heads) if k is not None and k not in keys)
+    if lost:
+        problems.append(f"{name}: holds terms of bucket {lost[0]!r}, whose shard directory does not list its segment")
 
 
 def _ints(values) -> bool:

@@ -176,6 +176,8 @@ def query_bytes(files: dict[str, bytes], queries) -> list[dict]:
         answer = engine.search(q)
         out.append({"query": q, "files": len(names), "results": len(answer.results),
                     "shards": sum(n.startswith("shard-") for n in names),
+                    "dirs_kb_gzip": round(sum(len(gzip.compress(files["search/" + n], 6))
+                                              for n in names if n.startswith("dir-")) / 1024, 1),
                     "kb_gzip": round(sum(len(gzip.compress(files["search/" + n], 6)) for n in names) / 1024, 1),
                     "manifest_kb_gzip": round(len(gzip.compress(files["search/manifest.json"], 6)) / 1024, 1)})
     return out
@@ -342,6 +344,7 @@ def main(argv=None) -> int:
     ap.add_argument("n", type=int, help="papers (0 = the shipped dumps)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--no-browser", action="store_true")
+    ap.add_argument("--shard-kb", type=float, default=None, help="search.shard_kb (default: the builder's)")
     ap.add_argument("--add-day", type=int, default=0, metavar="K",
                     help="also measure the bytes written when the last K papers arrive (synthetic: 25 a day)")
     ap.add_argument("--queries", default="diffusion,model,survey,reinforcement learning,"
@@ -349,7 +352,7 @@ def main(argv=None) -> int:
                                          "\"language model\",video -diffusion,model after:2021-06")
     args = ap.parse_args(argv)
     docs = list(load_dump_docs()) if args.n == 0 else synthetic_docs(args.n, args.seed)
-    build = measure_build(docs)
+    build = measure_build(docs, **({} if args.shard_kb is None else {"shard_kb": args.shard_kb}))
     files = build.pop("_files")
     print(json.dumps(build, indent=1))
     queries = args.queries.split(",")

@@ -42,6 +42,13 @@ function readJson (corpus, name) {
   return JSON.parse(fs.readFileSync(path.join(FIXTURE, corpus, name), 'utf8'))
 }
 
+/* The manifest with every shard directory registered (core.addDir), for the pure functions. */
+function manifestWithDirs (corpus) {
+  const m = readJson(corpus, 'search/manifest.json')
+  for (const key of Object.keys(m.dirs)) core.addDir(m, key, readJson(corpus, 'search/dir-' + key + '-' + m.dirs[key] + '.json'))
+  return m
+}
+
 function fileEngine (corpus, log, opts) {
   return core.createEngine(function (name) {
     if (log) log.push(name)
@@ -87,7 +94,7 @@ function rows (res) {
 for (const corpus of CORPORA) {
   test('search.js == sitegen.searchquery (lunr.py) over the query suite: ' + corpus, async function () {
     const expected = readJson(corpus, 'expected.json')
-    const manifest = readJson(corpus, 'search/manifest.json')
+    const manifest = manifestWithDirs(corpus)
     const full = lunr.Index.load(readJson(corpus, 'full.json'))
     let nonEmpty = 0
     for (const spec of QUERIES.map(specOf)) {
@@ -142,6 +149,10 @@ for (const corpus of CORPORA) {
       if (!res.corrections.length) assert.equal(shards.length, want.length, key + ': shards loaded')
       const buckets = log.filter(function (n) { return n.indexOf('terms-') === 0 })
       assert.ok(buckets.length <= parsed.groups.length, key + ': at most one term bucket per word')
+      const dirs = log.filter(function (n) { return n.indexOf('dir-') === 0 })
+      if (!parsed.groups.some(function (g) { return g.kind === 'fuzzy' })) {
+        assert.ok(dirs.length <= 2 * parsed.groups.length, key + ': the shard directories of its words only')
+      }
       if (core.layout(manifest).seg.length > 10 && /^[a-z]+$/.test(q) && !spec.typing && !res.corrections.length) {
         assert.ok(shards.length <= manifest.segments.length, key + ': a one-word query loads one shard per segment')
       }
@@ -163,7 +174,7 @@ test('folding: search.js == sitegen.fold over tricky strings', function () {
 
 test('sharded corpora really have many shards, in several segments', function () {
   for (const corpus of CORPORA) {
-    const m = readJson(corpus, 'search/manifest.json')
+    const m = manifestWithDirs(corpus)
     assert.ok(m.segments.length >= 2, corpus + ': ' + m.segments.length + ' segments')
     if (corpus === 'dumps') continue
     assert.ok(core.layout(m).seg.length >= 20, corpus + ': ' + core.layout(m).seg.length + ' shards')
@@ -233,10 +244,19 @@ test('syntax errors become hints, never exceptions', async function () {
 })
 
 test('wildcards load exactly the shard range of their prefix; typed words at most MAX_PREFIX_SHARDS more per range', function () {
+  // segment a's separators: '', 'b', 'ca', 'cb', 'cc', 'd' (ids 0-5); segment b's: '', 'cb' (ids 6, 7);
+  // b has no terms in "b" or "d"
   const m = {
-    segments: [{ name: 'a', first: 0, shards: { first: ['', 'b', 'ca', 'cb', 'cc', 'd'] } },
-      { name: 'b', first: 10, shards: { first: ['', 'cb'] } }]    // ids 6, 7
+    segments: [{ name: 'a', first: 0, shards: 6 }, { name: 'b', first: 10, shards: 2 }],
+    dirs: { '0061': 'x', '0062': 'x', '0063': 'x', '0064': 'x', '007a': 'x' }
   }
+  const h = function (n) { return Array(n).fill('00000000') }
+  const one = function (n) { return Array(n).fill(1) }
+  core.addDir(m, '0061', [[0, [], h(1), one(1)], [0, [], h(1), one(1)]])
+  core.addDir(m, '0062', [[0, ['b'], h(2), one(2)], 0])
+  core.addDir(m, '0063', [[1, ['ca', 'cb', 'cc'], h(4), one(4)], [0, ['cb'], h(2), one(2)]])
+  core.addDir(m, '0064', [[4, ['d'], h(2), one(2)], 0])
+  core.addDir(m, '007a', [[5, [], h(1), one(1)], [1, [], h(1), one(1)]])
   const group = function (term, extra) {
     return Object.assign({ word: term, term: term, kind: term.indexOf('*') === -1 ? 'term' : 'wildcard', prefix: false }, extra || {})
   }
@@ -250,6 +270,8 @@ test('wildcards load exactly the shard range of their prefix; typed words at mos
   assert.equal(core.MAX_PREFIX_SHARDS, 2)
   assert.deepEqual(core.neededShards(m, [group('c', { prefix: true })]), [1, 2, 6, 7])
   assert.deepEqual(core.neededShards(m, [group('cb', { prefix: true, term: 'ca' })]), [2, 3, 6, 7])
+  assert.deepEqual(core.neededShards(m, [group('b*')]), [1])
+  assert.deepEqual(core.neededShards(m, [group('q')]), [], 'no term of the archive starts with q')
 })
 
 test('edit distance: transpositions count one, the bound cuts off', function () {
@@ -311,7 +333,7 @@ test('one engine answering every query in turn (shard cache and eviction) stays 
       const res = await engine.search(spec.q, spec)
       assertSameRanking(rows(res), exp.results, corpus + ' shared engine ' + keyOf(spec))
     }
-    const m = readJson(corpus, 'search/manifest.json')
+    const m = manifestWithDirs(corpus)
     const total = core.layout(m).seg.length
     if (total > 64) {
       const loads = log.filter(function (n) { return n.indexOf('shard-') === 0 }).length

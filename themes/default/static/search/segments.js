@@ -7,7 +7,11 @@
  * period, each with its own term-range shards; shard ids number them all
  * (segment s's shard i is layout(m).offset[s] + i).  A term lives in one
  * shard per segment: the last whose first term (a separator) is <= it.
- * Python twin: sitegen/search/query.py (shard_for, shard_range) and read.py.
+ * The separators, hashes and sizes are not in the manifest but in one shard
+ * directory per term-dictionary bucket (dir-<key>-<hash>.json: for every
+ * segment with terms in the bucket, the shards that cover it), registered
+ * with addDir before a term of that bucket is looked up.
+ * Python twin: sitegen/search/shardmap.py (ShardMap) and read.py.
  */
 (function (root, factory) {
   'use strict'
@@ -21,18 +25,28 @@
 
   function jsLess (a, b) { return a < b ? -1 : (a > b ? 1 : 0) }
 
-  /* Index of the shard holding `term`: the last shard whose first term <= term. */
-  function shardFor (firsts, term) {
+  /* The term-dictionary bucket of a term: its first UTF-16 code unit, 4 hex digits. */
+  function bucketKey (term) {
+    return ('000' + term.charCodeAt(0).toString(16)).slice(-4)
+  }
+
+  /* How many of the sorted strings `list` are <= term. */
+  function countLE (list, term) {
     var lo = 0
-    var hi = firsts.length - 1
+    var hi = list.length
     while (lo < hi) {
-      var mid = (lo + hi + 1) >> 1
-      if (firsts[mid] <= term) lo = mid; else hi = mid - 1
+      var mid = (lo + hi) >> 1
+      if (list[mid] <= term) lo = mid + 1; else hi = mid
     }
     return lo
   }
 
-  /* The shards that may hold terms starting with prefix (at most cap). */
+  /* Index of the shard holding `term` in a full list of separators: the last whose first term <= term. */
+  function shardFor (firsts, term) {
+    return Math.max(0, countLE(firsts, term) - 1)
+  }
+
+  /* The shards that may hold terms starting with prefix (at most cap), in a full list of separators. */
   function shardRange (firsts, prefix, cap) {
     var k = shardFor(firsts, prefix)
     var out = [k]
@@ -47,44 +61,95 @@
   function layout (m) {
     var l = layouts.get(m)
     if (!l) {
-      l = { offset: [], seg: [], local: [], firsts: [] }
+      l = { offset: [], seg: [], local: [], firsts: [], dirs: Object.create(null), hash: [], bytes: [] }
       m.segments.forEach(function (seg, s) {
         l.offset.push(l.seg.length)
         l.firsts.push(seg.first)
-        for (var i = 0; i < seg.shards.first.length; i++) { l.seg.push(s); l.local.push(i) }
+        for (var i = 0; i < seg.shards; i++) { l.seg.push(s); l.local.push(i) }
       })
       layouts.set(m, l)
     }
     return l
   }
 
-  /* The shard that would hold `term`, in every segment (ids). */
-  function shardsFor (m, term) {
+  /* Register the loaded shard directory of bucket `key` (dir-<key>-<hash>.json:
+   * per segment 0 or [first shard, separators after it, hashes, sizes]). */
+  function addDir (m, key, dir) {
     var l = layout(m)
-    return m.segments.map(function (seg, s) { return l.offset[s] + shardFor(seg.shards.first, term) })
+    if (l.dirs[key]) return
+    l.dirs[key] = dir
+    dir.forEach(function (e, s) {
+      if (!e) return
+      for (var j = 0; j < e[2].length; j++) {
+        l.hash[l.offset[s] + e[0] + j] = e[2][j]
+        l.bytes[l.offset[s] + e[0] + j] = e[3][j]
+      }
+    })
   }
 
-  /* In every segment, the shards that may hold terms starting with prefix (at most cap each). */
-  function shardsInRange (m, prefix, cap) {
+  /* The directory entries (per segment) of term's bucket; [] if no term of the archive is in it. */
+  function dirOf (m, term) {
+    var key = bucketKey(term)
+    if (!m.dirs || !m.dirs[key]) return []
+    var d = layout(m).dirs[key]
+    if (!d) throw new Error('sitegen search: shard directory ' + key + ' is not loaded')
+    return d
+  }
+
+  /* The shard that would hold `term`, in every segment that has terms of its bucket (ids). */
+  function shardsFor (m, term) {
     var l = layout(m)
     var out = []
-    m.segments.forEach(function (seg, s) {
-      shardRange(seg.shards.first, prefix, cap).forEach(function (i) { out.push(l.offset[s] + i) })
+    dirOf(m, term).forEach(function (e, s) {
+      if (e) out.push(l.offset[s] + e[0] + countLE(e[1], term))
     })
     return out
   }
 
+  /* Every shard a loaded directory names (all of them once every directory is loaded). */
+  function allShards (m) {
+    var l = layout(m)
+    var out = []
+    for (var k = 0; k < l.seg.length; k++) if (l.hash[k] !== undefined) out.push(k)
+    return out
+  }
+
+  /* In every segment, the shards that may hold terms starting with prefix (at most cap each; '': all). */
+  function shardsInRange (m, prefix, cap) {
+    if (!prefix) return allShards(m)
+    var l = layout(m)
+    var out = []
+    dirOf(m, prefix).forEach(function (e, s) {
+      if (!e) return
+      var base = l.offset[s] + e[0]
+      var j = countLE(e[1], prefix)
+      out.push(base + j)
+      var n = 1
+      while (j < e[1].length && e[1][j].slice(0, prefix.length) <= prefix && (!cap || n < cap)) {
+        j++
+        n++
+        out.push(base + j)
+      }
+    })
+    return out
+  }
+
+  function known (l, id) {
+    if (l.hash[id] === undefined) throw new Error('sitegen search: no loaded shard directory names shard ' + id)
+    return id
+  }
+
   function fileName (m, kind, id) {
     var l = layout(m)
-    var seg = m.segments[l.seg[id]]
-    return kind + '-' + seg.name + '-' + l.local[id] + '-' + seg.shards.hash[l.local[id]] + '.json'
+    var seg = m.segments[l.seg[known(l, id)]]
+    return kind + '-' + seg.name + '-' + l.local[id] + '-' + l.hash[id] + '.json'
   }
 
   function shardName (m, id) { return fileName(m, 'shard', id) }
 
   function shardBytes (m, id) {
     var l = layout(m)
-    return m.segments[l.seg[id]].shards.bytes[l.local[id]]
+    return l.bytes[known(l, id)]
   }
 
   /* The segment holding document `ref` (refs are in segment order). */
@@ -104,7 +169,7 @@
     var seg = m.segments[segmentOf(m, ref)]
     var local = ref - seg.first
     var chunk = Math.floor(local / m.store.size)
-    return ['docs-' + seg.name + '-' + chunk + '-' + seg.store[chunk] + '.json', local - chunk * m.store.size]
+    return ['docs-' + seg.name + '-' + chunk + '-' + seg.store + '.json', local - chunk * m.store.size]
   }
 
   /* A term's [[segment index, entry], ...] in segment order, from loaded
@@ -163,6 +228,9 @@
 
   return {
     jsLess: jsLess,
+    bucketKey: bucketKey,
+    addDir: addDir,
+    allShards: allShards,
     shardFor: shardFor,
     shardRange: shardRange,
     layout: layout,

@@ -1,10 +1,12 @@
 /* sitegen search, part 5 of 6: the engine -- shard loading, resolving query
  * words to indexed terms (prefixes, typos), scoring, the doc store.
  *
- * search/manifest.json lists the term-range shards (first term, hash, size),
- * the document-store chunks, the term-dictionary buckets (typos) and the
- * dates file.  For a query we parse it (query.js), fetch only the shards
- * holding its terms, resolve every word to indexed terms:
+ * search/manifest.json lists the segments (their statistics, shard counts and
+ * document-store chunks), the shard directories and term-dictionary buckets
+ * (typos) by first letter, and the dates file.  For a query we parse it
+ * (query.js), fetch the shard directories of its words' first letters
+ * (dirKeys; segments.js addDir), then only the shards holding its terms,
+ * and resolve every word to indexed terms:
  *   - a word in the index: its term;
  *   - the word being typed (prefix): its term, the most frequent terms
  *     starting with it (within MAX_PREFIX_SHARDS shards), and, if the word
@@ -60,9 +62,9 @@
   var docsName = SG.docsName
   var mergeShards = SG.mergeShards
 
-  function bucketKey (term) {
-    return ('000' + term.charCodeAt(0).toString(16)).slice(-4)
-  }
+  var bucketKey = SG.bucketKey
+  var addDir = SG.addDir
+  var allShards = SG.allShards
 
   function starPrefix (pattern) {
     return pattern.slice(0, pattern.indexOf('*'))
@@ -99,10 +101,29 @@
         backTerms(g.word).forEach(function (t) { add(shardsFor(manifest, t)) })
       }
     })
-    var out = []
-    var total = layout(manifest).seg.length
-    for (var k = 0; k < total; k++) if (all || want[k]) out.push(k)
-    return out
+    if (all) return allShards(manifest)
+    return Object.keys(want).map(Number).sort(function (a, b) { return a - b })
+  }
+
+  /* The buckets whose shard directories the groups need (every bucket for a fuzzy word). */
+  function dirKeys (manifest, groups) {
+    var want = Object.create(null)
+    var all = false
+    function add (t) { if (t) want[bucketKey(t)] = true; else all = true }
+    groups.forEach(function (g) {
+      if (g.kind === 'fuzzy') { all = true; return }
+      if (g.kind === 'wildcard') {
+        add(starPrefix(g.term))
+        add(Q.stem(starPrefix(g.term)))
+        return
+      }
+      add(g.term)
+      if (g.prefix) {
+        add(g.word)
+        backTerms(g.word).forEach(add)
+      }
+    })
+    return Object.keys(manifest.dirs || {}).sort().filter(function (k) { return all || want[k] })
   }
 
   /* Resolve groups against the loaded vocabulary.  vocab: {has(term),
@@ -428,10 +449,15 @@
           none.tierOf = function () { return 0 }
           return none
         }
-        var ids = neededShards(m, parsed.groups)
-        checkBytes(m, ids)
+        var ids = null
         var dates = (parsed.after !== null || parsed.before !== null) ? load('dates-' + m.dates + '.json') : null
-        return Promise.all([loadShards(m, ids), dates]).then(function (got) {
+        return Promise.all(dirKeys(m, parsed.groups).map(function (k) {
+          return load('dir-' + k + '-' + m.dirs[k] + '.json').then(function (d) { addDir(m, k, d) })
+        })).then(function () {
+          ids = neededShards(m, parsed.groups)
+          checkBytes(m, ids)
+          return Promise.all([loadShards(m, ids), dates])
+        }).then(function (got) {
           var resolved = resolveGroups(m, parsed.groups, vocab)
           return correct(m, resolved, ids).then(function (fixes) {
             var range = got[1] ? refRange(got[1], m.docs, parsed.after, parsed.before) : { lo: 0, hi: m.docs }
@@ -479,6 +505,7 @@
     shardName: shardName,
     layout: layout,
     neededShards: neededShards,
+    dirKeys: dirKeys,
     resolveGroups: resolveGroups,
     scoringClauses: scoringClauses,
     mergeShards: mergeShards,
