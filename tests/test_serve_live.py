@@ -224,3 +224,28 @@ def test_a_template_error_names_its_file_and_line_and_the_last_good_site_stays(l
     base.write_text(good)
     fixed = server.rebuild()
     assert fixed.ok and not fixed.change and server.error is None
+
+
+def test_a_template_edit_reuses_every_view_digest_and_gives_the_build_keys(tmp_path, monkeypatch):
+    """After a template edit the preview reuses the model and the digests of its views (no view is
+    made again: that was most of a template edit's cost at 50k papers), and the keys it gets are
+    exactly the ones a fresh plan (what `sitegen build` derives) gets."""
+    from sitegen.model import views
+    from sitegen.preview.live import load_plan
+    root = make_project(tmp_path / "s", theme="copy")           # the test edits the theme
+    config = load_config(root / "site.yml")
+    first = load_plan(config, ingest_dumps=True, log=lambda m: None)
+    paper = config.theme / "templates" / "paper.html"
+    assert paper.is_relative_to(root)
+    paper.write_text(paper.read_text(encoding="utf-8").replace("{% endblock %}", "<!-- edit -->{% endblock %}", 1),
+                     encoding="utf-8")
+    made = []
+    real = views.PageViews.view
+    monkeypatch.setattr(views.PageViews, "view", lambda self, page: made.append(page.path) or real(self, page))
+    again = load_plan(load_config(root / "site.yml"), ingest_dumps=False, log=lambda m: None, reuse=first)
+    assert made == [] and again.model is first.model
+    monkeypatch.undo()
+    fresh = load_plan(load_config(root / "site.yml"), ingest_dumps=False, log=lambda m: None)
+    assert again.pages == fresh.pages
+    changed = {p for p in fresh.pages if fresh.pages[p] != first.pages[p]}
+    assert changed and all(first.pages[p][0] == "paper" for p in changed)

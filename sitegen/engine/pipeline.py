@@ -50,8 +50,9 @@ from sitegen.engine.fingerprint import content_stats, input_fingerprint, is_fing
 from sitegen.ingestion.merge import IngestResult, ingest
 from sitegen.engine.output import OutputRecord, OutputTree, output_intact
 from sitegen.model.outviews import api_view, sitemap_view
+from sitegen.model.viewkey import digest as view_digest
 from sitegen.model.viewkey import paused_gc
-from sitegen.render.pages import Renderer, page_key, templates_digest
+from sitegen.render.pages import Renderer, key_of, templates_digest
 from sitegen.model.site import build_model
 
 PARALLEL_MIN_PAGES = 400     # fewer stale pages render in-process (a pool costs ~0.1 s)
@@ -223,18 +224,25 @@ def _search_job(config: Config, papers) -> tuple[dict[str, bytes], list[str]]:
     return files, state_notices.drain()
 
 
-def page_keys(renderer: Renderer) -> dict[str, bytes]:
+def page_keys(renderer: Renderer, view_digests: dict[str, bytes] | None = None) -> dict[str, bytes]:
     """Every page's key: its view (the data it shows, with the config values the view read) + its
     template closure + the code: derived, never listed (sitegen.model.views).
 
     The build keeps a page's file when its key is unchanged; the preview (sitegen/preview/live.py)
     memoises a rendered page by it and reloads a tab only when the key of its page changed.
+    ``view_digests``: path -> digest of the view, filled in here; given again with the same model
+    (the preview after a template edit: the model, so every view, is unchanged), only the
+    template digests are new.
     """
     pages = renderer.model.pages
     tmpl = {name: templates_digest(renderer.env, name) for name in sorted({p.template for p in pages})}
     view = renderer.views.view      # not kept: a stale page's view is made again when it renders
+    known = {} if view_digests is None else view_digests
     with paused_gc():
-        return {p.path: page_key(view(p), tmpl[p.template]) for p in pages}
+        for p in pages:
+            if p.path not in known:
+                known[p.path] = view_digest(view(p))
+    return {p.path: key_of(known[p.path], tmpl[p.template]) for p in pages}
 
 
 def _machine_views(model):

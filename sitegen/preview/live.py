@@ -44,17 +44,21 @@ class Plan:
     render: Callable[[str], bytes]
     model: object                     # the SiteModel, for the files computed from it (feeds, API, search)
     warnings: list[str]
+    view_digests: dict[str, bytes] = dataclasses.field(default_factory=dict)   # of this model's views
 
 
-def load_plan(config: Config, *, ingest_dumps: bool, log: Callable[[str], None], model=None) -> Plan:
+def load_plan(config: Config, *, ingest_dumps: bool, log: Callable[[str], None], reuse: Plan | None = None) -> Plan:
     """Ingest (if the dumps may have changed), load content, build the model and its page plan.
 
-    ``model``: the current model, when only templates changed (the model depends on content and
-    config alone, so it is reused as it is and only the renderer and the keys are new).
+    ``reuse``: the current plan, when only templates changed (the model depends on content and
+    config alone, so it is reused as it is, with the digests of its views: only the renderer,
+    the template digests and so the keys are new).
     Raises :class:`~sitegen.errors.SitegenError` on bad input, including a template that does
     not compile (every template a page uses is compiled here, so the error names its file and line).
     """
     warnings: list[str] = []
+    model = reuse.model if reuse is not None else None
+    digests: dict[str, bytes] = dict(reuse.view_digests) if reuse is not None else {}
     if model is None:
         if ingest_dumps:
             ingest(config, log=log)
@@ -63,13 +67,13 @@ def load_plan(config: Config, *, ingest_dumps: bool, log: Callable[[str], None],
         model = build_model(config, content, related)
         warnings = list(content.warnings)
     renderer = Renderer(model)
-    keys = pipeline.page_keys(renderer)
+    keys = pipeline.page_keys(renderer, digests)
     used = {p.template for p in model.pages}
     for name in sorted({n for t in used for n in template_closure(renderer.env, t)}):
         renderer.template(name)      # the extended and included ones too (Jinja loads those lazily)
     by_path = {p.path: p for p in model.pages}
     return Plan({p.path: (p.kind, keys[p.path]) for p in model.pages},
-                lambda path: renderer.render(by_path[path]), model, warnings)
+                lambda path: renderer.render(by_path[path]), model, warnings, digests)
 
 
 class RenderCache:
@@ -219,7 +223,7 @@ def load_snapshot(config: Config, generation: int, cache: RenderCache, *, ingest
         plan = current.plan
     else:
         plan = load_plan(config, ingest_dumps=ingest_dumps, log=log,
-                         model=current.plan.model if what == "templates" else None)
+                         reuse=current.plan if what == "templates" else None)
     skips: list[str] = []
     statics = pipeline.static_files(config, skips)
     pipeline.check_extra_assets(config, statics)

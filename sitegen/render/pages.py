@@ -228,8 +228,12 @@ def template_error(e: BaseException) -> ThemeError:
 
 def page_key(view: dict[str, Any], template_digest: bytes) -> bytes:
     """A page's key: its view, its template closure and sitegen's code -- derived, never listed."""
-    return hashlib.blake2b(digest(view) + template_digest + package_code_digest().encode(),
-                           digest_size=16).digest()
+    return key_of(digest(view), template_digest)
+
+
+def key_of(view_digest: bytes, template_digest: bytes) -> bytes:
+    """:func:`page_key` from the digest of the view (the preview reuses those of an unchanged model)."""
+    return hashlib.blake2b(view_digest + template_digest + package_code_digest().encode(), digest_size=16).digest()
 
 
 class Renderer:
