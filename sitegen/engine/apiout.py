@@ -32,7 +32,7 @@ from sitegen.digest import digest
 from sitegen.engine.output import OutputTree
 from sitegen.model.outviews import View
 from sitegen.render.api import (API_INDEX, ARCHIVE_CSV, ARCHIVE_JSON, CSV_HEAD, JSON_FOOT, compress, index,
-                                json_head, render_unit, units)
+                                json_head, rendered, units)
 from sitegen.state import State, decode
 
 DOWNLOADS = (ARCHIVE_JSON, ARCHIVE_CSV)
@@ -42,7 +42,6 @@ DOWNLOADS = (ARCHIVE_JSON, ARCHIVE_CSV)
 class ApiStats:
     units: int = 0           # month units in the archive
     rendered: int = 0        # of them rendered this build (the rest kept as they are)
-    compressed: int = 0      # gzip members compressed (a rendered unit's two, or a lost one)
 
 
 def _sha(data: bytes) -> str:
@@ -97,14 +96,13 @@ def _keep(tree: OutputTree, u, got, pools) -> bool:
 
 
 def _render(tree: OutputTree, u) -> tuple[dict, bytes, bytes]:
-    r = render_unit(u)
+    out, entry, jm, cm = rendered(u)
     files = {}
-    for rel, data in r.files.items():
-        rel, entry, written = tree.stage(rel, data)
-        tree.record(rel, entry, written)
-        files[rel] = list(entry)
-    jm, cm = compress(r.json_data), compress(r.csv_data)
-    return {"files": files, "sha256": r.entry["sha256"], "json": [len(jm), _sha(jm)], "csv": [len(cm), _sha(cm)]}, jm, cm
+    for rel, data in out.items():
+        rel, manifest_entry, written = tree.stage(rel, data)
+        tree.record(rel, manifest_entry, written)
+        files[rel] = list(manifest_entry)
+    return {"files": files, "sha256": entry["sha256"], "json": [len(jm), _sha(jm)], "csv": [len(cm), _sha(cm)]}, jm, cm
 
 
 def _member(data: bytes) -> tuple[bytes, str]:
@@ -132,7 +130,6 @@ def write_api(state: State, v: View, tree: OutputTree) -> ApiStats:
         else:
             got, jm, cm = _render(tree, u)
             stats.rendered += 1
-            stats.compressed += 2
         new_units[u.key.hex()] = got
         entries.append(u.entry(got["sha256"]))
         members[0].append((jm, got["json"][1]))

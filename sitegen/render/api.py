@@ -166,7 +166,7 @@ def api(v: View, memo: dict | None = None) -> dict[str, bytes]:
     entries, json_members, csv_members = [], [compress(json_head(v))], [compress(CSV_HEAD)]
     done = {}
     for u in units(v):
-        hit = done[u.key] = (memo or {}).get(u.key) or _rendered(u)
+        hit = done[u.key] = (memo or {}).get(u.key) or rendered(u)
         files, entry, json_member, csv_member = hit
         out.update(files)
         entries.append(entry)
@@ -182,6 +182,7 @@ def api(v: View, memo: dict | None = None) -> dict[str, bytes]:
     return out
 
 
-def _rendered(u: Unit) -> tuple[dict[str, bytes], View, bytes, bytes]:
+def rendered(u: Unit) -> tuple[dict[str, bytes], View, bytes, bytes]:
+    """A unit's files, its index entry and its two gzip members (the build's and the preview's one path)."""
     r = render_unit(u)
     return r.files, r.entry, compress(r.json_data), compress(r.csv_data)
