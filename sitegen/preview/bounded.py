@@ -138,21 +138,27 @@ class PreviewHTTPServer:
     def _loop(self) -> None:
         next_beat = time.monotonic() + self.deps.heartbeat
         while self._running:
-            for key, _mask in self._sel.select(timeout=SWEEP):
-                what = key.data
-                if what == "accept":
-                    self._accept()
-                elif what == "wake":
-                    self._drain_wake()
-                elif isinstance(what, _Conn):
-                    self._read(what)
-                else:
-                    self._stream_readable(what)
+            self._handle([key.data for key, _mask in self._sel.select(timeout=SWEEP)])
             now = time.monotonic()
             self._expire(now)
             if now >= next_beat:
                 self.events.heartbeat()
                 next_beat = now + self.deps.heartbeat
+
+    def _handle(self, ready: list) -> None:
+        """One batch of ready sockets.  Handling one may close another of the same batch (an accept
+        evicts the oldest waiting connection, a read ends a stream), whose event is then stale: it is
+        skipped, never read (its socket is closed, and its descriptor may already be a new one's)."""
+        for what in ready:
+            if what == "accept":
+                self._accept()
+            elif what == "wake":
+                self._drain_wake()
+            elif isinstance(what, _Conn):
+                if self._waiting.get(what.sock.fileno()) is what:
+                    self._read(what)
+            elif what in self._streams and not what.dead:
+                self._stream_readable(what)
 
     def _accept(self) -> None:
         for _ in range(256):

@@ -123,8 +123,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def get(port: int, path: str) -> int:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+def get(port: int, path: str = "/", timeout: float = 600) -> int:
+    """GET ``path`` from a server on loopback ``port``; the status (the body is read and dropped).
+    The one such helper: the preview's load test uses it too."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
         conn.request("GET", path)
         resp = conn.getresponse()
