@@ -21,6 +21,7 @@ from sitegen.config import Config
 from sitegen.content.records import Content, Day, Paper
 from sitegen.errors import SitegenError
 from sitegen.model import aznav
+from sitegen.model.weeks import Week, week_key, week_papers as group_week, weeks as iso_weeks
 from sitegen.model.viewkey import paused_gc
 
 
@@ -102,6 +103,20 @@ class SiteModel:
     feeds: tuple[Feed, ...] = FEEDS              # the feeds this build publishes: all of FEEDS, or none
                                                  # without a host (build_model; feeds need absolute URLs)
     az_keys: list[str] = field(default_factory=list)   # aznav.az_key of each of papers_az (computed once)
+    weeks: list[Week] = field(default_factory=list)    # ISO weeks with digest days, ascending (model/weeks.py)
+    week_index: dict[str, int] = field(default_factory=dict)
+
+    def week_of(self, d: dt.date) -> Week:
+        return self.weeks[self.week_index[week_key(d)]]
+
+    def week_neighbours(self, w: Week) -> tuple[Week | None, Week | None]:
+        i = self.week_index[w.key]
+        return (self.weeks[i - 1] if i > 0 else None, self.weeks[i + 1] if i + 1 < len(self.weeks) else None)
+
+    def week_papers(self, w: Week) -> list[tuple[dt.date, list[Paper]]]:
+        """The week's papers grouped by day, each once (under the first of its days in the week)."""
+        groups = group_week(w, {d: self.day(d).papers for d in w.days})
+        return [(d, [self.papers[s] for s in slugs]) for d, slugs in groups]
 
     def day(self, d: dt.date) -> Day:
         return self.days[self.day_index[d]]
@@ -209,6 +224,8 @@ def build_model(config: Config, content: Content, related: dict[str, list[str]] 
             newest=days[-1].date if days else None, build_date=build_date(days),
             day_index={d.date: i for i, d in enumerate(days)},
             feeds=FEEDS if config.absolute else ())
+        model.weeks = iso_weeks(d.date for d in days)
+        model.week_index = {w.key: i for i, w in enumerate(model.weeks)}
         model.pages = plan_pages(model)
     return model
 
@@ -227,6 +244,8 @@ def plan_pages(m: SiteModel) -> list[Page]:
         pages.append(Page(f"papers/{p.slug}/index.html", "paper.html", "paper", p))
     for mo in m.months:
         pages.append(Page(f"months/{mo.key}/index.html", "month.html", "month", mo))
+    for w in m.weeks:
+        pages.append(Page(f"weeks/{w.key}/index.html", "week.html", "week", w))
     pages.append(Page("archive/index.html", "archive.html", "archive"))
     pages += az_pages(m)
     pages.append(Page("feeds/index.html", "feeds.html", "feeds"))

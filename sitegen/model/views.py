@@ -21,6 +21,7 @@ from typing import Any, Callable
 from sitegen.model.site import Month, Page, SiteModel
 from sitegen.markup import tex
 from sitegen.model.viewkey import ConfigReader
+from sitegen.model.weeks import week_key
 from sitegen.text import excerpt
 
 View = dict[str, Any]
@@ -71,6 +72,7 @@ def day_view(m: SiteModel, page: Page, cfg: ConfigReader, shared: Shared) -> Vie
         item = lambda p: _item(p, day, excerpts[p.slug], shared)      # noqa: E731
     iso = shared.iso[day.date]
     return {"day": {"date": iso, "month": iso[:7], "month_label": _month_name(iso, True), "compact": compact,
+                    "week": week_key(day.date),
                     "count": len(day.papers), "body": day.body, "prev": _iso(prev.date if prev else None),
                     "next": _iso(nxt.date if nxt else None),
                     "new": [item(p) for p in new], "seen": [item(p) for p in seen]}}
@@ -94,6 +96,7 @@ def month_view(m: SiteModel, page: Page, cfg: ConfigReader, shared: Shared) -> V
     cfg.use("date_format")
     return {"month": {"key": mo.key, "label": _month_name(mo.days[0].isoformat(), True),
                       "days": [{"date": d.isoformat(), "count": len(m.day(d).papers)} for d in mo.days],
+                      "weeks": _month_weeks(mo),
                       "papers": [{"slug": p.slug, "title": p.title, "days": [shared.iso[d] for d in ds]}
                                  for p, ds in m.month_papers(mo)]}}
 
@@ -102,8 +105,29 @@ def archive_view(m: SiteModel, page: Page, cfg: ConfigReader, shared: Shared) ->
     cfg.use("date_format")
     return {"total_papers": len(m.papers), "total_days": len(m.days),
             "months": [{"key": mo.key, "year": mo.year, "name": _month_name(mo.days[0].isoformat(), False),
+                        "weeks": _month_weeks(mo),
                         "days": [{"date": d.isoformat(), "count": len(m.day(d).papers)} for d in mo.days]}
                        for mo in m.months]}
+
+
+def _month_weeks(mo: Month) -> list[str]:
+    """The ISO weeks (``YYYY-Www``) that have a digest day in month ``mo``, in order."""
+    return sorted({week_key(d) for d in mo.days})
+
+
+def week_view(m: SiteModel, page: Page, cfg: ConfigReader, shared: Shared) -> View:
+    """One ISO week: its digest days, each with the papers it is the week's first listing of."""
+    w = page.obj
+    cfg.use("date_format")
+    prev, nxt = m.week_neighbours(w)
+    start = shared.iso[w.start]
+    groups = dict(m.week_papers(w))       # a day whose papers were all listed earlier in the week has none
+    days = [{"date": shared.iso[d], "count": len(m.day(d).papers),
+             "papers": [dict(shared.link[p.slug], earlier=p.first_seen < w.start) for p in groups.get(d, ())]}
+            for d in w.days]
+    return {"week": {"key": w.key, "year": int(w.key[:4]), "number": int(w.key[6:]), "start": start,
+                     "end": shared.iso[w.end], "prev": prev.key if prev else None, "next": nxt.key if nxt else None,
+                     "count": sum(len(d["papers"]) for d in days), "days": days}}
 
 
 def _az_link(link) -> View | None:
@@ -136,7 +160,7 @@ def plain_view(m: SiteModel, page: Page, cfg: ConfigReader, shared: Shared) -> V
 
 VIEWS: dict[str, Callable[..., View]] = {
     "home": home_view, "day": day_view, "day-compact": day_view, "paper": paper_view, "month": month_view,
-    "archive": archive_view, "papers": papers_view, "feeds": feeds_page_view, "search": plain_view,
+    "archive": archive_view, "week": week_view, "papers": papers_view, "feeds": feeds_page_view, "search": plain_view,
     "404": plain_view,
 }
 
