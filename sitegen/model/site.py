@@ -247,6 +247,7 @@ def plan_pages(m: SiteModel) -> list[Page]:
     for w in m.weeks:
         pages.append(Page(f"weeks/{w.key}/index.html", "week.html", "week", w))
     pages.append(Page("archive/index.html", "archive.html", "archive"))
+    pages.append(Page("trends/index.html", "trends.html", "trends"))
     pages += az_pages(m)
     pages.append(Page("feeds/index.html", "feeds.html", "feeds"))
     pages.append(Page("search/index.html", "search.html", "search"))

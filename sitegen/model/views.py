@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Callable
 
+from sitegen.model import timeviews
 from sitegen.model.site import Month, Page, SiteModel
 from sitegen.markup import tex
 from sitegen.model.viewkey import ConfigReader
@@ -115,21 +116,6 @@ def _month_weeks(mo: Month) -> list[str]:
     return sorted({week_key(d) for d in mo.days})
 
 
-def week_view(m: SiteModel, page: Page, cfg: ConfigReader, shared: Shared) -> View:
-    """One ISO week: its digest days, each with the papers it is the week's first listing of."""
-    w = page.obj
-    cfg.use("date_format")
-    prev, nxt = m.week_neighbours(w)
-    start = shared.iso[w.start]
-    groups = dict(m.week_papers(w))       # a day whose papers were all listed earlier in the week has none
-    days = [{"date": shared.iso[d], "count": len(m.day(d).papers),
-             "papers": [dict(shared.link[p.slug], earlier=p.first_seen < w.start) for p in groups.get(d, ())]}
-            for d in w.days]
-    return {"week": {"key": w.key, "year": int(w.key[:4]), "number": int(w.key[6:]), "start": start,
-                     "end": shared.iso[w.end], "prev": prev.key if prev else None, "next": nxt.key if nxt else None,
-                     "count": sum(len(d["papers"]) for d in days), "days": days}}
-
-
 def _az_link(link) -> View | None:
     return {"key": link.key, "label": link.label, "url": link.url, "count": link.count} if link else None
 
@@ -160,7 +146,7 @@ def plain_view(m: SiteModel, page: Page, cfg: ConfigReader, shared: Shared) -> V
 
 VIEWS: dict[str, Callable[..., View]] = {
     "home": home_view, "day": day_view, "day-compact": day_view, "paper": paper_view, "month": month_view,
-    "archive": archive_view, "week": week_view, "papers": papers_view, "feeds": feeds_page_view, "search": plain_view,
+    "archive": archive_view, "week": timeviews.week_view, "trends": timeviews.trends_view, "papers": papers_view, "feeds": feeds_page_view, "search": plain_view,
     "404": plain_view,
 }
 

@@ -1,9 +1,11 @@
-"""Week pages (issue 16): every digest day on exactly one week page, each paper once per week."""
+"""Week pages and /trends/ (issue 16): every digest day on exactly one week page, each paper once per
+week; the trends page's numbers are the archive's."""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+from collections import Counter
 
 import pytest
 
@@ -70,3 +72,19 @@ def test_weeks_link_in_a_chain_and_from_days_archive_and_months(built):
     for mo in m.months:
         html = (out / "months" / mo.key / "index.html").read_text()
         assert all(f'href="/weeks/{W.week_key(d)}/"' in html for d in mo.days)
+
+
+def test_trends_page_counts_papers_by_first_seen_month_and_week_and_ranks_the_busiest_days(built):
+    site, m = built
+    html = (site / "_site" / "trends" / "index.html").read_text()
+    rows = dict(re.findall(r'<tr><th scope="row">(\d{4}-\d\d)</th><td>(\d+)</td></tr>', html))
+    months = Counter(f"{p.first_seen:%Y-%m}" for p in m.papers.values())
+    assert rows == {k: str(months[k]) for k in rows} and set(months) <= set(rows)
+    weeks = dict(re.findall(r'<tr><th scope="row">(\d{4}-W\d\d)</th><td>(\d+)</td></tr>', html))
+    firsts = Counter(W.week_key(p.first_seen) for p in m.papers.values())
+    assert weeks == {w.key: str(firsts[w.key]) for w in m.weeks[-12:]}
+    busiest = re.findall(r'<tr><th scope="row"><a href="/days/([\d-]+)/">.*?</a></th><td>(\d+)</td></tr>', html)
+    counts = sorted(((-len(d.papers), d.date.isoformat()) for d in m.days))[:10]
+    assert busiest == [(d, str(-n)) for n, d in counts]
+    assert '<svg viewBox="0 0 640 160" role="img"' in html and "style=" not in html
+    assert 'href="/trends/"' in (site / "_site" / "archive" / "index.html").read_text()

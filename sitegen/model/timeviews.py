@@ -1,0 +1,61 @@
+"""The views of the pages about time (issue 16): a week (``/weeks/YYYY-Www/``) and ``/trends/``.
+
+Same contract as :mod:`sitegen.model.views` (registered in its ``VIEWS``): a function of the model,
+the page, a :class:`~sitegen.model.viewkey.ConfigReader` and the views' ``Shared``, returning plain
+data.  Chart geometry comes from :mod:`sitegen.model.trends` as numbers; the theme's
+``charts.html`` draws it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sitegen.model import trends
+from sitegen.model.site import Page, SiteModel
+from sitegen.model.viewkey import ConfigReader
+
+View = dict[str, Any]
+
+RECENT_WEEKS = 12           # the /trends/ chart of papers per week
+BUSIEST = 10                # the /trends/ table of the busiest days
+
+
+def week_view(m: SiteModel, page: Page, cfg: ConfigReader, shared: Any) -> View:
+    """One ISO week: each digest day of it with the papers it is the week's first listing of (a day
+    whose papers were all listed earlier in the week has none, and says so)."""
+    w = page.obj
+    cfg.use("date_format")
+    prev, nxt = m.week_neighbours(w)
+    groups = dict(m.week_papers(w))
+    days = [{"date": shared.iso[d], "count": len(m.day(d).papers),
+             "papers": [dict(shared.link[p.slug], earlier=p.first_seen < w.start) for p in groups.get(d, ())]}
+            for d in w.days]
+    return {"week": {"key": w.key, "year": int(w.key[:4]), "number": int(w.key[6:]), "start": shared.iso[w.start],
+                     "end": shared.iso[w.end], "prev": prev.key if prev else None, "next": nxt.key if nxt else None,
+                     "count": sum(len(d["papers"]) for d in days), "days": days}}
+
+
+def _new_per_week(m: SiteModel, weeks) -> list[tuple[str, int]]:
+    """New papers (first seen that week) of each of ``weeks``."""
+    out = []
+    for w in weeks:
+        n = sum(1 for d in w.days for s in m.day(d).papers if m.papers[s].first_seen == d)
+        out.append((w.key, n))
+    return out
+
+
+def trends_view(m: SiteModel, page: Page, cfg: ConfigReader, shared: Any) -> View:
+    """Papers per month (by the month a paper was first seen) and per recent week, the busiest days,
+    and -- when the model has topics -- the topics rising this month and the new ones."""
+    cfg.use("date_format")
+    if not m.days:
+        return {"trends": None}
+    span = trends.month_span(trends.month_of(m.days[0].date), trends.month_of(m.days[-1].date))
+    monthly = trends.monthly((p.first_seen for p in m.papers.values()), span)
+    weekly = _new_per_week(m, m.weeks[-RECENT_WEEKS:])
+    busiest = trends.busiest_days(((d.date, len(d.papers)) for d in m.days), BUSIEST)
+    return {"trends": {
+        "newest": shared.iso[m.days[-1].date], "month": trends.month_key(span[-1]),
+        "monthly": trends.bar_chart(monthly), "weekly": trends.bar_chart(weekly),
+        "busiest": [{"date": d, "count": n} for d, n in busiest],
+        "topics": None}}
