@@ -62,6 +62,8 @@ SCHEMA: dict[str, Any] = {
                   "this many digest days."),
     "feed_size": ("int", 50, "At least this many papers in the paper feeds: whole earlier days are added "
                   "until both `feed_days` and this hold."),
+    "topic_feed_size": ("int", 20, "Papers in each topic's feed (`topics/<slug>/feed.xml`, `feed.json`): "
+                        "the topic's latest, newest first."),
     "daily_feed_days": ("int", 30, "Digest days in the daily feed (`feeds/daily.xml`, `feeds/daily.json`), "
                         "one entry per day listing its papers."),
     "excerpt_length": ("int", 300, "Characters of abstract shown on day pages (cut at a word)."),
@@ -113,6 +115,7 @@ class Config:
     recent_days: int
     small_day_ratio: float
     search: SearchConfig = field(default_factory=SearchConfig)
+    topic_feed_size: int = 20
 
     @cached_property
     def base_path(self) -> str:
@@ -349,7 +352,7 @@ def from_mapping(raw: dict, root: Path, path: Path | None = None) -> Config:
         related_count=v["related_count"], feed_days=v["feed_days"], feed_size=v["feed_size"],
         daily_feed_days=v["daily_feed_days"], excerpt_length=v["excerpt_length"],
         recent_days=v["recent_days"], small_day_ratio=v["small_day_ratio"],
-        search=SearchConfig(**v["search"]),
+        search=SearchConfig(**v["search"]), topic_feed_size=v["topic_feed_size"],
     )
 
 

@@ -47,11 +47,14 @@ class Month:
 
 @dataclass(frozen=True)
 class Feed:
-    """One published feed file. :data:`FEEDS` is the only list of them."""
+    """One published feed file. :data:`FEEDS` is the only list of the site-wide ones; a topic's two
+    feeds come from :func:`topic_feeds` (``SiteModel.topic_feeds``), derived from the model's topics."""
 
     path: str        # output path, e.g. "feed.xml"
     format: str      # "atom" | "json"
-    stream: str      # "papers" (every new paper of the latest days) | "days" (one entry per day)
+    stream: str      # "papers" (every new paper of the latest days) | "days" (one entry per day) | "topic"
+    topic: str = ""          # a topic feed: the topic's slug (its page is topics/<slug>/) ...
+    topic_name: str = ""     # ... and its shown name
 
     @property
     def media_type(self) -> str:
@@ -63,7 +66,8 @@ class Feed:
 
     def name(self, config: Config) -> str:
         """The title inside the feed file (what a feed reader shows as the subscription's name)."""
-        return {"papers": config.title, "days": f"{config.title}: daily digest"}[self.stream]
+        return {"papers": config.title, "days": f"{config.title}: daily digest",
+                "topic": f"{config.title}: {self.topic_name}"}[self.stream]
 
     def label(self, config: Config) -> str:
         """The name with its format, for the ``/feeds/`` page and the head's alternate links."""
@@ -74,11 +78,14 @@ class Feed:
         if self.stream == "papers":
             return (f"One entry per paper: every paper new in the latest {config.feed_days} digest days "
                     f"(at least {config.feed_size} papers, counting whole days), newest day first.")
+        if self.stream == "topic":
+            return (f"One entry per paper: the latest {config.topic_feed_size} papers on {self.topic_name}, "
+                    "newest first.")
         return (f"One entry per digest day for the latest {config.daily_feed_days} days, "
                 "listing that day's papers with links.")
 
 
-# Every feed sitegen publishes: the writer (feeds.py), the /feeds/ page, the head links, the
+# Every site-wide feed sitegen publishes: the writer (feeds.py), the /feeds/ page, the head links, the
 # build summary and `sitegen check` all read this tuple, so none of them can miss one.
 FEEDS: tuple[Feed, ...] = (
     Feed("feed.xml", "atom", "papers"),
@@ -86,6 +93,16 @@ FEEDS: tuple[Feed, ...] = (
     Feed("feeds/daily.xml", "atom", "days"),
     Feed("feeds/daily.json", "json", "days"),
 )
+
+# The OPML file of every topic's Atom feed (for readers that import subscriptions); written with the
+# topic feeds, listed on /feeds/, and read back by `sitegen check`.
+TOPICS_OPML = "feeds/topics.opml"
+
+
+def topic_feeds(topics: list[tuple[str, str]]) -> tuple[Feed, ...]:
+    """The two feeds (Atom, JSON Feed) of each topic, from (slug, name) pairs, in slug order."""
+    return tuple(Feed(f"topics/{slug}/feed.{ext}", fmt, "topic", slug, name)
+                 for slug, name in sorted(topics) for ext, fmt in (("xml", "atom"), ("json", "json")))
 
 
 @dataclass
@@ -103,6 +120,8 @@ class SiteModel:
     feeds: tuple[Feed, ...] = FEEDS              # the feeds this build publishes: all of FEEDS, or none
                                                  # without a host (build_model; feeds need absolute URLs)
     az_keys: list[str] = field(default_factory=list)   # aznav.az_key of each of papers_az (computed once)
+    topic_feeds: tuple[Feed, ...] = ()           # each topic's feeds (topic_feeds(); none without a host)
+    topic_feed_papers: dict[str, list[str]] = field(default_factory=dict)   # topic slug -> its feed's papers
     weeks: list[Week] = field(default_factory=list)    # ISO weeks with digest days, ascending (model/weeks.py)
     week_index: dict[str, int] = field(default_factory=dict)
 
@@ -117,6 +136,10 @@ class SiteModel:
         """The week's papers grouped by day, each once (under the first of its days in the week)."""
         groups = group_week(w, {d: self.day(d).papers for d in w.days})
         return [(d, [self.papers[s] for s in slugs]) for d, slugs in groups]
+
+    def published_feeds(self) -> tuple[Feed, ...]:
+        """Every feed file this build writes: the site-wide ones, then the topics'."""
+        return self.feeds + self.topic_feeds
 
     def day(self, d: dt.date) -> Day:
         return self.days[self.day_index[d]]

@@ -19,7 +19,7 @@ import datetime as dt
 from typing import Any, Callable
 
 from sitegen.model import timeviews
-from sitegen.model.site import Month, Page, SiteModel
+from sitegen.model.site import TOPICS_OPML, Month, Page, SiteModel
 from sitegen.markup import tex
 from sitegen.model.viewkey import ConfigReader
 from sitegen.model.weeks import week_key
@@ -135,8 +135,15 @@ def papers_view(m: SiteModel, page: Page, cfg: ConfigReader, shared: Shared) -> 
 
 def feeds_page_view(m: SiteModel, page: Page, cfg: ConfigReader, shared: Shared) -> View:
     # What each feed holds and its address: shown here only (the head links carry less, _feed_links).
+    topics: dict[str, View] = {}
+    for f in m.topic_feeds:      # each topic's Atom and JSON Feed (site.topic_feeds: one entry per topic)
+        t = topics.setdefault(f.topic, {"slug": f.topic, "name": f.topic_name})
+        t[f.format] = f.path
     return {"feeds": [dict(_feed_link(f, cfg), url=cfg.abs_url(f.path), format=f.format_name, holds=f.holds(cfg))
-                      for f in m.feeds]}
+                      for f in m.feeds],
+            "topic_feeds": list(topics.values()),
+            "topic_feed_size": cfg.topic_feed_size if m.topic_feeds else None,
+            "opml": {"path": TOPICS_OPML, "url": cfg.abs_url(TOPICS_OPML)} if m.topic_feeds else None}
 
 
 def plain_view(m: SiteModel, page: Page, cfg: ConfigReader, shared: Shared) -> View:
