@@ -1,0 +1,86 @@
+"""Topic feeds and their OPML (issue 16): a feed per topic holds its latest papers, newest first,
+bounded by ``topic_feed_size``, dated by its newest paper (so a topic without new papers keeps its
+bytes), and the OPML lists every topic's Atom feed."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from helpers import make_project, run_cli
+from sitegen.config import load_config
+from sitegen.content.records import load_content
+from sitegen.model.site import TOPICS_OPML, build_model, topic_feeds
+from sitegen.render.feeds import feed_files
+from tests.bench import synth
+
+ATOM = "{http://www.w3.org/2005/Atom}"
+SITE = "https://example.org/sub/"
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory):
+    site = make_project(tmp_path_factory.mktemp("tf") / "s", dumps=[],
+                        config={"related_count": 0, "base_url": SITE, "topic_feed_size": 4})
+    synth.generate(60, site / "content" / "dumps", seed=5, papers_per_day=6, start=dt.date(2025, 1, 27))
+    assert run_cli("ingest", "--config", str(site / "site.yml")).exit_code == 0
+    cfg = load_config(site / "site.yml")
+    return build_model(cfg, load_content(cfg.content_dir))
+
+
+def with_topics(m, topics: dict[str, tuple[str, list[str]]]):
+    """``m`` with hand-made topics (slug -> (name, papers newest first)) in place of derived ones."""
+    m.topic_feeds = topic_feeds([(slug, name) for slug, (name, _) in topics.items()])
+    m.topic_feed_papers = {slug: papers for slug, (_, papers) in topics.items()}
+    return m
+
+
+def newest_first(m, slugs):
+    return sorted(slugs, key=lambda s: (m.papers[s].first_seen, s), reverse=True)
+
+
+def test_a_topics_feed_holds_its_latest_papers_newest_first_bounded(model):
+    m = model
+    all_papers = newest_first(m, m.papers)
+    odd = all_papers[1::2]
+    with_topics(m, {"odd-ones": ("odd ones", odd), "few": ("a <few> & more", all_papers[-2:])})
+    files = feed_files(m)
+    atom = ET.fromstring(files["topics/odd-ones/feed.xml"])
+    ids = [e.findtext(ATOM + "id") for e in atom.findall(ATOM + "entry")]
+    assert ids == [f"urn:sitegen:paper:{s}" for s in odd[:4]]            # topic_feed_size: 4
+    assert atom.findtext(ATOM + "updated") == f"{m.papers[odd[0]].first_seen.isoformat()}T00:00:00Z"
+    assert atom.findtext(ATOM + "title") == f"{m.config.title}: odd ones"
+    assert atom.find(ATOM + "link[@rel='alternate']").get("href") == SITE + "topics/odd-ones/"
+    jf = json.loads(files["topics/odd-ones/feed.json"])
+    assert [i["id"] for i in jf["items"]] == ids and jf["feed_url"] == SITE + "topics/odd-ones/feed.json"
+    few = ET.fromstring(files["topics/few/feed.xml"])
+    assert few.findtext(ATOM + "title").endswith("a <few> & more") and len(few.findall(ATOM + "entry")) == 2
+    # the OPML: every topic's Atom feed, with its page
+    opml = ET.fromstring(files[TOPICS_OPML])
+    outlines = [(o.get("text"), o.get("xmlUrl"), o.get("htmlUrl")) for o in opml.iter("outline")]
+    assert outlines == [("a <few> & more", SITE + "topics/few/feed.xml", SITE + "topics/few/"),
+                        ("odd ones", SITE + "topics/odd-ones/feed.xml", SITE + "topics/odd-ones/")]
+    # site-wide feeds unchanged by topics
+    assert {"feed.xml", "feed.json", "feeds/daily.xml", "feeds/daily.json"} <= files.keys()
+
+
+def test_a_topic_without_new_papers_keeps_its_bytes(model):
+    m = model
+    all_papers = newest_first(m, m.papers)
+    old = all_papers[10:20]
+    with_topics(m, {"old": ("old", old), "new": ("new", all_papers[1:5])})
+    before = feed_files(m)
+    with_topics(m, {"old": ("old", old), "new": ("new", all_papers[:5])})     # a newer paper joins "new"
+    after = feed_files(m)
+    changed = {k for k in after if before.get(k) != after[k]}
+    assert changed == {"topics/new/feed.xml", "topics/new/feed.json"} | {
+        k for k in ("feed.xml", "feed.json", "feeds/daily.xml", "feeds/daily.json") if before[k] != after[k]}
+    assert not changed & {"topics/old/feed.xml", "topics/old/feed.json", TOPICS_OPML}
+
+
+def test_no_topic_feeds_no_opml(model):
+    m = with_topics(model, {})
+    assert not any(k.startswith("topics/") or k == TOPICS_OPML for k in feed_files(m))
