@@ -22,13 +22,16 @@ BUSIEST = 10                # the /trends/ table of the busiest days
 
 def week_view(m: SiteModel, page: Page, cfg: ConfigReader, shared: Any) -> View:
     """One ISO week: each digest day of it with the papers it is the week's first listing of (a day
-    whose papers were all listed earlier in the week has none, and says so)."""
+    whose papers were all listed earlier in the week has none, and says so).  A paper's first-seen
+    date is in the view only when the page shows it (first seen before the week)."""
     w = page.obj
     cfg.use("date_format")
     prev, nxt = m.week_neighbours(w)
     groups = dict(m.week_papers(w))
     days = [{"date": shared.iso[d], "count": len(m.day(d).papers),
-             "papers": [dict(shared.link[p.slug], earlier=p.first_seen < w.start) for p in groups.get(d, ())]}
+             "papers": [{"slug": p.slug, "title": p.title,
+                         "earlier": shared.iso[p.first_seen] if p.first_seen < w.start else None}
+                        for p in groups.get(d, ())]}
             for d in w.days]
     return {"week": {"key": w.key, "year": int(w.key[:4]), "number": int(w.key[6:]), "start": shared.iso[w.start],
                      "end": shared.iso[w.end], "prev": prev.key if prev else None, "next": nxt.key if nxt else None,
