@@ -21,6 +21,7 @@ from sitegen.config import Config
 from sitegen.content.records import Content, Day, Paper
 from sitegen.errors import SitegenError
 from sitegen.model import aznav
+from sitegen.model.topicmodel import TopicInfo
 from sitegen.model.viewkey import paused_gc
 
 
@@ -102,6 +103,9 @@ class SiteModel:
     feeds: tuple[Feed, ...] = FEEDS              # the feeds this build publishes: all of FEEDS, or none
                                                  # without a host (build_model; feeds need absolute URLs)
     az_keys: list[str] = field(default_factory=list)   # aznav.az_key of each of papers_az (computed once)
+    # topic slug -> TopicInfo, most papers first (ties by name); paper slug -> its topic slugs, best first
+    topics: dict[str, TopicInfo] = field(default_factory=dict)
+    paper_topics: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def day(self, d: dt.date) -> Day:
         return self.days[self.day_index[d]]
@@ -195,7 +199,8 @@ def build_date(content_days: list[Day]) -> dt.date | None:
     return content_days[-1].date if content_days else None
 
 
-def build_model(config: Config, content: Content, related: dict[str, list[str]] | None = None) -> SiteModel:
+def build_model(config: Config, content: Content, related: dict[str, list[str]] | None = None,
+                topics: tuple[dict[str, TopicInfo], dict[str, tuple[str, ...]]] | None = None) -> SiteModel:
     with paused_gc():       # tens of thousands of small records and pages, no cycles among them
         days = list(content.days.values())
         by_month: dict[tuple[int, int], list[dt.date]] = defaultdict(list)
@@ -209,6 +214,8 @@ def build_model(config: Config, content: Content, related: dict[str, list[str]] 
             newest=days[-1].date if days else None, build_date=build_date(days),
             day_index={d.date: i for i, d in enumerate(days)},
             feeds=FEEDS if config.absolute else ())
+        if topics is not None:
+            model.topics, model.paper_topics = topics
         model.pages = plan_pages(model)
     return model
 
