@@ -47,15 +47,20 @@ class _Stats:
             for name in sorted(filenames):
                 if name.startswith(".") and ".tmp-" in name:
                     continue
-                path = os.path.join(dirpath, name)
-                try:
-                    st = os.stat(path)
-                except OSError:      # a dangling symlink (an editor's lock file): what the link says
-                    st = os.lstat(path)
-                self.seen[path] = st
-                self.h.update(os.fsencode(path) + f"\0{st.st_mtime_ns}\0{st.st_size}\n".encode())
-                if st.st_mtime_ns >= self.since and stat.S_ISREG(st.st_mode):
-                    self.racy[path] = _file_hash(path)
+                self.file(os.path.join(dirpath, name))
+
+    def file(self, path: str) -> None:
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
+            self.h.update(b"-" + os.fsencode(path) + b"\n")
+            return
+        except OSError:      # a dangling symlink (an editor's lock file): what the link says
+            st = os.lstat(path)
+        self.seen[path] = st
+        self.h.update(os.fsencode(path) + f"\0{st.st_mtime_ns}\0{st.st_size}\n".encode())
+        if st.st_mtime_ns >= self.since and stat.S_ISREG(st.st_mode):
+            self.racy[path] = _file_hash(path)
 
 
 def _file_hash(path: str) -> str:
@@ -96,6 +101,7 @@ def content_stats(config: Config) -> _Stats:
     snap = _Stats()
     for folder in (config.content_papers, config.content_days):
         snap.tree(folder)
+    snap.file(str(config.content_dir / "topics.yml"))     # the topic registry (content/topicreg.py)
     return snap
 
 

@@ -54,6 +54,7 @@ from sitegen.model.viewkey import digest as view_digest
 from sitegen.model.viewkey import paused_gc
 from sitegen.render.pages import Renderer, key_of, templates_digest
 from sitegen.model.site import build_model
+from sitegen.engine.topicstate import TopicStats, compute_topics
 
 PARALLEL_MIN_PAGES = 400     # fewer stale pages render in-process (a pool costs ~0.1 s)
 PARALLEL_MIN_SEARCH = 150    # papers from which the search index is built in a parallel process
@@ -76,6 +77,7 @@ class BuildReport:
     feeds: bool = False          # feeds and sitemap written (base_url has a host)
     ingest: IngestResult | None = None
     related: object = None       # what the related-papers update did (model.related.Stats)
+    topics: object = None        # what the topics phase did (engine.topicstate.TopicStats)
     timings: dict[str, float] = field(default_factory=dict)
 
     def summary(self) -> str:
@@ -391,7 +393,10 @@ def _build_pages(config: Config, content, report: BuildReport, search_job: _Back
     related = compute_related(config, content.papers, report, force)
     lap("related")
     faults.point("build.related")
-    model = build_model(config, content, related)
+    report.topics = TopicStats()
+    topics = compute_topics(config, content.papers, force=force, stats=report.topics)
+    lap("topics")
+    model = build_model(config, content, related, topics)
     renderer = Renderer(model)
     keys = page_keys(renderer)
     stored = None if force else record.read()
@@ -432,7 +437,7 @@ def _build_pages(config: Config, content, report: BuildReport, search_job: _Back
         feeds = feed_files(model)   # bounded by the feeds' size: computed every build, never stale
         for rel, data in feeds.items():
             tree.add(rel, data)
-        report.feeds = len(feeds)
+        report.feeds = len(model.published_feeds())     # the OPML file is not a feed
         write_api_files(config, model, tree, report)
         lap("feeds")
         faults.point("build.feeds")

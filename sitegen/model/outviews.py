@@ -62,10 +62,10 @@ def day_entries(m: SiteModel, cfg: ConfigReader) -> list[View]:
 
 
 def topic_entries(m: SiteModel, cfg: ConfigReader, feed: Feed) -> list[View]:
-    """A topic's latest ``topic_feed_size`` papers (``SiteModel.topic_feed_papers``), newest first: each
-    a paper entry dated with the day it was first seen."""
+    """A topic's latest ``topic_feed_size`` papers (``TopicInfo.papers`` is newest first): each a paper
+    entry dated with the day it was first seen."""
     out = []
-    for slug in m.topic_feed_papers.get(feed.topic, ())[:cfg.topic_feed_size]:
+    for slug in m.topics[feed.topic].papers[:cfg.topic_feed_size]:
         p = m.papers[slug]
         f = _day_fields(cfg, m.day(p.first_seen))
         intro = (f'<p>On {html_escape(feed.topic_name)}; new in the digest of '
@@ -93,7 +93,7 @@ def feed_view(m: SiteModel, feed: Feed) -> View:
         # day rewrites only the feeds of the topics it added papers to.
         fid = f"urn:sitegen:feed:topic:{feed.topic}:{cfg.abs_url('')}"
         updated = rfc3339(max(e["day"] for e in entries)) if entries else "1970-01-01T00:00:00Z"
-        subtitle, home = f"The latest papers on {feed.topic_name}.", cfg.abs_url(f"topics/{feed.topic}/")
+        subtitle, home = f"The latest papers on {feed.topic_name}.", cfg.abs_url(m.topic_url(feed.topic))
     v = {"path": feed.path, "format": feed.format, "id": fid, "title": feed.name(cfg), "subtitle": subtitle,
          "language": cfg.language, "author": cfg.author, "updated": updated,
          "self_url": cfg.abs_url(feed.path), "home_url": home, "entries": entries}
@@ -109,7 +109,7 @@ def opml_view(m: SiteModel) -> View | None:
         return None
     v = {"path": TOPICS_OPML, "title": f"{cfg.title}: every topic's feed",
          "outlines": [{"text": f.topic_name, "title": f.name(cfg), "xml_url": cfg.abs_url(f.path),
-                       "html_url": cfg.abs_url(f"topics/{f.topic}/")} for f in atom]}
+                       "html_url": cfg.abs_url(m.topic_url(f.topic))} for f in atom]}
     v["site"] = cfg.values()
     return v
 

@@ -21,6 +21,7 @@ from sitegen.config import Config
 from sitegen.content.records import Content, Day, Paper
 from sitegen.errors import SitegenError
 from sitegen.model import aznav
+from sitegen.model.topicmodel import TopicInfo
 from sitegen.model.weeks import Week, week_key, week_papers as group_week, weeks as iso_weeks
 from sitegen.model.viewkey import paused_gc
 
@@ -120,8 +121,10 @@ class SiteModel:
     feeds: tuple[Feed, ...] = FEEDS              # the feeds this build publishes: all of FEEDS, or none
                                                  # without a host (build_model; feeds need absolute URLs)
     az_keys: list[str] = field(default_factory=list)   # aznav.az_key of each of papers_az (computed once)
-    topic_feeds: tuple[Feed, ...] = ()           # each topic's feeds (topic_feeds(); none without a host)
-    topic_feed_papers: dict[str, list[str]] = field(default_factory=dict)   # topic slug -> its feed's papers
+    # topic slug -> TopicInfo, most papers first (ties by name); paper slug -> its topic slugs, best first
+    topics: dict[str, TopicInfo] = field(default_factory=dict)
+    paper_topics: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    topic_feeds: tuple[Feed, ...] = ()           # each topic's two feeds (topic_feeds(); none without a host)
     weeks: list[Week] = field(default_factory=list)    # ISO weeks with digest days, ascending (model/weeks.py)
     week_index: dict[str, int] = field(default_factory=dict)
 
@@ -136,6 +139,18 @@ class SiteModel:
         """The week's papers grouped by day, each once (under the first of its days in the week)."""
         groups = group_week(w, {d: self.day(d).papers for d in w.days})
         return [(d, [self.papers[s] for s in slugs]) for d, slugs in groups]
+
+    def has_page(self, path: str) -> bool:
+        """Whether the plan has a page at output path ``path`` (a set made once, on first use)."""
+        paths = self.__dict__.get("_page_paths")
+        if paths is None:
+            paths = self.__dict__["_page_paths"] = {p.path for p in self.pages}
+        return path in paths
+
+    def topic_url(self, slug: str) -> str:
+        """Where a topic's feed and OPML outline link: its page, or the home page while the plan has
+        no topic pages."""
+        return f"topics/{slug}/" if self.has_page(f"topics/{slug}/index.html") else ""
 
     def published_feeds(self) -> tuple[Feed, ...]:
         """Every feed file this build writes: the site-wide ones, then the topics'."""
@@ -233,7 +248,8 @@ def build_date(content_days: list[Day]) -> dt.date | None:
     return content_days[-1].date if content_days else None
 
 
-def build_model(config: Config, content: Content, related: dict[str, list[str]] | None = None) -> SiteModel:
+def build_model(config: Config, content: Content, related: dict[str, list[str]] | None = None,
+                topics: tuple[dict[str, TopicInfo], dict[str, tuple[str, ...]]] | None = None) -> SiteModel:
     with paused_gc():       # tens of thousands of small records and pages, no cycles among them
         days = list(content.days.values())
         by_month: dict[tuple[int, int], list[dt.date]] = defaultdict(list)
@@ -249,6 +265,10 @@ def build_model(config: Config, content: Content, related: dict[str, list[str]] 
             feeds=FEEDS if config.absolute else ())
         model.weeks = iso_weeks(d.date for d in days)
         model.week_index = {w.key: i for i, w in enumerate(model.weeks)}
+        if topics is not None:
+            model.topics, model.paper_topics = topics
+        if config.absolute:      # feeds need absolute URLs
+            model.topic_feeds = topic_feeds([(t.slug, t.name) for t in model.topics.values()])
         model.pages = plan_pages(model)
     return model
 

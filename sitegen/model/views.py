@@ -137,7 +137,7 @@ def feeds_page_view(m: SiteModel, page: Page, cfg: ConfigReader, shared: Shared)
     # What each feed holds and its address: shown here only (the head links carry less, _feed_links).
     topics: dict[str, View] = {}
     for f in m.topic_feeds:      # each topic's Atom and JSON Feed (site.topic_feeds: one entry per topic)
-        t = topics.setdefault(f.topic, {"slug": f.topic, "name": f.topic_name})
+        t = topics.setdefault(f.topic, {"slug": f.topic, "name": f.topic_name, "page": m.topic_url(f.topic) or None})
         t[f.format] = f.path
     return {"feeds": [dict(_feed_link(f, cfg), url=cfg.abs_url(f.path), format=f.format_name, holds=f.holds(cfg))
                       for f in m.feeds],
