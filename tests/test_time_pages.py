@@ -88,3 +88,21 @@ def test_trends_page_counts_papers_by_first_seen_month_and_week_and_ranks_the_bu
     assert busiest == [(d, str(-n)) for n, d in counts]
     assert '<svg viewBox="0 0 640 160" role="img"' in html and "style=" not in html
     assert 'href="/trends/"' in (site / "_site" / "archive" / "index.html").read_text()
+
+
+def test_trends_lists_the_rising_and_new_topics_of_the_model(built):
+    from sitegen.model import trends as T
+    site, m = built
+    cfg = load_config(site / "site.yml")
+    from sitegen.engine.topicstate import compute_topics
+    content = load_content(cfg.content_dir)
+    m = build_model(cfg, content, topics=compute_topics(cfg, content.papers))
+    assert m.topics, "the synthetic archive has topics"
+    page = next(p for p in m.pages if p.kind == "trends")
+    v = PageViews(m).view(page)["trends"]["topics"]
+    dates = {t.name: [m.papers[s].first_seen for s in t.papers] for t in m.topics.values()}
+    newest = m.days[-1].date
+    assert [(r["name"], r["this_month"], r["ratio"]) for r in v["rising"]] == [
+        (r.name, r.this_month, r.ratio) for r in T.rising(dates, newest, limit=20)]
+    assert [(x["name"], x["count"]) for x in v["new"]] == T.new_topics(dates, newest, limit=20)
+    assert v["rising"] or v["new"]

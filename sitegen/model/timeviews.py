@@ -18,6 +18,7 @@ View = dict[str, Any]
 
 RECENT_WEEKS = 12           # the /trends/ chart of papers per week
 BUSIEST = 10                # the /trends/ table of the busiest days
+TOPICS_LISTED = 20          # rising and new topics on /trends/
 
 
 def week_view(m: SiteModel, page: Page, cfg: ConfigReader, shared: Any) -> View:
@@ -47,6 +48,24 @@ def _new_per_week(m: SiteModel, weeks) -> list[tuple[str, int]]:
     return out
 
 
+def _topic_trends(m: SiteModel) -> View | None:
+    """Topics rising this month against the previous three and topics new this month
+    (:func:`trends.rising`, :func:`trends.new_topics`), or none without topics."""
+    if not m.topics:
+        return None
+    by_name = {t.name: t for t in m.topics.values()}
+    dates = {t.name: [m.papers[s].first_seen for s in t.papers if s in m.papers] for t in m.topics.values()}
+    newest = m.days[-1].date
+
+    def link(name: str) -> View:
+        slug = by_name[name].slug
+        return {"name": name, "page": m.topic_url(slug) or None}
+
+    return {"rising": [dict(link(r.name), this_month=r.this_month, average=r.average, ratio=r.ratio)
+                       for r in trends.rising(dates, newest, limit=TOPICS_LISTED)],
+            "new": [dict(link(name), count=n) for name, n in trends.new_topics(dates, newest, limit=TOPICS_LISTED)]}
+
+
 def trends_view(m: SiteModel, page: Page, cfg: ConfigReader, shared: Any) -> View:
     """Papers per month (by the month a paper was first seen) and per recent week, the busiest days,
     and -- when the model has topics -- the topics rising this month and the new ones."""
@@ -59,6 +78,7 @@ def trends_view(m: SiteModel, page: Page, cfg: ConfigReader, shared: Any) -> Vie
     busiest = trends.busiest_days(((d.date, len(d.papers)) for d in m.days), BUSIEST)
     return {"trends": {
         "newest": shared.iso[m.days[-1].date], "month": trends.month_key(span[-1]),
+        "month_label": m.days[-1].date.strftime("%B %Y"),
         "monthly": trends.bar_chart(monthly), "weekly": trends.bar_chart(weekly),
         "busiest": [{"date": d, "count": n} for d, n in busiest],
-        "topics": None}}
+        "topics": _topic_trends(m)}}
