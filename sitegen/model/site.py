@@ -22,6 +22,7 @@ from sitegen.content.records import Content, Day, Paper
 from sitegen.errors import SitegenError
 from sitegen.model import aznav
 from sitegen.model.topicmodel import TopicInfo
+from sitegen.model.topicviews import topic_pages
 from sitegen.model.viewkey import paused_gc
 
 
@@ -236,6 +237,7 @@ def plan_pages(m: SiteModel) -> list[Page]:
         pages.append(Page(f"months/{mo.key}/index.html", "month.html", "month", mo))
     pages.append(Page("archive/index.html", "archive.html", "archive"))
     pages += az_pages(m)
+    pages += topic_pages(m, Page)
     pages.append(Page("feeds/index.html", "feeds.html", "feeds"))
     pages.append(Page("search/index.html", "search.html", "search"))
     pages.append(Page("404.html", "404.html", "404"))
