@@ -22,6 +22,7 @@ from sitegen.content.records import Content, Day, Paper
 from sitegen.errors import SitegenError
 from sitegen.model import aznav
 from sitegen.model.topicmodel import TopicInfo
+from sitegen.model.topicviews import topic_pages
 from sitegen.model.weeks import Week, week_key, week_papers as group_week, weeks as iso_weeks
 from sitegen.model.viewkey import paused_gc
 
@@ -146,6 +147,15 @@ class SiteModel:
         if paths is None:
             paths = self.__dict__["_page_paths"] = {p.path for p in self.pages}
         return path in paths
+
+    def feeds_of_topic(self, slug: str) -> tuple[Feed, ...]:
+        """A topic's feeds (Atom, JSON Feed) of :attr:`topic_feeds`, or none (a dict made once)."""
+        by = self.__dict__.get("_topic_feeds_by")
+        if by is None:
+            by = self.__dict__["_topic_feeds_by"] = {}
+            for f in self.topic_feeds:
+                by.setdefault(f.topic, []).append(f)
+        return tuple(by.get(slug, ()))
 
     def topic_url(self, slug: str) -> str:
         """Where a topic's feed and OPML outline link: its page, or the home page while the plan has
@@ -292,6 +302,7 @@ def plan_pages(m: SiteModel) -> list[Page]:
     pages.append(Page("archive/index.html", "archive.html", "archive"))
     pages.append(Page("trends/index.html", "trends.html", "trends"))
     pages += az_pages(m)
+    pages += topic_pages(m, Page)
     pages.append(Page("feeds/index.html", "feeds.html", "feeds"))
     pages.append(Page("search/index.html", "search.html", "search"))
     pages.append(Page("404.html", "404.html", "404"))

@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Callable
 
-from sitegen.model import timeviews
+from sitegen.model import timeviews, topicviews
 from sitegen.model.site import TOPICS_OPML, Month, Page, SiteModel
 from sitegen.markup import tex
 from sitegen.model.viewkey import ConfigReader
@@ -36,7 +36,7 @@ def _item(p, day, excerpt: str, shared: Shared) -> View:
     """A paper in a list: title, abstract excerpt and the days before ``day`` it was seen on."""
     date = day.date
     return {"slug": p.slug, "title": p.title, "excerpt": excerpt,
-            "earlier": [shared.iso[d] for d in p.days if d < date]}
+            "earlier": [shared.iso[d] for d in p.days if d < date], "topics": shared.chips[p.slug]}
 
 
 def _link(p, iso: dict[dt.date, str]) -> View:
@@ -72,7 +72,7 @@ def day_view(m: SiteModel, page: Page, cfg: ConfigReader, shared: Shared) -> Vie
         excerpts = shared.excerpts(cfg)
         item = lambda p: _item(p, day, excerpts[p.slug], shared)      # noqa: E731
     iso = shared.iso[day.date]
-    return {"day": {"date": iso, "month": iso[:7], "month_label": _month_name(iso, True), "compact": compact,
+    return {"day": {"topics": topicviews.day_topics(m, day.papers),"date": iso, "month": iso[:7], "month_label": _month_name(iso, True), "compact": compact,
                     "week": week_key(day.date),
                     "count": len(day.papers), "body": day.body, "prev": _iso(prev.date if prev else None),
                     "next": _iso(nxt.date if nxt else None),
@@ -89,7 +89,7 @@ def paper_view(m: SiteModel, page: Page, cfg: ConfigReader, shared: Shared) -> V
         "first_seen": shared.iso[p.first_seen], "days": shared.days[p.slug],
         # what the pure `paper_links` helper derives the reading links from (front matter, else abstract)
         "arxiv": arxiv if isinstance(arxiv, str) else None, "url": url if isinstance(url, str) else None,
-        "related": [link[s] for s in m.related.get(p.slug, ()) if s in papers]}}
+        "related": [link[s] for s in m.related.get(p.slug, ()) if s in papers], "topics": shared.chips[p.slug]}}
 
 
 def month_view(m: SiteModel, page: Page, cfg: ConfigReader, shared: Shared) -> View:
@@ -153,8 +153,10 @@ def plain_view(m: SiteModel, page: Page, cfg: ConfigReader, shared: Shared) -> V
 
 VIEWS: dict[str, Callable[..., View]] = {
     "home": home_view, "day": day_view, "day-compact": day_view, "paper": paper_view, "month": month_view,
-    "archive": archive_view, "week": timeviews.week_view, "trends": timeviews.trends_view, "papers": papers_view, "feeds": feeds_page_view, "search": plain_view,
-    "404": plain_view,
+    "archive": archive_view, "week": timeviews.week_view, "trends": timeviews.trends_view, "papers": papers_view,
+    "feeds": feeds_page_view, "search": plain_view,
+    "404": plain_view, "topics": topicviews.topics_view, "topic": topicviews.topic_view,
+    "topic-redirect": topicviews.topic_redirect_view,
 }
 
 
@@ -192,7 +194,11 @@ class Shared:
         # the days a paper was in the digest, by slug
         self.days: dict[str, list[str]] = _Once(lambda slug: [self.iso[d] for d in papers[slug].days])
         # a paper in a titles-only list, by slug
-        self.title_item: dict[str, View] = _Once(lambda slug: {"slug": slug, "title": papers[slug].title})
+        self.title_item: dict[str, View] = _Once(lambda slug: {"slug": slug, "title": papers[slug].title,
+                                                               "topics": self.chips[slug]})
+        # a paper's topic chips (slug and name only: nothing that changes with other papers), by slug
+        self.chips: dict[str, list[View]] = _Once(lambda slug: topicviews.chips(model, slug))
+        self.topic_related: dict[str, list[View]] = _Once(lambda slug: topicviews.related(model, slug))
         self.day_groups: dict[dt.date, tuple[list, list]] = _Once(lambda d: model.day_groups(model.day(d)))
 
     def memo(self, name: str, cfg: ConfigReader, compute: Callable[[ConfigReader], Any]) -> Any:
