@@ -97,12 +97,20 @@ def settings_stats(config: Config) -> _Stats:
     return snap
 
 
-def content_stats(config: Config) -> _Stats:
+def content_stats(config: Config, registry: bool = True) -> _Stats:
+    """content/: papers, days, then the topic registry.  A build snapshots it with
+    ``registry=False`` and adds the registry (:func:`registry_stat`) after its topics phase,
+    which may write it: so the build's own write does not make the next build stale."""
     snap = _Stats()
     for folder in (config.content_papers, config.content_days):
         snap.tree(folder)
-    snap.file(str(config.content_dir / "topics.yml"))     # the topic registry (content/topicreg.py)
+    if registry:
+        registry_stat(config, snap)
     return snap
+
+
+def registry_stat(config: Config, snap: _Stats) -> None:
+    snap.file(str(config.content_dir / "topics.yml"))     # the topic registry (content/topicreg.py)
 
 
 def input_fingerprint(config: Config, settings: _Stats | None = None, content: _Stats | None = None) -> str:

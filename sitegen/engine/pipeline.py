@@ -46,7 +46,8 @@ from sitegen.errors import ConfigError
 from sitegen.render.api import api
 from sitegen.engine.apiout import write_api
 from sitegen.render.feeds import feed_files, sitemap_and_robots
-from sitegen.engine.fingerprint import content_stats, input_fingerprint, is_fingerprint, settings_stats, still_current
+from sitegen.engine.fingerprint import (content_stats, input_fingerprint, is_fingerprint, registry_stat,
+                                        settings_stats, still_current)
 from sitegen.ingestion.merge import IngestResult, ingest
 from sitegen.engine.output import OutputRecord, OutputTree, output_intact
 from sitegen.model.outviews import api_view, sitemap_view
@@ -352,7 +353,7 @@ def build(config: Config, *, allow_small: bool = False, log: Callable[[str], Non
         say(f"ingest: {report.ingest.summary()}")
     lap("ingest")
     faults.point("build.ingested")
-    content_snap = content_stats(config)       # after ingest's own writes, before the content is read
+    content_snap = content_stats(config, registry=False)   # after ingest's writes, before the content is read
     content = load_content(config.content_dir, config.cache_dir, seen=content_snap.seen)   # one stat per file
     for w in content.warnings:
         say(f"warning: {w}")
@@ -363,7 +364,7 @@ def build(config: Config, *, allow_small: bool = False, log: Callable[[str], Non
     search_job = _Background(parallel, _search_job, config, content.papers)
     try:
         _build_pages(config, content, report, search_job, record,
-                     say=say, progress=progress, force=force, lap=lap)
+                     say=say, progress=progress, force=force, lap=lap, content_snap=content_snap)
     finally:
         search_job.cancel()
     faults.point("build.fingerprint")
@@ -388,13 +389,15 @@ class _Laps:
 
 
 def _build_pages(config: Config, content, report: BuildReport, search_job: _Background, record: OutputRecord,
-                 *, say, progress, force: bool, lap: _Laps) -> None:
+                 *, say, progress, force: bool, lap: _Laps, content_snap=None) -> None:
     """Model, pages, feeds and search into the output tree (the part after ingest)."""
     related = compute_related(config, content.papers, report, force)
     lap("related")
     faults.point("build.related")
     report.topics = TopicStats()
     topics = compute_topics(config, content.papers, force=force, stats=report.topics)
+    if content_snap is not None:
+        registry_stat(config, content_snap)        # as the topics phase left it (it may write it)
     lap("topics")
     model = build_model(config, content, related, topics)
     renderer = Renderer(model)

@@ -62,8 +62,10 @@ a an and any are as at be been being both but by can could do does each either f
 have how however if in into is it its may more most much must new no nor not of on or other our over
 per should so such than that the their them then there these they this those through to toward towards
 under upon us using via vs was we were what when where whether which while who why will with within
-without would yet you your based across among also all between beyond
+without would yet you your based across among also all between beyond against
 """.split())
+# Words a phrase may not end with (it would be a fragment: "fine-tuning large", "across several").
+END_STOP = STOP | frozenset("large small several various multiple many different diverse".split())
 # Words of research prose, not subjects: a phrase made only of these is generic
 # ("learning models", "improved model", "comprehensive study", "downstream tasks").
 PROSE = frozenset(_stem(w) for w in """
@@ -111,13 +113,14 @@ def phrases(text: str) -> dict[str, str]:
         if len(words) < 2:
             continue
         stems = [_stem(w.replace("'", "")) for w in words]
-        end_ok = [w not in STOP and not w.isdigit() for w in words]
+        start_ok = [w not in STOP and not w.isdigit() for w in words]
+        end_ok = [w not in END_STOP and not w.isdigit() for w in words]
         mid_ok = [w not in STOP or w in MIDDLE for w in words]
         last = len(words)
         for n in (2, 3, 4):
             for i in range(last - n + 1):
                 j = i + n - 1
-                if not (end_ok[i] and end_ok[j]) or (n > 2 and not all(mid_ok[i + 1:j])):
+                if not (start_ok[i] and end_ok[j]) or (n > 2 and not all(mid_ok[i + 1:j])):
                     continue
                 key = "".join(stems[i:i + n])
                 if key not in out:

@@ -34,7 +34,7 @@ def _series(m, months: tuple[tuple[str, int], ...]) -> list[tuple[str, int]]:
 
 def topics_view(m, page, cfg, shared) -> View:
     return {"topics": [{"slug": t.slug, "name": t.name, "count": len(t.papers),
-                        "chart": bar_chart(_series(m, t.months), width=120, height=24, gap=0.15)}
+                        "chart": bar_chart(_series(m, t.months), width=120, height=48, gap=0.15)}
                        for t in m.topics.values()]}
 
 
