@@ -48,6 +48,9 @@ def check_data(site: BuiltSite, problems: list[str]) -> None:
                else f"{listed[rel][1]} lists it" if rel in listed
                else f"a site publishes all of its feeds or none, and this one has {published[0]}")
         problems.append(f"{rel}: missing ({why})")
+    for rel in sorted(f for f in expected if f in site.files and not f.endswith((".json", ".xml"))):
+        kind = "an Atom feed" if expected[rel] == "atom" else "a JSON Feed"
+        problems.append(f"{rel}: should be {kind}, but it is not one (a feed is a .xml or .json file)")
     for rel in sorted(f for f in site.files if f.endswith((".json", ".xml")) and f not in site.already_read):
         if rel.endswith(".json"):
             doc = site.read_json(rel, problems)
