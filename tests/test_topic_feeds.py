@@ -86,3 +86,35 @@ def test_a_topic_without_new_papers_keeps_its_bytes(model):
 def test_no_topic_feeds_no_opml(model):
     m = with_topics(model, {})
     assert not any(k.startswith("topics/") or k == TOPICS_OPML for k in feed_files(m))
+
+
+def test_a_new_day_rewrites_only_the_feeds_of_topics_with_new_papers_and_equals_a_cold_build(tmp_path):
+    from helpers import copy_project, tree_digest
+    site = make_project(tmp_path / "s", dumps=[], config={"related_count": 0, "base_url": SITE,
+                                                          "topic_feed_size": 5})
+    dumps = site / "content" / "dumps"
+    synth.generate(300, dumps, seed=11, papers_per_day=10, start=dt.date(2025, 3, 1))   # 30 days of March
+    cfg = str(site / "site.yml")
+    assert run_cli("build", "-q", "--config", cfg).exit_code == 0
+    out = site / "_site"
+    before = tree_digest(out)
+    config = load_config(site / "site.yml")
+    day = synth.add_day(dumps, 8, seed=4)                  # 31 March: the same month, the vocabulary stays
+    assert run_cli("build", "-q", "--config", cfg).exit_code == 0
+    after = tree_digest(out)
+    from sitegen.engine.topicstate import compute_topics
+    content = load_content(config.content_dir)
+    m = build_model(config, content, topics=compute_topics(config, content.papers, write=False))
+    assert m.topics and any(f.startswith("topics/") and f.endswith("/feed.xml") for f in after)
+    new = {s for s in m.papers if m.papers[s].first_seen.isoformat() == day["date"]}
+    gained = {t.slug for t in m.topics.values() if set(t.papers[:5]) & new}
+    changed = {k for k in after if before.get(k) != after[k]} | (before.keys() - after.keys())
+    topic_feeds_changed = {k.split("/")[1] for k in changed if k.startswith("topics/") and k.endswith(("/feed.xml", "/feed.json"))}
+    assert gained and topic_feeds_changed == gained, (sorted(gained), sorted(topic_feeds_changed))
+    # cold == incremental, topic feeds and the OPML included
+    cold = copy_project(site, tmp_path / "cold", cache=False, output=False)
+    assert run_cli("build", "-q", "--config", str(cold / "site.yml")).exit_code == 0
+    cold_tree = tree_digest(cold / "_site")
+    feeds = {k for k in after if k.startswith("topics/") and k.endswith((".xml", ".json"))} | {TOPICS_OPML}
+    assert {k: cold_tree.get(k) for k in feeds} == {k: after[k] for k in feeds}
+    assert cold_tree == after
