@@ -54,7 +54,8 @@ def _topic_trends(m: SiteModel) -> View | None:
     if not m.topics:
         return None
     by_name = {t.name: t for t in m.topics.values()}
-    dates = {t.name: [m.papers[s].first_seen for s in t.papers if s in m.papers] for t in m.topics.values()}
+    # TopicInfo.months: (YYYY-MM, papers first seen that month), so no paper is looked at
+    months = {t.name: {(int(k[:4]), int(k[5:7])): n for k, n in t.months} for t in m.topics.values()}
     newest = m.days[-1].date
 
     def link(name: str) -> View:
@@ -62,8 +63,8 @@ def _topic_trends(m: SiteModel) -> View | None:
         return {"name": name, "page": m.topic_url(slug) or None}
 
     return {"rising": [dict(link(r.name), this_month=r.this_month, average=r.average, ratio=r.ratio)
-                       for r in trends.rising(dates, newest, limit=TOPICS_LISTED)],
-            "new": [dict(link(name), count=n) for name, n in trends.new_topics(dates, newest, limit=TOPICS_LISTED)]}
+                       for r in trends.rising_months(months, newest, limit=TOPICS_LISTED)],
+            "new": [dict(link(name), count=n) for name, n in trends.new_topics_months(months, newest, limit=TOPICS_LISTED)]}
 
 
 def trends_view(m: SiteModel, page: Page, cfg: ConfigReader, shared: Any) -> View:
