@@ -100,7 +100,8 @@ def test_a_new_day_rewrites_only_the_feeds_of_topics_with_new_papers_and_equals_
     before = tree_digest(out)
     config = load_config(site / "site.yml")
     day = synth.add_day(dumps, 8, seed=4)                  # 31 March: the same month, the vocabulary stays
-    assert run_cli("build", "-q", "--config", cfg).exit_code == 0
+    from sitegen.engine.pipeline import build
+    report = build(load_config(site / "site.yml"))
     after = tree_digest(out)
     from sitegen.engine.topicstate import compute_topics
     content = load_content(config.content_dir)
@@ -111,6 +112,7 @@ def test_a_new_day_rewrites_only_the_feeds_of_topics_with_new_papers_and_equals_
     changed = {k for k in after if before.get(k) != after[k]} | (before.keys() - after.keys())
     topic_feeds_changed = {k.split("/")[1] for k in changed if k.startswith("topics/") and k.endswith(("/feed.xml", "/feed.json"))}
     assert gained and topic_feeds_changed == gained, (sorted(gained), sorted(topic_feeds_changed))
+    assert report.topic_feeds_rendered == 2 * len(gained) < len(m.topic_feeds)     # the others kept their files
     # cold == incremental, topic feeds and the OPML included
     cold = copy_project(site, tmp_path / "cold", cache=False, output=False)
     assert run_cli("build", "-q", "--config", str(cold / "site.yml")).exit_code == 0

@@ -45,7 +45,8 @@ from sitegen.content.records import irregular, load_content, skipped
 from sitegen.errors import ConfigError
 from sitegen.render.api import api
 from sitegen.engine.apiout import write_api
-from sitegen.render.feeds import feed_files, sitemap_and_robots
+from sitegen.render.feeds import sitemap_and_robots
+from sitegen.engine.feedout import write_feeds
 from sitegen.engine.fingerprint import (content_stats, input_fingerprint, is_fingerprint, registry_stat,
                                         settings_stats, still_current)
 from sitegen.ingestion.merge import IngestResult, ingest
@@ -68,6 +69,7 @@ class BuildReport:
     pages: int = 0
     rendered: int = 0
     feeds: int = 0
+    topic_feeds_rendered: int = 0   # topic feeds whose key changed (the rest kept their files)
     sitemaps: int = 0
     api_units: int = 0           # the API's month units (sitegen/engine/apiout.py) ...
     api_rendered: int = 0        # ... and how many of them this build rendered
@@ -437,9 +439,8 @@ def _build_pages(config: Config, content, report: BuildReport, search_job: _Back
             tree.add(rel, path.read_bytes())
         for w in skips:
             say(f"warning: {w}")
-        feeds = feed_files(model)   # bounded by the feeds' size: computed every build, never stale
-        for rel, data in feeds.items():
-            tree.add(rel, data)
+        # the site-wide feeds every build (bounded by their size); topic feeds only when their key changed
+        report.topic_feeds_rendered = write_feeds(model, tree, old_keys)
         report.feeds = len(model.published_feeds())     # the OPML file is not a feed
         write_api_files(config, model, tree, report)
         lap("feeds")
