@@ -120,3 +120,36 @@ def test_a_new_day_rewrites_only_the_feeds_of_topics_with_new_papers_and_equals_
     feeds = {k for k in after if k.startswith("topics/") and k.endswith((".xml", ".json"))} | {TOPICS_OPML}
     assert {k: cold_tree.get(k) for k in feeds} == {k: after[k] for k in feeds}
     assert cold_tree == after
+
+
+@pytest.mark.parametrize("change", ["abstract-in-feed", "title-past-feed", "date_format", "site-title",
+                                    "topic_feed_size", "nothing"])
+def test_a_topic_feed_key_changes_iff_its_bytes_do(model, change):
+    import dataclasses
+    from sitegen.engine.feedout import topic_feed_keys
+    m = model
+    all_papers = newest_first(m, m.papers)
+    with_topics(m, {"t": ("t", all_papers[:10])})
+    keys, files = topic_feed_keys(m), feed_files(m)
+    papers, config = dict(m.papers), m.config
+    try:
+        if change == "abstract-in-feed":
+            s = all_papers[1]
+            m.papers[s] = dataclasses.replace(m.papers[s], abstract=m.papers[s].abstract + " More.")
+        elif change == "title-past-feed":          # the 6th paper: past topic_feed_size (4)
+            s = all_papers[6]
+            m.papers[s] = dataclasses.replace(m.papers[s], title="Another title")
+        elif change == "date_format":
+            m.config = dataclasses.replace(config, date_format="%Y-%m-%d")
+        elif change == "site-title":
+            m.config = dataclasses.replace(config, title="Another site")
+        elif change == "topic_feed_size":
+            m.config = dataclasses.replace(config, topic_feed_size=5)
+        keys2, files2 = topic_feed_keys(m), feed_files(m)
+    finally:
+        m.papers.clear()
+        m.papers.update(papers)
+        m.config = config
+    for path in keys:
+        assert (keys[path] != keys2[path]) == (files[path] != files2[path]), (change, path)
+    assert (keys != keys2) == (change not in ("title-past-feed", "nothing"))
