@@ -123,7 +123,12 @@
     pre.parentNode.insertBefore(button, pre);
     pre.parentNode.insertBefore(status, pre);
   });
+})();
 
+/* The topic filter of a day page (point 4 above): its own scope, so it runs whatever the clipboard. */
+(function () {
+  "use strict";
+  var doc = document;
   var filter = doc.querySelector("[data-topic-filter]");
   if (filter) {
     var chips = filter.querySelectorAll("a[data-topic]");
