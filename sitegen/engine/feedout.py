@@ -6,7 +6,7 @@ of -- the feed's path, format and topic name, where its topic page is, each of i
 title, abstract and first-seen day, and the config values a topic feed view reads (taken from one
 view made here, so they are derived, not listed) -- and of sitegen's code, saved with the output
 manifest like a page key (``OutputTree.page_keys``).  Making and digesting the views themselves costs
-2.6 s per build at 50,000 papers (950 topics); these sources, a tenth of that.  An unchanged key keeps
+1.1-2.6 s per build at 50,000 papers (950 topics); these sources 0.2-0.3 s (``tests/bench/topic_feeds.py``).  An unchanged key keeps
 the previous file as the manifest has it, so a new day renders (and parses back) only the feeds of
 the topics it changed; the bytes equal :func:`sitegen.render.feeds.feed_files`' (the preview's and
 the tests' path), so cold == incremental (tests/test_topic_feeds.py).
