@@ -15,11 +15,13 @@ import sys
 from pathlib import Path
 
 import jinja2
+import yaml
 import pytest
 
 from sitegen.config import load_config
 from sitegen.content.records import load_content
 from sitegen.engine.pipeline import compute_related
+from sitegen.engine.topicstate import compute_topics
 from sitegen.model import outviews, views
 from sitegen.model.site import build_model
 from sitegen.model.viewkey import ConfigReader, NotPlain, check_plain, digest, encode
@@ -35,9 +37,16 @@ def shipped(tmp_path_factory):
     site = make_project(tmp_path_factory.mktemp("views") / "p")
     r = run_cli("build", "-q", "--config", str(site / "site.yml"), "--base-url", SITE_URL)
     assert r.exit_code == 0, r.output
+    # then an alias joins two published topics, so the plan has a topic-redirect page too
+    conf = yaml.safe_load((site / "site.yml").read_text())
+    conf["topics"] = {"aliases": {"bidirectional encoder": "bidirectional encoder representations"}}
+    (site / "site.yml").write_text(yaml.safe_dump(conf))
+    r = run_cli("build", "-q", "--config", str(site / "site.yml"), "--base-url", SITE_URL)
+    assert r.exit_code == 0, r.output
     cfg = load_config(site / "site.yml").with_overrides(base_url=SITE_URL)
     content = load_content(cfg.content_dir)
-    return Renderer(build_model(cfg, content, compute_related(cfg, content.papers)))
+    return Renderer(build_model(cfg, content, compute_related(cfg, content.papers),
+                                topics=compute_topics(cfg, content.papers, write=False)))
 
 
 def _one_page_per_kind(renderer):

@@ -58,6 +58,12 @@ class Paper:
                                     url.strip() if isinstance(url, str) else None, self.abstract)
 
     @property
+    def tags(self) -> tuple[str, ...]:
+        """The hand-written ``tags:`` (validated on load: a list of names), each one a topic."""
+        tags = self.extra.get("tags")
+        return tuple(" ".join(t.split()) for t in tags) if isinstance(tags, list) else ()
+
+    @property
     def note(self) -> str:
         """The hand-written ``note:`` (Markdown), or ``""``."""
         note = self.extra.get("note")
@@ -114,6 +120,8 @@ def parse_paper(path: Path) -> Paper:
                 check(f.str(key))
             except ValueError as e:
                 raise ContentError(f"'{key}': {e}.", path, lines.get(key)) from None
+    if "tags" in meta and not all(t.strip() for t in f.str_list("tags")):
+        raise ContentError("'tags': expected a list of topic names, got an empty one.", path, lines.get("tags"))
     extra = {k: v for k, v in meta.items() if k not in PAPER_KEYS}
     return Paper(slug, title, plain_text(body), body, days, first_seen, extra, str(path), tuple(warnings))
 
