@@ -124,6 +124,12 @@
     pre.parentNode.insertBefore(status, pre);
   });
 
+})();
+
+/* The topic filter of a day page (4. above). */
+(function () {
+  "use strict";
+  var doc = document;
   var filter = doc.querySelector("[data-topic-filter]");
   if (filter) {
     var chips = filter.querySelectorAll("a[data-topic]");
