@@ -35,6 +35,7 @@ PAPER_KEYS = ("title", "slug", "days", "first_seen")    # what ingest owns; othe
 # wrote a frozen `title:`; it is read as an ordinary hand key (kept, not shown).
 DAY_KEYS = ("date", "papers", "sources")
 # Hand-added paper keys sitegen reads: (key, validator returning the canonical value or ValueError).
+PAPER_LIST_KEYS = ("tags",)        # hand keys whose value is a list of names (validated in parse_paper)
 PAPER_HAND_KEYS = (("arxiv", paperlinks.parse_arxiv_key), ("url", paperlinks.parse_url_key), ("note", str))
 
 

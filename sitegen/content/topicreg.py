@@ -57,7 +57,7 @@ def load(path: Path) -> dict[str, Entry]:
     except (OSError, UnicodeDecodeError) as e:
         raise ContentError(f"cannot read the topic registry: {e}", path) from None
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))   # libyaml: ~10x faster
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         raise ContentError(f"not valid YAML: {getattr(e, 'problem', e)}", path,

@@ -143,3 +143,9 @@ def compute_topics(config: Config, papers: dict, *, write: bool = True, force: b
     out = topic_infos(res, assigned, {p.slug: p.first_seen for p in ordered})
     stats.topics = len(out[0])
     return out
+
+
+def preview_topics(config: Config) -> list[TopicInfo]:
+    """The topics the next build of ``config`` shows, biggest first (reads content/, writes nothing)."""
+    from sitegen.content.records import load_content
+    return list(compute_topics(config, load_content(config.content_dir, config.cache_dir).papers, write=False)[0].values())

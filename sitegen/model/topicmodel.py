@@ -171,8 +171,9 @@ def topic_infos(res: Resolved, assigned: Mapping[str, Sequence[str]], first_seen
                 ) -> tuple[dict[str, TopicInfo], dict[str, tuple[str, ...]]]:
     """(slug -> TopicInfo in display order, paper slug -> its topic slugs best first)."""
     members: dict[str, list[str]] = defaultdict(list)
-    for paper, keys in assigned.items():
-        for k in keys:
+    newest_first = sorted(assigned, key=lambda s: (-first_seen[s].toordinal(), s))   # once, not per topic
+    for paper in newest_first:
+        for k in assigned[paper]:
             members[k].append(paper)
     old: dict[str, list[str]] = defaultdict(list)
     for k, t in res.target.items():
@@ -180,10 +181,11 @@ def topic_infos(res: Resolved, assigned: Mapping[str, Sequence[str]], first_seen
             old[t].append(res.registry[k].slug)
     infos = []
     for k, name in res.names.items():
-        papers = sorted(members.get(k, ()), key=lambda s: (-first_seen[s].toordinal(), s))
+        papers = members.get(k, ())
         months: dict[str, int] = defaultdict(int)
         for s in papers:
-            months[first_seen[s].isoformat()[:7]] += 1
+            d = first_seen[s]
+            months[f"{d.year:04d}-{d.month:02d}"] += 1
         infos.append(TopicInfo(res.registry[k].slug, name, k, tuple(papers), tuple(sorted(old.get(k, ()))),
                                tuple(sorted(months.items()))))
     infos.sort(key=lambda t: (-len(t.papers), fold(t.name), t.slug))
