@@ -14,16 +14,13 @@
   var PAPER = /\/papers\/([^\/?#]+)\/(index\.html)?([?#].*)?$/;
 
   function read() {
-    try {
-      var raw = window.localStorage.getItem(KEY);
-      if (!raw) return { version: 1, items: {} };
-      var data = JSON.parse(raw);
-      if (!data || typeof data !== "object" || typeof data.items !== "object" || !data.items ||
-          Array.isArray(data.items)) return { version: 1, items: {}, corrupt: true };
-      return data;
-    } catch (e) {
-      return { version: 1, items: {}, unavailable: true };
-    }
+    var raw, data;
+    try { raw = window.localStorage.getItem(KEY); } catch (e) { return { version: 1, items: {}, unavailable: true }; }
+    if (!raw) return { version: 1, items: {} };
+    try { data = JSON.parse(raw); } catch (e) { data = null; }
+    if (!data || typeof data !== "object" || typeof data.items !== "object" || !data.items ||
+        Array.isArray(data.items)) return { version: 1, items: {}, corrupt: true };
+    return data;
   }
 
   function write(data) {
