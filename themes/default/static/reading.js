@@ -45,7 +45,7 @@
     button.textContent = on ? "\u2605" : "\u2606";
   }
 
-  function star(link, slug, title, where) {
+  function star(slug, title, where, before) {
     var button = doc.createElement("button");
     button.type = "button";
     button.className = "star-button";
@@ -61,7 +61,7 @@
       setPressed(button, on, title);
       say(on ? "Added to your reading list: " + title : "Removed from your reading list: " + title);
     });
-    where.insertBefore(button, where.firstChild);
+    where.insertBefore(button, before);
   }
 
   function slugOf(a) {
@@ -72,11 +72,12 @@
   Array.prototype.forEach.call(doc.querySelectorAll(".paper-item"), function (li) {
     var a = li.querySelector('a[href*="papers/"]');
     var slug = a && slugOf(a);
-    if (slug) star(a, slug, a.textContent.trim(), li);
+    if (slug) star(slug, a.textContent.trim(), li, li.firstChild);
   });
   var h1 = doc.querySelector("body.page-paper h1");
   var self = slugOf(window.location);
-  if (h1 && self) star(null, self, h1.textContent.trim(), h1);
+  // beside the heading, not in it: its label must not become part of the heading's name
+  if (h1 && self) star(self, h1.textContent.trim(), h1.parentNode, h1);
   var state = read();
   if (state.corrupt) say("Your saved reading list could not be read; starring a paper starts a new one.");
 })();
