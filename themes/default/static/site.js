@@ -98,6 +98,16 @@
   }
 })();
 
+/* The reading list's stars (static/reading.js, next to this file): loaded here so no page grows a script tag. */
+(function () {
+  "use strict";
+  var self = document.currentScript;
+  if (!self || !self.src || !document.querySelector(".paper-item, body.page-paper")) return;
+  var s = document.createElement("script");
+  s.src = self.src.replace(/[^/]*$/, "reading.js");
+  document.head.appendChild(s);
+})();
+
 /* A "Copy" button for each BibTeX block (pre.bibtex); added here so pages carry no inline script
    and readers without JavaScript see no button that does nothing. */
 (function () {
