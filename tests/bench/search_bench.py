@@ -15,7 +15,8 @@ Build side
       gzipped bytes
 
 Browser side (headless Chromium via selenium)
-  measure_queries(site_dir, queries)  per query: bytes fetched (raw and gzip of
+  measure_queries(site_dir, queries)  per query (``by_kind``: gzipped KB and files per kind
+      of search file: shard, pos, docs, dir, ...): bytes fetched (raw and gzip of
       the search files the page loaded, from the Resource Timing API plus gzip
       of the same files on disk) and time to first results.
 
@@ -304,6 +305,17 @@ if (!warm) { type(); } else {
 """
 
 
+def _by_kind(sizes: dict[str, int]) -> dict[str, list]:
+    """Gzipped KB and file count per kind of search file (the name's first part: manifest, dir,
+    shard, pos, docs, terms, dates): where a query's bytes go."""
+    out: dict[str, list] = {}
+    for name, n in sizes.items():
+        kind = name.split("-", 1)[0].split(".", 1)[0]
+        kb, files = out.get(kind, [0.0, 0])
+        out[kind] = [round(kb + n / 1024, 1), files + 1]
+    return dict(sorted(out.items()))
+
+
 def measure_queries(site_dir: Path, queries: list[str], debounce_ms: float = 80,
                     warm_manifest: bool = False, offline: bool = False) -> list[dict]:
     """Time to first results and bytes fetched per query, each in a fresh page
@@ -328,11 +340,12 @@ def measure_queries(site_dir: Path, queries: list[str], debounce_ms: float = 80,
             r = driver.execute_async_script(_PROBE, q, warm_manifest)
             names = [re.sub(r"\.js$", ".json", f[0]) for f in r["files"]]
             raw = sum((site_dir / "search" / n).stat().st_size for n in names)
-            gz = sum(len(gzip.compress((site_dir / "search" / n).read_bytes(), 6)) for n in names)
+            sizes = {n: len(gzip.compress((site_dir / "search" / n).read_bytes(), 6)) for n in names}
+            gz = sum(sizes.values())
             out.append({"query": q, "warm_manifest": warm_manifest, "offline": offline, "ms": r["ms"],
                         "ms_without_debounce": (r["ms"] or 0) - debounce_ms,
                         "files": len(names), "bytes_raw": raw, "bytes_gzip": gz,
-                        "first_result": r["first"]})
+                        "by_kind": _by_kind(sizes), "first_result": r["first"]})
     finally:
         driver.quit()
         server.shutdown()
