@@ -215,18 +215,5 @@ def search(query: tuple[str, ...], out: Path | None, config_path: str | None, li
         click.echo(printable(f"     {r['url']}"))
 
 
-@main.command()
-@click.option("--config", "config_path", type=click.Path(), help=CONFIG_HELP)
-@click.option("--limit", default=30, show_default=True, type=click.IntRange(min=0), help="Topics to show (0: all).")
-def topics(config_path: str | None, limit: int) -> None:
-    """Print the topics of content/ as the next build makes them (biggest first), writing nothing:
-    to preview the vocabulary while tuning site.yml's topics: settings."""
-    from sitegen.engine.topicstate import preview_topics
-    infos = preview_topics(_config(config_path))
-    click.echo(f"{len(infos)} topics")
-    for t in infos[:limit or None]:
-        click.echo(printable(f"{len(t.papers):>6}  {t.name}  topics/{t.slug}/"))
-
-
 if __name__ == "__main__":  # pragma: no cover
     main()

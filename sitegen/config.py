@@ -21,8 +21,8 @@ from typing import Any
 
 
 from sitegen.errors import ConfigError
+from sitegen.content.frontmatter import as_date
 from sitegen.text import CONTROL
-from sitegen.configvalues import _check_assets, _check_dates, _typename
 
 DEFAULT_CONFIG_NAME = "site.yml"
 _HAS_HOST = re.compile(r"^https?://[^/\s]+")   # what _check_url accepts as a URL
@@ -32,7 +32,7 @@ class NoHostError(ValueError):
     """An absolute URL was asked for on a site whose ``base_url`` has no host (a bug, not bad input)."""
 
 # key -> (type, default, description).  Nested sections are dicts of the same.
-# Types: "str", "int", "float", "bool", "date-map", "path", "url", "css-list", "js-list", "str-list", "str-map".
+# Types: "str", "int", "float", "bool", "date-map", "path", "url", "css-list", "js-list".
 SCHEMA: dict[str, Any] = {
     "title": ("str", "Daily AI Papers", "Site title, shown in the header, <title> and feeds."),
     "description": ("str", "An archive of the daily AI-paper digest: every day, every paper, searchable.",
@@ -62,8 +62,6 @@ SCHEMA: dict[str, Any] = {
                   "this many digest days."),
     "feed_size": ("int", 50, "At least this many papers in the paper feeds: whole earlier days are added "
                   "until both `feed_days` and this hold."),
-    "topic_feed_size": ("int", 20, "Papers in each topic's feed (`topics/<slug>/feed.xml`, `feed.json`): "
-                        "the topic's latest, newest first."),
     "daily_feed_days": ("int", 30, "Digest days in the daily feed (`feeds/daily.xml`, `feeds/daily.json`), "
                         "one entry per day listing its papers."),
     "excerpt_length": ("int", 300, "Characters of abstract shown on day pages (cut at a word)."),
@@ -74,22 +72,6 @@ SCHEMA: dict[str, Any] = {
         "title_boost": ("int", 10, "How much more a title match counts than an abstract match."),
         "shard_kb": ("int", 15, "Target gzipped size of one search-index shard, in KB."),
     },
-    "topics": {
-        "min_papers": ("int", 3, "A phrase is a topic only if at least this many papers of the vocabulary's "
-                       "snapshot use it."),
-        "min_share": ("float", 0.002, "... and at least this share of the snapshot's papers (0-1)."),
-        "max_share": ("float", 0.08, "A phrase in more than this share of the papers is generic, not a topic "
-                      "(\"large language models\" in a third of the archive says nothing about a paper)."),
-        "min_title_share": ("float", 0.15, "A phrase is a subject only if at least this share of the papers "
-                            "using it have it in their title; method prose (\"experimental results\") never does."),
-        "subsume": ("float", 0.7, "A phrase inside a longer one in at least this share of its papers and "
-                    "titles gives way to it (\"language processing\" in \"natural language processing\")."),
-        "per_paper": ("int", 5, "The most topics a paper gets from its text (its hand `tags:` come on top)."),
-        "hide": ("str-list", [], "Topics not shown at all, by name or slug (e.g. `[neural networks]`)."),
-        "aliases": ("str-map", {}, "Merges: `{name: name it joins}`; one topic, one page, and the joined "
-                    "topic's published URL redirects to it."),
-        "rename": ("str-map", {}, "Shown names: `{name: new shown name}`; the URL stays."),
-    },
 }
 
 
@@ -97,19 +79,6 @@ SCHEMA: dict[str, Any] = {
 class SearchConfig:
     title_boost: int = 10
     shard_kb: int = 15
-
-
-@dataclass(frozen=True)
-class TopicsConfig:
-    min_papers: int = 3
-    min_share: float = 0.002
-    max_share: float = 0.08
-    min_title_share: float = 0.15
-    subsume: float = 0.7
-    per_paper: int = 5
-    hide: tuple[str, ...] = ()
-    aliases: dict[str, str] = field(default_factory=dict)
-    rename: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -144,8 +113,6 @@ class Config:
     recent_days: int
     small_day_ratio: float
     search: SearchConfig = field(default_factory=SearchConfig)
-    topics: TopicsConfig = field(default_factory=TopicsConfig)
-    topic_feed_size: int = 20
 
     @cached_property
     def base_path(self) -> str:
@@ -215,6 +182,11 @@ class Config:
         return self.root / ".sitegen-cache"
 
 
+def _typename(v: Any) -> str:
+    return {bool: "bool", int: "int", float: "float", str: "str", list: "list", dict: "mapping",
+            type(None): "null", dt.date: "date", dt.datetime: "datetime"}.get(type(v), type(v).__name__)
+
+
 def _check_url(key: str, v: Any, problems: list[str]) -> str:
     if not isinstance(v, str):
         problems.append(f"'{key}': expected str, got {_typename(v)}")
@@ -260,21 +232,52 @@ def _check(key: str, kind: str, v: Any, problems: list[str]) -> Any:
         return _check_url(key, v, problems)
     elif kind == "date-map":
         return _check_dates(key, v, problems)
-    elif kind == "str-list":
-        if isinstance(v, list) and all(isinstance(x, str) and x.strip() for x in v):
-            return tuple(v)
-        expected = "a list of names"
-    elif kind == "str-map":
-        if isinstance(v, dict) and all(isinstance(a, str) and isinstance(b, str) and a.strip() and b.strip()
-                                       for a, b in v.items()):
-            return dict(v)
-        expected = "a mapping of name to name"
     elif kind in ("css-list", "js-list"):
         return _check_assets(key, kind[:-5], v, problems)
-    if kind not in ("str-list", "str-map"):
-        expected = {"path": "str (a folder path)"}.get(kind, kind)
+    expected = {"path": "str (a folder path)"}.get(kind, kind)
     problems.append(f"'{key}': expected {expected}, got {_typename(v)} ({v!r})")
     return None
+
+
+_ASSET = re.compile(r"^(?!.*(^|/)\.)[A-Za-z0-9_][A-Za-z0-9._/-]*$")   # no "..", no hidden parts, no "/" first
+
+
+def _check_assets(key: str, ext: str, v: Any, problems: list[str]) -> tuple[str, ...]:
+    """A list of file names under the site's ``static/`` ending in ``.css`` / ``.js``."""
+    if not isinstance(v, list):
+        problems.append(f"'{key}': expected a list of file names under static/, like [custom.{ext}], "
+                        f"got {_typename(v)} ({v!r})")
+        return ()
+    out = []
+    for name in v:
+        if not (isinstance(name, str) and _ASSET.match(name) and name.endswith("." + ext)):
+            problems.append(f"'{key}': expected a .{ext} file name under static/ (like custom.{ext} or "
+                            f"css/custom.{ext}; no '..', no leading '/'), got {name!r}")
+            continue
+        out.append(name)
+    return tuple(out)
+
+
+def _check_dates(key: str, v: Any, problems: list[str]) -> dict[str, dt.date]:
+    if v is None:
+        return {}
+    if not isinstance(v, dict):
+        problems.append(f"'{key}': expected a mapping of dump file name to YYYY-MM-DD, got {_typename(v)}")
+        return {}
+    out: dict[str, dt.date] = {}
+    for name, d in v.items():
+        if not isinstance(name, str) or not name or "/" in name or "\\" in name or name.startswith("."):
+            problems.append(f"'{key}.{name}': expected a plain dump file name (no folders), got {name!r}")
+            continue
+        parsed = as_date(d)
+        if parsed is None:
+            problems.append(f"'{key}.{name}': expected a date YYYY-MM-DD, got {_typename(d)} ({d!r})")
+            continue
+        if parsed.year < 1000:
+            problems.append(f"'{key}.{name}': expected a four-digit year, got {parsed.isoformat()}")
+            continue
+        out[name] = parsed
+    return out
 
 
 def _validate(raw: dict, schema: dict, prefix: str, problems: list[str]) -> dict[str, Any]:
@@ -329,11 +332,6 @@ def from_mapping(raw: dict, root: Path, path: Path | None = None) -> Config:
         problems.append(f"'year': expected a four-digit year, got {v['year']}")
     if v["papers_per_page"] < 1:
         problems.append("'papers_per_page': expected at least 1")
-    for key in ("min_share", "max_share", "min_title_share", "subsume"):
-        if not 0 <= v["topics"][key] <= 1:
-            problems.append(f"'topics.{key}': expected a number from 0 to 1, got {v['topics'][key]}")
-    if v["topics"]["per_paper"] > 20:
-        problems.append(f"'topics.per_paper': expected at most 20, got {v['topics']['per_paper']}")
     if problems:
         raise ConfigError(where, problems)
 
@@ -351,8 +349,7 @@ def from_mapping(raw: dict, root: Path, path: Path | None = None) -> Config:
         related_count=v["related_count"], feed_days=v["feed_days"], feed_size=v["feed_size"],
         daily_feed_days=v["daily_feed_days"], excerpt_length=v["excerpt_length"],
         recent_days=v["recent_days"], small_day_ratio=v["small_day_ratio"],
-        search=SearchConfig(**v["search"]), topics=TopicsConfig(**{**v["topics"], "hide": tuple(v["topics"]["hide"])}),
-        topic_feed_size=v["topic_feed_size"],
+        search=SearchConfig(**v["search"]),
     )
 
 

@@ -127,30 +127,3 @@ def test_paper_prints_its_content_and_nothing_empty(served, drv):
     text = got["text"]
     assert "In the digest" in text and "First seen" in text
     assert "Find the paper" not in text and "Related papers" not in text and "Search papers" not in text
-
-
-FILTER_STATE = """
-var items = Array.from(document.querySelectorAll('.day-group .paper-item'));
-return items.map(li => [li.hidden, (li.getAttribute('data-topics') || '').split(' ')]);
-"""
-
-
-def test_the_day_topic_filter_shows_only_that_topics_papers_and_all_again(served, drv):
-    drv.get(served.base + "days/2025-08-11/")
-    chip = drv.find_element("css selector", "[data-topic-filter] a[data-topic]")
-    slug = chip.get_attribute("data-topic")
-    assert chip.get_attribute("href").endswith(f"/topics/{slug}/")       # without JavaScript: a link
-    chip.click()
-    page_wait(lambda: chip.get_attribute("aria-pressed") == "true", "the chip is pressed")
-    assert drv.current_url.endswith(f"#topic={slug}")
-    state = drv.execute_script(FILTER_STATE)
-    shown = [topics for hidden, topics in state if not hidden]
-    assert shown and all(slug in t for t in shown)
-    assert all(slug not in t for hidden, t in state if hidden)
-    assert drv.find_element("css selector", ".topic-filter-status").text.startswith(f"Showing {len(shown)} paper")
-    drv.refresh()                                                          # the fragment keeps the choice
-    page_wait(lambda: drv.execute_script(FILTER_STATE) == state, "the filter after a reload")
-    chip = drv.find_element("css selector", f'[data-topic-filter] a[data-topic="{slug}"]')
-    chip.click()
-    page_wait(lambda: not any(h for h, _ in drv.execute_script(FILTER_STATE)), "every paper shown again")
-    assert "#topic=" not in drv.current_url

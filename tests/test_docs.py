@@ -63,7 +63,7 @@ def test_shipped_site_yml_is_valid_and_schema_has_docs():
 
 
 def test_every_hand_paper_key_is_documented():
-    from sitegen.content.records import PAPER_HAND_KEYS, PAPER_LIST_KEYS
+    from sitegen.content.records import PAPER_HAND_KEYS
     table = README.split("### Paper front matter", 1)[1].split("\n### ", 1)[0]
     documented = set(re.findall(r"^\| `([a-z_]+):` \|", table, re.M))
-    assert documented == {key for key, _ in PAPER_HAND_KEYS} | set(PAPER_LIST_KEYS)
+    assert documented == {key for key, _ in PAPER_HAND_KEYS}

@@ -136,16 +136,6 @@ def test_add_a_days_dump(chain, tmp_path):
     new = inc.related.tokenised
     assert 0 < new <= 25 and not inc.related.full and inc.related.vectors == new, inc.related
     assert cold.related.full
-    # topics are part of the output compared above (pages, chips, content/topics.yml)
-    assert inc.topics.topics > 0 and (chain.root / "_site" / "topics" / "index.html").is_file(), inc.topics
-
-
-def test_hide_and_join_topics(chain, tmp_path):
-    from sitegen.content import topicreg
-    entries = sorted(topicreg.load(chain.root / "content" / "topics.yml").values(), key=lambda e: e.slug)
-    assert len(entries) >= 3
-    edit_site_yml(chain.root, topics={"hide": [entries[0].name], "aliases": {entries[1].name: entries[2].name}})
-    check_against_cold(chain, tmp_path, fewer=False)
 
 
 def test_edit_an_abstract_on_the_latest_day(chain, tmp_path):

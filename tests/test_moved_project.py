@@ -72,7 +72,6 @@ def test_touched_but_identical_content_is_not_parsed_again(tmp_path, monkeypatch
 
 def test_a_copied_project_reuses_every_parsed_record_and_page_key(tmp_path, monkeypatch):
     from sitegen.engine.pipeline import page_keys
-    from sitegen.engine.topicstate import compute_topics
     from sitegen.model.site import build_model
     from sitegen.render.pages import Renderer
     site = make_project(tmp_path / "p")
@@ -91,8 +90,7 @@ def test_a_copied_project_reuses_every_parsed_record_and_page_key(tmp_path, monk
     keys = {}
     for where in (site, copy):
         c = load_config(where / "site.yml")
-        loaded = records.load_content(c.content_dir, c.cache_dir)
-        model = build_model(c, loaded, {}, compute_topics(c, loaded.papers, write=False))
+        model = build_model(c, records.load_content(c.content_dir, c.cache_dir), {})
         keys[where] = page_keys(Renderer(model))
     assert keys[site] == keys[copy]
     assert report.pages == len(keys[copy])

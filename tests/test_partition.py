@@ -3,18 +3,11 @@ the same whatever the archive's size (issue 12, item 3)."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 
 from helpers import make_project, run_cli, tree_digest
-from sitegen.config import load_config
 from sitegen.content.records import load_content
 from sitegen.model import aznav
-from sitegen.model.site import build_model
-from sitegen.model.views import PageViews
-from sitegen.model.viewkey import digest
-from sitegen.model.weeks import week_key
 from sitegen.render.api import API_INDEX, ARCHIVE_CSV, ARCHIVE_JSON
 from tests.bench import synth
 
@@ -45,14 +38,6 @@ def _allowed_az(before: dict, after: dict, new_titles: list[str]) -> set[str]:
     return {aznav.range_path(k, n) for k in keys if k in after for n in range(1, aznav.pages_of(after[k], CAPACITY) + 1)}
 
 
-def _week_views(site) -> dict[str, bytes]:
-    """The digest of each week page's view (what its key is made of)."""
-    cfg = load_config(site / "site.yml")
-    m = build_model(cfg, load_content(cfg.content_dir))
-    pv = PageViews(m)
-    return {p.path: digest(pv.view(p)) for p in m.pages if p.kind == "week"}
-
-
 @pytest.mark.parametrize("n", [200, 400])
 def test_a_new_day_rewrites_a_bounded_set_of_partitioned_files(tmp_path, n):
     site = make_project(tmp_path / "s", dumps=[], config={"papers_per_page": CAPACITY,
@@ -61,7 +46,7 @@ def test_a_new_day_rewrites_a_bounded_set_of_partitioned_files(tmp_path, n):
     cfg = str(site / "site.yml")
     assert run_cli("build", "--config", cfg).exit_code == 0
     out = site / "_site"
-    before, ranges_before, weeks_before = tree_digest(out), _ranges(site), _week_views(site)
+    before, ranges_before = tree_digest(out), _ranges(site)
     months = {k.split("/")[-1] for k in before if k.startswith("api/months/")}
     assert len(months) >= 2 and sum(1 for k in ranges_before if ranges_before[k].leaf) > 20
 
@@ -84,13 +69,6 @@ def test_a_new_day_rewrites_a_bounded_set_of_partitioned_files(tmp_path, n):
     # root here) and the neighbours of a new range
     assert len(az) <= NEW * 4 + 4, sorted(az)
     assert "papers/index.html" in az       # the index's counts
-    # weeks: the new day's week page; a new week also changes the week before (its "next" link)
-    week = week_key(dt.date.fromisoformat(date))
-    last = sorted(weeks_before)[-1]
-    allowed_weeks = {f"weeks/{week}/index.html"} | ({last} if f"weeks/{week}/index.html" not in weeks_before else set())
-    assert {k for k in changed if k.startswith("weeks/")} == allowed_weeks
-    weeks_after = _week_views(site)       # and no other week's view changed (so its key did not either)
-    assert {k for k in weeks_after if weeks_before.get(k) != weeks_after[k]} == allowed_weeks
     print(f"{n} papers + {NEW}: {len(changed)} files changed, of them {len(az)} A-Z pages "
           f"(allowed {len(allowed)}), {sum(k.startswith(('api/', 'sitemap')) for k in changed)} API and sitemap files")
 

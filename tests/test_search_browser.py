@@ -316,52 +316,6 @@ def test_results_page_reserves_space_no_layout_shift(site):
     drv.execute_script("""window.__cls = 0;
         new PerformanceObserver(l => l.getEntries().forEach(e => { if (!e.hadRecentInput) window.__cls += e.value }))
         .observe({type: 'layout-shift', buffered: true});""")
-    page_wait(lambda: results(drv) and histogram(drv), "the results for model and their histogram")
+    page_wait(lambda: results(drv), "the results for model")
     cls = drv.execute_script("return window.__cls")
     assert cls < 0.05, cls
-
-
-def histogram(driver):
-    """The results page's histogram: [(month, count)] from its bars' titles, and its caption."""
-    bars = driver.execute_script("""return Array.from(document.querySelectorAll('#search-histogram rect'))
-        .map(r => r.querySelector('title').textContent)""")
-    out = []
-    for t in bars:
-        month, rest = t.split(": ")
-        out.append((month, int(rest.split()[0])))
-    return out
-
-
-@pytest.mark.parametrize("mode", ["http", "file"])
-def test_results_page_shows_a_histogram_of_all_matches_per_month(site, mode):
-    drv = site["driver"]
-    docs = site["docs"]
-    drv.get(page_url(site, mode, "search", "?q=model"))
-    drv.get_log("browser")
-    page_wait(lambda: histogram(drv), "the histogram of the results for model")
-    total = int(by_id(drv, "search-status").text.split()[0])
-    bars = histogram(drv)
-    assert total > 20 and sum(n for _, n in bars) == total      # every match, not only the first page's
-    months = {d.date[:7] for d in docs}
-    assert {m for m, _ in bars} <= months and len(bars) >= 2
-    box = by_id(drv, "search-histogram")
-    assert "is-empty" not in box.get_attribute("class")
-    svg = box.find_element("css selector", "svg")
-    drawn = drv.execute_script("""const s = document.querySelector('#search-histogram svg');
-        return [s.namespaceURI, Array.from(s.querySelectorAll('rect')).every(r => r.getBBox().width > 0 && r.getBBox().height > 0),
-                s.getBoundingClientRect().height]""")
-    assert drawn[0] == "http://www.w3.org/2000/svg" and drawn[1] and drawn[2] > 20, drawn     # real SVG, bars drawn
-    assert svg.get_attribute("role") == "img" and all(f"{m}: {n}" in svg.get_attribute("aria-label") for m, n in bars)
-    caption = box.find_element("css selector", ".search-histogram-caption").text
-    assert min(months) in caption and max(months) in caption
-    # a date filter: only that month's matches are left
-    last = max(months)
-    drv.get(page_url(site, mode, "search", f"?q=model%20after:{last}"))
-    page_wait(lambda: histogram(drv) and {m for m, _ in histogram(drv)} == {last}, "the histogram of one month")
-    # no results: the histogram empties, its space kept
-    height = by_id(drv, "search-histogram").size["height"]
-    drv.get(page_url(site, mode, "search", "?q=zzzzqqqxx%20%2Bqqqxxxx"))
-    page_wait(lambda: "No results" in by_id(drv, "search-status").text, "no results")
-    box = by_id(drv, "search-histogram")
-    assert histogram(drv) == [] and "is-empty" in box.get_attribute("class") and box.size["height"] == height
-    assert severe_logs(drv) == []

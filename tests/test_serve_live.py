@@ -21,7 +21,7 @@ from helpers import make_project
 from test_serve import SSE, Client, script_attr
 
 TAG = re.compile(rb'<script src="/__sitegen__/livereload\.js"[^>]*></script>')
-KINDS = {"home", "day", "day-compact", "paper", "month", "archive", "week", "trends", "papers", "feeds", "search", "404"}
+KINDS = {"home", "day", "day-compact", "paper", "month", "archive", "papers", "feeds", "search", "404"}
 
 
 @pytest.fixture(scope="module")

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-from collections import Counter
-
 import pytest
 
 from sitegen.model import trends as T
@@ -55,12 +53,3 @@ def test_bar_chart_geometry_is_plain_numbers_inside_the_box():
     assert c["bars"][1]["h"] == 0 and c["bars"][2]["h"] > c["bars"][0]["h"]
     assert (c["first"], c["last"]) == ("2025-01", "2025-03")
     assert T.bar_chart([])["bars"] == []
-
-
-def test_rising_and_new_topics_from_month_counts_equal_those_from_dates():
-    newest = D(2025, 8, 20)
-    dates = {"a": [D(2025, 8, d) for d in range(1, 9)] + [D(2025, 6, 2)], "b": [D(2025, 8, 3)] * 4,
-             "c": [D(2025, 5, 1)] * 3 + [D(2025, 8, 1)] * 3, "d": []}
-    months = {k: Counter(T.month_of(x) for x in v) for k, v in dates.items()}
-    assert T.rising_months(months, newest) == T.rising(dates, newest)
-    assert T.new_topics_months(months, newest) == T.new_topics(dates, newest) == [("b", 4)]

@@ -15,13 +15,11 @@ import sys
 from pathlib import Path
 
 import jinja2
-import yaml
 import pytest
 
 from sitegen.config import load_config
 from sitegen.content.records import load_content
 from sitegen.engine.pipeline import compute_related
-from sitegen.engine.topicstate import compute_topics
 from sitegen.model import outviews, views
 from sitegen.model.site import build_model
 from sitegen.model.viewkey import ConfigReader, NotPlain, check_plain, digest, encode
@@ -37,13 +35,9 @@ def shipped(tmp_path_factory):
     site = make_project(tmp_path_factory.mktemp("views") / "p")
     r = run_cli("build", "-q", "--config", str(site / "site.yml"), "--base-url", SITE_URL)
     assert r.exit_code == 0, r.output
-    # a published topic joined to another: its old URL becomes a topic-redirect page
-    with open(site / "site.yml", "a", encoding="utf-8") as fh:
-        fh.write("\ntopics:\n  aliases: {math reasoning: mathematical reasoning}\n")
     cfg = load_config(site / "site.yml").with_overrides(base_url=SITE_URL)
     content = load_content(cfg.content_dir)
-    return Renderer(build_model(cfg, content, compute_related(cfg, content.papers),
-                                compute_topics(cfg, content.papers, write=False)))
+    return Renderer(build_model(cfg, content, compute_related(cfg, content.papers)))
 
 
 def _one_page_per_kind(renderer):

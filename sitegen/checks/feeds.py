@@ -4,9 +4,7 @@ Which files are feeds: every feed of :data:`sitegen.model.site.FEEDS` (a site pu
 of them or none: none when ``base_url`` has no host), every feed the home page
 advertises (``<link rel="alternate" type=...>``), and any other ``.xml`` file whose
 root is an Atom ``<feed>`` or ``.json`` file whose ``version`` is a JSON Feed
-version, and every feed an OPML file (``feeds/topics.opml``: the topic feeds) lists.  An OPML file
-must be well-formed OPML whose every outline's ``xmlUrl`` is an absolute URL of a feed of the site
-(and ``htmlUrl``, when present, of a file of the site).  Feeds, the sitemap and robots.txt's ``Sitemap:`` line need absolute
+version.  Feeds, the sitemap and robots.txt's ``Sitemap:`` line need absolute
 URLs; when present, every URL in them must be absolute -- each Atom ``<id>`` an
 absolute IRI (``urn:`` counts) -- and every one that points into the site must
 name a file it has; every sitemap entry must be a page, and every file in ``sitemaps/`` must be
@@ -40,17 +38,10 @@ def check_data(site: BuiltSite, problems: list[str]) -> None:
     published = [f.path for f in FEEDS if f.path in site.files]
     if published:                    # ... and all of the registry's once one of them is there
         expected.update({f.path: f.format for f in FEEDS})
-    listed = _opml_feeds(site, problems)          # ... and every feed an OPML file lists
-    for rel, (fmt, _) in listed.items():
-        expected.setdefault(rel, fmt)
     for rel in sorted(f for f in expected if f not in site.files):
         why = ("the home page advertises it as a feed" if rel in site.feeds
-               else f"{listed[rel][1]} lists it" if rel in listed
                else f"a site publishes all of its feeds or none, and this one has {published[0]}")
         problems.append(f"{rel}: missing ({why})")
-    for rel in sorted(f for f in expected if f in site.files and not f.endswith((".json", ".xml"))):
-        kind = "an Atom feed" if expected[rel] == "atom" else "a JSON Feed"
-        problems.append(f"{rel}: should be {kind}, but it is not one (a feed is a .xml or .json file)")
     for rel in sorted(f for f in site.files if f.endswith((".json", ".xml")) and f not in site.already_read):
         if rel.endswith(".json"):
             doc = site.read_json(rel, problems)
@@ -69,35 +60,6 @@ def check_data(site: BuiltSite, problems: list[str]) -> None:
         if rel in expected and found != expected[rel]:
             kind = "an Atom feed" if expected[rel] == "atom" else "a JSON Feed"
             problems.append(f"{rel}: should be {kind}, but it is not one")
-
-
-def _opml_feeds(site: BuiltSite, problems: list[str]) -> dict[str, tuple[str, str]]:
-    """Every ``.opml`` file: well-formed OPML, each outline's ``xmlUrl`` absolute and in the site.
-    -> the feeds they list: path -> (format by its name, the OPML file listing it)."""
-    out: dict[str, tuple[str, str]] = {}
-    for rel in sorted(f for f in site.files if f.endswith(".opml")):
-        root = _xml(site, rel, problems)
-        if root is None:
-            continue
-        if root.tag != "opml" or root.find("body") is None:
-            problems.append(f"{rel}: not an OPML file (its root must be <opml> with a <body>)")
-            continue
-        outlines = [o for o in root.iter("outline") if "xmlUrl" in o.attrib]
-        if not outlines:
-            problems.append(f"{rel}: an OPML file of feeds that lists no feed (no outline has an xmlUrl)")
-        for i, o in enumerate(outlines):
-            where = f"outline {i + 1} ({o.get('text', '')!r})"
-            url = o.get("xmlUrl", "")
-            target = site.resolve(rel, url, html=False) if is_absolute_url(url) else None
-            if not is_absolute_url(url):
-                problems.append(f"{rel}: {where}'s xmlUrl {url!r} is not an absolute URL (it needs a scheme and host)")
-            elif not isinstance(target, str):
-                problems.append(f"{rel}: {where}'s xmlUrl {url!r} is not a feed of this site")
-            else:        # a missing file is reported once, by check_data
-                out.setdefault(target, ("json" if target.endswith(".json") else "atom", rel))
-            if "htmlUrl" in o.attrib:
-                _absolute(site, rel, where, "htmlUrl", o.get("htmlUrl"), problems)
-    return out
 
 
 def _xml(site: BuiltSite, rel: str, problems: list[str]) -> ET.Element | None:

@@ -35,7 +35,6 @@ PAPER_KEYS = ("title", "slug", "days", "first_seen")    # what ingest owns; othe
 # wrote a frozen `title:`; it is read as an ordinary hand key (kept, not shown).
 DAY_KEYS = ("date", "papers", "sources")
 # Hand-added paper keys sitegen reads: (key, validator returning the canonical value or ValueError).
-PAPER_LIST_KEYS = ("tags",)        # hand keys whose value is a list of names (validated in parse_paper)
 PAPER_HAND_KEYS = (("arxiv", paperlinks.parse_arxiv_key), ("url", paperlinks.parse_url_key), ("note", str))
 
 
@@ -57,12 +56,6 @@ class Paper:
         arxiv, url = self.extra.get("arxiv"), self.extra.get("url")
         return paperlinks.links_for(paperlinks.arxiv_id(arxiv) if isinstance(arxiv, str) else None,
                                     url.strip() if isinstance(url, str) else None, self.abstract)
-
-    @property
-    def tags(self) -> tuple[str, ...]:
-        """The hand-written ``tags:`` (validated on load: a list of names), each one a topic."""
-        tags = self.extra.get("tags")
-        return tuple(" ".join(t.split()) for t in tags) if isinstance(tags, list) else ()
 
     @property
     def note(self) -> str:
@@ -121,8 +114,6 @@ def parse_paper(path: Path) -> Paper:
                 check(f.str(key))
             except ValueError as e:
                 raise ContentError(f"'{key}': {e}.", path, lines.get(key)) from None
-    if "tags" in meta and not all(t.strip() for t in f.str_list("tags")):
-        raise ContentError("'tags': expected a list of topic names, got an empty one.", path, lines.get("tags"))
     extra = {k: v for k, v in meta.items() if k not in PAPER_KEYS}
     return Paper(slug, title, plain_text(body), body, days, first_seen, extra, str(path), tuple(warnings))
 

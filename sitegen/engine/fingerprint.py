@@ -47,20 +47,15 @@ class _Stats:
             for name in sorted(filenames):
                 if name.startswith(".") and ".tmp-" in name:
                     continue
-                self.file(os.path.join(dirpath, name))
-
-    def file(self, path: str) -> None:
-        try:
-            st = os.stat(path)
-        except FileNotFoundError:
-            self.h.update(b"-" + os.fsencode(path) + b"\n")
-            return
-        except OSError:      # a dangling symlink (an editor's lock file): what the link says
-            st = os.lstat(path)
-        self.seen[path] = st
-        self.h.update(os.fsencode(path) + f"\0{st.st_mtime_ns}\0{st.st_size}\n".encode())
-        if st.st_mtime_ns >= self.since and stat.S_ISREG(st.st_mode):
-            self.racy[path] = _file_hash(path)
+                path = os.path.join(dirpath, name)
+                try:
+                    st = os.stat(path)
+                except OSError:      # a dangling symlink (an editor's lock file): what the link says
+                    st = os.lstat(path)
+                self.seen[path] = st
+                self.h.update(os.fsencode(path) + f"\0{st.st_mtime_ns}\0{st.st_size}\n".encode())
+                if st.st_mtime_ns >= self.since and stat.S_ISREG(st.st_mode):
+                    self.racy[path] = _file_hash(path)
 
 
 def _file_hash(path: str) -> str:
@@ -97,20 +92,11 @@ def settings_stats(config: Config) -> _Stats:
     return snap
 
 
-def content_stats(config: Config, registry: bool = True) -> _Stats:
-    """content/: papers, days, then the topic registry.  A build snapshots it with
-    ``registry=False`` and adds the registry (:func:`registry_stat`) after its topics phase,
-    which may write it: so the build's own write does not make the next build stale."""
+def content_stats(config: Config) -> _Stats:
     snap = _Stats()
     for folder in (config.content_papers, config.content_days):
         snap.tree(folder)
-    if registry:
-        registry_stat(config, snap)
     return snap
-
-
-def registry_stat(config: Config, snap: _Stats) -> None:
-    snap.file(str(config.content_dir / "topics.yml"))     # the topic registry (content/topicreg.py)
 
 
 def input_fingerprint(config: Config, settings: _Stats | None = None, content: _Stats | None = None) -> str:

@@ -45,10 +45,8 @@ from sitegen.content.records import irregular, load_content, skipped
 from sitegen.errors import ConfigError
 from sitegen.render.api import api
 from sitegen.engine.apiout import write_api
-from sitegen.render.feeds import sitemap_and_robots
-from sitegen.engine.feedout import write_feeds
-from sitegen.engine.fingerprint import (content_stats, input_fingerprint, is_fingerprint, registry_stat,
-                                        settings_stats, still_current)
+from sitegen.render.feeds import feed_files, sitemap_and_robots
+from sitegen.engine.fingerprint import content_stats, input_fingerprint, is_fingerprint, settings_stats, still_current
 from sitegen.ingestion.merge import IngestResult, ingest
 from sitegen.engine.output import OutputRecord, OutputTree, output_intact
 from sitegen.model.outviews import api_view, sitemap_view
@@ -56,7 +54,6 @@ from sitegen.model.viewkey import digest as view_digest
 from sitegen.model.viewkey import paused_gc
 from sitegen.render.pages import Renderer, key_of, templates_digest
 from sitegen.model.site import build_model
-from sitegen.engine.topicstate import TopicStats, compute_topics
 
 PARALLEL_MIN_PAGES = 400     # fewer stale pages render in-process (a pool costs ~0.1 s)
 PARALLEL_MIN_SEARCH = 150    # papers from which the search index is built in a parallel process
@@ -69,7 +66,6 @@ class BuildReport:
     pages: int = 0
     rendered: int = 0
     feeds: int = 0
-    topic_feeds_rendered: int = 0   # topic feeds whose key changed (the rest kept their files)
     sitemaps: int = 0
     api_units: int = 0           # the API's month units (sitegen/engine/apiout.py) ...
     api_rendered: int = 0        # ... and how many of them this build rendered
@@ -80,7 +76,6 @@ class BuildReport:
     feeds: bool = False          # feeds and sitemap written (base_url has a host)
     ingest: IngestResult | None = None
     related: object = None       # what the related-papers update did (model.related.Stats)
-    topics: object = None        # what the topics phase did (engine.topicstate.TopicStats)
     timings: dict[str, float] = field(default_factory=dict)
 
     def summary(self) -> str:
@@ -355,7 +350,7 @@ def build(config: Config, *, allow_small: bool = False, log: Callable[[str], Non
         say(f"ingest: {report.ingest.summary()}")
     lap("ingest")
     faults.point("build.ingested")
-    content_snap = content_stats(config, registry=False)   # after ingest's writes, before the content is read
+    content_snap = content_stats(config)       # after ingest's own writes, before the content is read
     content = load_content(config.content_dir, config.cache_dir, seen=content_snap.seen)   # one stat per file
     for w in content.warnings:
         say(f"warning: {w}")
@@ -366,7 +361,7 @@ def build(config: Config, *, allow_small: bool = False, log: Callable[[str], Non
     search_job = _Background(parallel, _search_job, config, content.papers)
     try:
         _build_pages(config, content, report, search_job, record,
-                     say=say, progress=progress, force=force, lap=lap, content_snap=content_snap)
+                     say=say, progress=progress, force=force, lap=lap)
     finally:
         search_job.cancel()
     faults.point("build.fingerprint")
@@ -391,17 +386,12 @@ class _Laps:
 
 
 def _build_pages(config: Config, content, report: BuildReport, search_job: _Background, record: OutputRecord,
-                 *, say, progress, force: bool, lap: _Laps, content_snap=None) -> None:
+                 *, say, progress, force: bool, lap: _Laps) -> None:
     """Model, pages, feeds and search into the output tree (the part after ingest)."""
     related = compute_related(config, content.papers, report, force)
     lap("related")
     faults.point("build.related")
-    report.topics = TopicStats()
-    topics = compute_topics(config, content.papers, force=force, stats=report.topics)
-    if content_snap is not None:
-        registry_stat(config, content_snap)        # as the topics phase left it (it may write it)
-    lap("topics")
-    model = build_model(config, content, related, topics)
+    model = build_model(config, content, related)
     renderer = Renderer(model)
     keys = page_keys(renderer)
     stored = None if force else record.read()
@@ -439,9 +429,10 @@ def _build_pages(config: Config, content, report: BuildReport, search_job: _Back
             tree.add(rel, path.read_bytes())
         for w in skips:
             say(f"warning: {w}")
-        # the site-wide feeds every build (bounded by their size); topic feeds only when their key changed
-        report.topic_feeds_rendered = write_feeds(model, tree, old_keys)
-        report.feeds = len(model.published_feeds())     # the OPML file is not a feed
+        feeds = feed_files(model)   # bounded by the feeds' size: computed every build, never stale
+        for rel, data in feeds.items():
+            tree.add(rel, data)
+        report.feeds = len(feeds)
         write_api_files(config, model, tree, report)
         lap("feeds")
         faults.point("build.feeds")

@@ -12,7 +12,7 @@ from html import escape as html_escape
 from typing import Any, Iterable
 
 from sitegen.config import format_date
-from sitegen.model.site import TOPICS_OPML, Feed, SiteModel
+from sitegen.model.site import Feed, SiteModel
 from sitegen.model.viewkey import ConfigReader
 
 View = dict[str, Any]
@@ -61,22 +61,7 @@ def day_entries(m: SiteModel, cfg: ConfigReader) -> list[View]:
     return out
 
 
-def topic_entries(m: SiteModel, cfg: ConfigReader, feed: Feed) -> list[View]:
-    """A topic's latest ``topic_feed_size`` papers (``TopicInfo.papers`` is newest first): each a paper
-    entry dated with the day it was first seen."""
-    out = []
-    for slug in m.topics[feed.topic].papers[:cfg.topic_feed_size]:
-        p = m.papers[slug]
-        f = _day_fields(cfg, m.day(p.first_seen))
-        intro = (f'<p>On {html_escape(feed.topic_name)}; new in the digest of '
-                 f'<a href="{html_escape(f["day_url"])}">{html_escape(f["day_label"])}</a>.</p>')
-        out.append(_entry(f"urn:sitegen:paper:{p.slug}", p.title, cfg.abs_url(f"papers/{p.slug}/"),
-                          p.abstract, f"{intro}\n<p>{html_escape(p.abstract)}</p>", f))
-    return out
-
-
-ENTRIES = {"papers": lambda m, cfg, feed: paper_entries(m, cfg), "days": lambda m, cfg, feed: day_entries(m, cfg),
-           "topic": topic_entries}
+ENTRIES = {"papers": paper_entries, "days": day_entries}
 
 
 def feed_view(m: SiteModel, feed: Feed) -> View:
@@ -85,31 +70,11 @@ def feed_view(m: SiteModel, feed: Feed) -> View:
     # The paper feed keeps its original id so existing subscriptions stay the same feed.
     fid = f"urn:sitegen:feed:{cfg.abs_url('')}" if feed.stream == "papers" else \
         f"urn:sitegen:feed:{feed.stream}:{cfg.abs_url('')}"
-    entries = ENTRIES[feed.stream](m, cfg, feed)
-    updated = rfc3339(m.build_date.isoformat()) if m.build_date else "1970-01-01T00:00:00Z"
-    subtitle, home = cfg.description, cfg.abs_url("")
-    if feed.stream == "topic":
-        # Dated by its newest paper, not the build: a topic without new papers keeps its bytes, so a new
-        # day rewrites only the feeds of the topics it added papers to.
-        fid = f"urn:sitegen:feed:topic:{feed.topic}:{cfg.abs_url('')}"
-        updated = rfc3339(max(e["day"] for e in entries)) if entries else "1970-01-01T00:00:00Z"
-        subtitle, home = f"The latest papers on {feed.topic_name}.", cfg.abs_url(m.topic_url(feed.topic))
-    v = {"path": feed.path, "format": feed.format, "id": fid, "title": feed.name(cfg), "subtitle": subtitle,
-         "language": cfg.language, "author": cfg.author, "updated": updated,
-         "self_url": cfg.abs_url(feed.path), "home_url": home, "entries": entries}
-    v["site"] = cfg.values()
-    return v
-
-
-def opml_view(m: SiteModel) -> View | None:
-    """The OPML file of every topic's Atom feed (``site.TOPICS_OPML``), or none without topic feeds."""
-    cfg = ConfigReader(m.config)
-    atom = [f for f in m.topic_feeds if f.format == "atom"]
-    if not atom:
-        return None
-    v = {"path": TOPICS_OPML, "title": f"{cfg.title}: every topic's feed",
-         "outlines": [{"text": f.topic_name, "title": f.name(cfg), "xml_url": cfg.abs_url(f.path),
-                       "html_url": cfg.abs_url(m.topic_url(f.topic))} for f in atom]}
+    v = {"path": feed.path, "format": feed.format, "id": fid, "title": feed.name(cfg), "subtitle": cfg.description,
+         "language": cfg.language, "author": cfg.author,
+         "updated": rfc3339(m.build_date.isoformat()) if m.build_date else "1970-01-01T00:00:00Z",
+         "self_url": cfg.abs_url(feed.path), "home_url": cfg.abs_url(""),
+         "entries": ENTRIES[feed.stream](m, cfg)}
     v["site"] = cfg.values()
     return v
 

@@ -21,9 +21,6 @@ from sitegen.config import Config
 from sitegen.content.records import Content, Day, Paper
 from sitegen.errors import SitegenError
 from sitegen.model import aznav
-from sitegen.model.topicmodel import TopicInfo
-from sitegen.model.topicviews import topic_pages
-from sitegen.model.weeks import Week, week_key, week_papers as group_week, weeks as iso_weeks
 from sitegen.model.viewkey import paused_gc
 
 
@@ -49,14 +46,11 @@ class Month:
 
 @dataclass(frozen=True)
 class Feed:
-    """One published feed file. :data:`FEEDS` is the only list of the site-wide ones; a topic's two
-    feeds come from :func:`topic_feeds` (``SiteModel.topic_feeds``), derived from the model's topics."""
+    """One published feed file. :data:`FEEDS` is the only list of them."""
 
     path: str        # output path, e.g. "feed.xml"
     format: str      # "atom" | "json"
-    stream: str      # "papers" (every new paper of the latest days) | "days" (one entry per day) | "topic"
-    topic: str = ""          # a topic feed: the topic's slug (its page is topics/<slug>/) ...
-    topic_name: str = ""     # ... and its shown name
+    stream: str      # "papers" (every new paper of the latest days) | "days" (one entry per day)
 
     @property
     def media_type(self) -> str:
@@ -68,8 +62,7 @@ class Feed:
 
     def name(self, config: Config) -> str:
         """The title inside the feed file (what a feed reader shows as the subscription's name)."""
-        return {"papers": config.title, "days": f"{config.title}: daily digest",
-                "topic": f"{config.title}: {self.topic_name}"}[self.stream]
+        return {"papers": config.title, "days": f"{config.title}: daily digest"}[self.stream]
 
     def label(self, config: Config) -> str:
         """The name with its format, for the ``/feeds/`` page and the head's alternate links."""
@@ -80,14 +73,11 @@ class Feed:
         if self.stream == "papers":
             return (f"One entry per paper: every paper new in the latest {config.feed_days} digest days "
                     f"(at least {config.feed_size} papers, counting whole days), newest day first.")
-        if self.stream == "topic":
-            return (f"One entry per paper: the latest {config.topic_feed_size} papers on {self.topic_name}, "
-                    "newest first.")
         return (f"One entry per digest day for the latest {config.daily_feed_days} days, "
                 "listing that day's papers with links.")
 
 
-# Every site-wide feed sitegen publishes: the writer (feeds.py), the /feeds/ page, the head links, the
+# Every feed sitegen publishes: the writer (feeds.py), the /feeds/ page, the head links, the
 # build summary and `sitegen check` all read this tuple, so none of them can miss one.
 FEEDS: tuple[Feed, ...] = (
     Feed("feed.xml", "atom", "papers"),
@@ -95,16 +85,6 @@ FEEDS: tuple[Feed, ...] = (
     Feed("feeds/daily.xml", "atom", "days"),
     Feed("feeds/daily.json", "json", "days"),
 )
-
-# The OPML file of every topic's Atom feed (for readers that import subscriptions); written with the
-# topic feeds, listed on /feeds/, and read back by `sitegen check`.
-TOPICS_OPML = "feeds/topics.opml"
-
-
-def topic_feeds(topics: list[tuple[str, str]]) -> tuple[Feed, ...]:
-    """The two feeds (Atom, JSON Feed) of each topic, from (slug, name) pairs, in slug order."""
-    return tuple(Feed(f"topics/{slug}/feed.{ext}", fmt, "topic", slug, name)
-                 for slug, name in sorted(topics) for ext, fmt in (("xml", "atom"), ("json", "json")))
 
 
 @dataclass
@@ -122,49 +102,6 @@ class SiteModel:
     feeds: tuple[Feed, ...] = FEEDS              # the feeds this build publishes: all of FEEDS, or none
                                                  # without a host (build_model; feeds need absolute URLs)
     az_keys: list[str] = field(default_factory=list)   # aznav.az_key of each of papers_az (computed once)
-    # topic slug -> TopicInfo, most papers first (ties by name); paper slug -> its topic slugs, best first
-    topics: dict[str, TopicInfo] = field(default_factory=dict)
-    paper_topics: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    topic_feeds: tuple[Feed, ...] = ()           # each topic's two feeds (topic_feeds(); none without a host)
-    weeks: list[Week] = field(default_factory=list)    # ISO weeks with digest days, ascending (model/weeks.py)
-    week_index: dict[str, int] = field(default_factory=dict)
-
-    def week_of(self, d: dt.date) -> Week:
-        return self.weeks[self.week_index[week_key(d)]]
-
-    def week_neighbours(self, w: Week) -> tuple[Week | None, Week | None]:
-        i = self.week_index[w.key]
-        return (self.weeks[i - 1] if i > 0 else None, self.weeks[i + 1] if i + 1 < len(self.weeks) else None)
-
-    def week_papers(self, w: Week) -> list[tuple[dt.date, list[Paper]]]:
-        """The week's papers grouped by day, each once (under the first of its days in the week)."""
-        groups = group_week(w, {d: self.day(d).papers for d in w.days})
-        return [(d, [self.papers[s] for s in slugs]) for d, slugs in groups]
-
-    def has_page(self, path: str) -> bool:
-        """Whether the plan has a page at output path ``path`` (a set made once, on first use)."""
-        paths = self.__dict__.get("_page_paths")
-        if paths is None:
-            paths = self.__dict__["_page_paths"] = {p.path for p in self.pages}
-        return path in paths
-
-    def feeds_of_topic(self, slug: str) -> tuple[Feed, ...]:
-        """A topic's feeds (Atom, JSON Feed) of :attr:`topic_feeds`, or none (a dict made once)."""
-        by = self.__dict__.get("_topic_feeds_by")
-        if by is None:
-            by = self.__dict__["_topic_feeds_by"] = {}
-            for f in self.topic_feeds:
-                by.setdefault(f.topic, []).append(f)
-        return tuple(by.get(slug, ()))
-
-    def topic_url(self, slug: str) -> str:
-        """Where a topic's feed and OPML outline link: its page, or the home page while the plan has
-        no topic pages."""
-        return f"topics/{slug}/" if self.has_page(f"topics/{slug}/index.html") else ""
-
-    def published_feeds(self) -> tuple[Feed, ...]:
-        """Every feed file this build writes: the site-wide ones, then the topics'."""
-        return self.feeds + self.topic_feeds
 
     def day(self, d: dt.date) -> Day:
         return self.days[self.day_index[d]]
@@ -258,8 +195,7 @@ def build_date(content_days: list[Day]) -> dt.date | None:
     return content_days[-1].date if content_days else None
 
 
-def build_model(config: Config, content: Content, related: dict[str, list[str]] | None = None,
-                topics: tuple[dict[str, TopicInfo], dict[str, tuple[str, ...]]] | None = None) -> SiteModel:
+def build_model(config: Config, content: Content, related: dict[str, list[str]] | None = None) -> SiteModel:
     with paused_gc():       # tens of thousands of small records and pages, no cycles among them
         days = list(content.days.values())
         by_month: dict[tuple[int, int], list[dt.date]] = defaultdict(list)
@@ -273,12 +209,6 @@ def build_model(config: Config, content: Content, related: dict[str, list[str]] 
             newest=days[-1].date if days else None, build_date=build_date(days),
             day_index={d.date: i for i, d in enumerate(days)},
             feeds=FEEDS if config.absolute else ())
-        model.weeks = iso_weeks(d.date for d in days)
-        model.week_index = {w.key: i for i, w in enumerate(model.weeks)}
-        if topics is not None:
-            model.topics, model.paper_topics = topics
-        if config.absolute:      # feeds need absolute URLs
-            model.topic_feeds = topic_feeds([(t.slug, t.name) for t in model.topics.values()])
         model.pages = plan_pages(model)
     return model
 
@@ -297,12 +227,8 @@ def plan_pages(m: SiteModel) -> list[Page]:
         pages.append(Page(f"papers/{p.slug}/index.html", "paper.html", "paper", p))
     for mo in m.months:
         pages.append(Page(f"months/{mo.key}/index.html", "month.html", "month", mo))
-    for w in m.weeks:
-        pages.append(Page(f"weeks/{w.key}/index.html", "week.html", "week", w))
     pages.append(Page("archive/index.html", "archive.html", "archive"))
-    pages.append(Page("trends/index.html", "trends.html", "trends"))
     pages += az_pages(m)
-    pages += topic_pages(m, Page)
     pages.append(Page("feeds/index.html", "feeds.html", "feeds"))
     pages.append(Page("search/index.html", "search.html", "search"))
     pages.append(Page("404.html", "404.html", "404"))

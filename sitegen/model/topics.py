@@ -62,10 +62,8 @@ a an and any are as at be been being both but by can could do does each either f
 have how however if in into is it its may more most much must new no nor not of on or other our over
 per should so such than that the their them then there these they this those through to toward towards
 under upon us using via vs was we were what when where whether which while who why will with within
-without would yet you your based across among also all between beyond against
+without would yet you your based across among also all between beyond
 """.split())
-# Words a phrase may not end with (it would be a fragment: "fine-tuning large", "across several").
-END_STOP = STOP | frozenset("large small several various multiple many different diverse".split())
 # Words of research prose, not subjects: a phrase made only of these is generic
 # ("learning models", "improved model", "comprehensive study", "downstream tasks").
 PROSE = frozenset(_stem(w) for w in """
@@ -110,21 +108,15 @@ def phrases(text: str) -> dict[str, str]:
     out: dict[str, str] = {}
     for clause in _CLAUSE.split(fold(text)):
         words = _WORD.findall(clause)
-        if len(words) < 2:
-            continue
-        stems = [_stem(w.replace("'", "")) for w in words]
-        start_ok = [w not in STOP and not w.isdigit() for w in words]
-        end_ok = [w not in END_STOP and not w.isdigit() for w in words]
-        mid_ok = [w not in STOP or w in MIDDLE for w in words]
-        last = len(words)
         for n in (2, 3, 4):
-            for i in range(last - n + 1):
-                j = i + n - 1
-                if not (start_ok[i] and end_ok[j]) or (n > 2 and not all(mid_ok[i + 1:j])):
+            for i in range(len(words) - n + 1):
+                run = words[i:i + n]
+                first, last = run[0], run[-1]
+                if first in STOP or last in STOP or first.isdigit() or last.isdigit():
                     continue
-                key = "".join(stems[i:i + n])
-                if key not in out:
-                    out[key] = " ".join(words[i:i + n])
+                if any(w in STOP and w not in MIDDLE for w in run[1:-1]):
+                    continue
+                out.setdefault(phrase_key(run), " ".join(run))
     return out
 
 
@@ -155,16 +147,9 @@ def _counts(items: Iterable[PaperPhrases]):
 
 def vocabulary(items: Iterable[PaperPhrases], rules: TopicRules = TopicRules()) -> dict[str, Topic]:
     """The topics of a set of papers (see the module docstring for the rule), by key."""
-    return vocabulary_counts(items, rules)[1]
-
-
-def vocabulary_counts(items: Iterable[PaperPhrases], rules: TopicRules = TopicRules(),
-                      extra: Iterable[str] = ()) -> tuple[int, dict[str, Topic], dict[str, int]]:
-    """(number of papers, :func:`vocabulary`, the paper count of each key of ``extra``): one pass."""
     n, papers, titles, surfaces = _counts(items)
-    counts = {k: papers.get(k, 0) for k in extra}
     if not n:
-        return 0, {}, counts
+        return {}
     floor = max(rules.min_papers, math.ceil(rules.min_share * n))
     shared = {k for k, c in papers.items() if c >= floor}
     # the shown form: the most common surface, ties by text (never by input order)
@@ -195,7 +180,7 @@ def vocabulary_counts(items: Iterable[PaperPhrases], rules: TopicRules = TopicRu
         topics[k] = Topic(k, name[k], slugify(name[k]), papers[k])
     hidden = {fold(h) for h in rules.hide}
     topics = {k: t for k, t in topics.items() if fold(t.name) not in hidden}
-    return n, _merge_aliases(topics, rules.aliases), counts
+    return _merge_aliases(topics, rules.aliases)
 
 
 def _merge_aliases(topics: dict[str, Topic], aliases: Mapping[str, str]) -> dict[str, Topic]:

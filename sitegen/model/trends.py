@@ -60,17 +60,11 @@ class Rising:
 
 def rising(topic_dates: Mapping[str, Sequence[dt.date]], newest: dt.date, *, min_count: int = 3,
            min_ratio: float = 1.5, limit: int = 20) -> list[Rising]:
-    return rising_months({name: Counter(month_of(d) for d in dates) for name, dates in topic_dates.items()},
-                         newest, min_count=min_count, min_ratio=min_ratio, limit=limit)
-
-
-def rising_months(topic_months: Mapping[str, Mapping[Month, int]], newest: dt.date, *, min_count: int = 3,
-                  min_ratio: float = 1.5, limit: int = 20) -> list[Rising]:
-    """:func:`rising` from each topic's papers per month (what a topic already carries)."""
     now = month_of(newest)
     before = {add_months(now, -k) for k in (1, 2, 3)}
     out = []
-    for name, months in topic_months.items():
+    for name, dates in topic_dates.items():
+        months = Counter(month_of(d) for d in dates)
         this = months.get(now, 0)
         if this < min_count:
             continue
@@ -87,16 +81,6 @@ def new_topics(topic_dates: Mapping[str, Sequence[dt.date]], newest: dt.date, *,
     """Topics first seen this month, with their papers so far, biggest first."""
     now = month_of(newest)
     out = [(name, len(dates)) for name, dates in topic_dates.items() if dates and month_of(min(dates)) == now]
-    out.sort(key=lambda t: (-t[1], t[0]))
-    return out[:limit]
-
-
-def new_topics_months(topic_months: Mapping[str, Mapping[Month, int]], newest: dt.date, *, limit: int = 20
-                      ) -> list[tuple[str, int]]:
-    """:func:`new_topics` from each topic's papers per month."""
-    now = month_of(newest)
-    out = [(name, sum(ms.values())) for name, ms in topic_months.items()
-           if any(ms.values()) and min(m for m, n in ms.items() if n) == now]
     out.sort(key=lambda t: (-t[1], t[0]))
     return out[:limit]
 

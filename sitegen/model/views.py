@@ -18,11 +18,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Callable
 
-from sitegen.model import timeviews, topicviews
-from sitegen.model.site import TOPICS_OPML, Month, Page, SiteModel
+from sitegen.model.site import Month, Page, SiteModel
 from sitegen.markup import tex
 from sitegen.model.viewkey import ConfigReader
-from sitegen.model.weeks import week_key
 from sitegen.text import excerpt
 
 View = dict[str, Any]
@@ -36,7 +34,7 @@ def _item(p, day, excerpt: str, shared: Shared) -> View:
     """A paper in a list: title, abstract excerpt and the days before ``day`` it was seen on."""
     date = day.date
     return {"slug": p.slug, "title": p.title, "excerpt": excerpt,
-            "earlier": [shared.iso[d] for d in p.days if d < date], "topics": shared.chips[p.slug]}
+            "earlier": [shared.iso[d] for d in p.days if d < date]}
 
 
 def _link(p, iso: dict[dt.date, str]) -> View:
@@ -72,8 +70,7 @@ def day_view(m: SiteModel, page: Page, cfg: ConfigReader, shared: Shared) -> Vie
         excerpts = shared.excerpts(cfg)
         item = lambda p: _item(p, day, excerpts[p.slug], shared)      # noqa: E731
     iso = shared.iso[day.date]
-    return {"day": {"topics": topicviews.day_topics(m, day.papers),"date": iso, "month": iso[:7], "month_label": _month_name(iso, True), "compact": compact,
-                    "week": week_key(day.date),
+    return {"day": {"date": iso, "month": iso[:7], "month_label": _month_name(iso, True), "compact": compact,
                     "count": len(day.papers), "body": day.body, "prev": _iso(prev.date if prev else None),
                     "next": _iso(nxt.date if nxt else None),
                     "new": [item(p) for p in new], "seen": [item(p) for p in seen]}}
@@ -89,7 +86,7 @@ def paper_view(m: SiteModel, page: Page, cfg: ConfigReader, shared: Shared) -> V
         "first_seen": shared.iso[p.first_seen], "days": shared.days[p.slug],
         # what the pure `paper_links` helper derives the reading links from (front matter, else abstract)
         "arxiv": arxiv if isinstance(arxiv, str) else None, "url": url if isinstance(url, str) else None,
-        "related": [link[s] for s in m.related.get(p.slug, ()) if s in papers], "topics": shared.chips[p.slug]}}
+        "related": [link[s] for s in m.related.get(p.slug, ()) if s in papers]}}
 
 
 def month_view(m: SiteModel, page: Page, cfg: ConfigReader, shared: Shared) -> View:
@@ -97,7 +94,6 @@ def month_view(m: SiteModel, page: Page, cfg: ConfigReader, shared: Shared) -> V
     cfg.use("date_format")
     return {"month": {"key": mo.key, "label": _month_name(mo.days[0].isoformat(), True),
                       "days": [{"date": d.isoformat(), "count": len(m.day(d).papers)} for d in mo.days],
-                      "weeks": _month_weeks(mo),
                       "papers": [{"slug": p.slug, "title": p.title, "days": [shared.iso[d] for d in ds]}
                                  for p, ds in m.month_papers(mo)]}}
 
@@ -106,14 +102,8 @@ def archive_view(m: SiteModel, page: Page, cfg: ConfigReader, shared: Shared) ->
     cfg.use("date_format")
     return {"total_papers": len(m.papers), "total_days": len(m.days),
             "months": [{"key": mo.key, "year": mo.year, "name": _month_name(mo.days[0].isoformat(), False),
-                        "weeks": _month_weeks(mo),
                         "days": [{"date": d.isoformat(), "count": len(m.day(d).papers)} for d in mo.days]}
                        for mo in m.months]}
-
-
-def _month_weeks(mo: Month) -> list[str]:
-    """The ISO weeks (``YYYY-Www``) that have a digest day in month ``mo``, in order."""
-    return sorted({week_key(d) for d in mo.days})
 
 
 def _az_link(link) -> View | None:
@@ -135,15 +125,8 @@ def papers_view(m: SiteModel, page: Page, cfg: ConfigReader, shared: Shared) -> 
 
 def feeds_page_view(m: SiteModel, page: Page, cfg: ConfigReader, shared: Shared) -> View:
     # What each feed holds and its address: shown here only (the head links carry less, _feed_links).
-    topics: dict[str, View] = {}
-    for f in m.topic_feeds:      # each topic's Atom and JSON Feed (site.topic_feeds: one entry per topic)
-        t = topics.setdefault(f.topic, {"slug": f.topic, "name": f.topic_name, "page": m.topic_url(f.topic) or None})
-        t[f.format] = f.path
     return {"feeds": [dict(_feed_link(f, cfg), url=cfg.abs_url(f.path), format=f.format_name, holds=f.holds(cfg))
-                      for f in m.feeds],
-            "topic_feeds": list(topics.values()),
-            "topic_feed_size": cfg.topic_feed_size if m.topic_feeds else None,
-            "opml": {"path": TOPICS_OPML, "url": cfg.abs_url(TOPICS_OPML)} if m.topic_feeds else None}
+                      for f in m.feeds]}
 
 
 def plain_view(m: SiteModel, page: Page, cfg: ConfigReader, shared: Shared) -> View:
@@ -153,10 +136,8 @@ def plain_view(m: SiteModel, page: Page, cfg: ConfigReader, shared: Shared) -> V
 
 VIEWS: dict[str, Callable[..., View]] = {
     "home": home_view, "day": day_view, "day-compact": day_view, "paper": paper_view, "month": month_view,
-    "archive": archive_view, "week": timeviews.week_view, "trends": timeviews.trends_view, "papers": papers_view,
-    "feeds": feeds_page_view, "search": plain_view,
-    "404": plain_view, "topics": topicviews.topics_view, "topic": topicviews.topic_view,
-    "topic-redirect": topicviews.topic_redirect_view,
+    "archive": archive_view, "papers": papers_view, "feeds": feeds_page_view, "search": plain_view,
+    "404": plain_view,
 }
 
 
@@ -194,11 +175,7 @@ class Shared:
         # the days a paper was in the digest, by slug
         self.days: dict[str, list[str]] = _Once(lambda slug: [self.iso[d] for d in papers[slug].days])
         # a paper in a titles-only list, by slug
-        self.title_item: dict[str, View] = _Once(lambda slug: {"slug": slug, "title": papers[slug].title,
-                                                               "topics": self.chips[slug]})
-        # a paper's topic chips (slug and name only: nothing that changes with other papers), by slug
-        self.chips: dict[str, list[View]] = _Once(lambda slug: topicviews.chips(model, slug))
-        self.topic_related: dict[str, list[View]] = _Once(lambda slug: topicviews.related(model, slug))
+        self.title_item: dict[str, View] = _Once(lambda slug: {"slug": slug, "title": papers[slug].title})
         self.day_groups: dict[dt.date, tuple[list, list]] = _Once(lambda d: model.day_groups(model.day(d)))
 
     def memo(self, name: str, cfg: ConfigReader, compute: Callable[[ConfigReader], Any]) -> Any:

@@ -30,7 +30,6 @@ from sitegen.config import Config
 from sitegen.content.records import load_content
 from sitegen.engine import pipeline
 from sitegen.ingestion.merge import ingest
-from sitegen.engine.topicstate import compute_topics
 from sitegen.model.site import build_model
 from sitegen.render.feeds import feed_files
 from sitegen.render.pages import Renderer, template_closure
@@ -65,7 +64,7 @@ def load_plan(config: Config, *, ingest_dumps: bool, log: Callable[[str], None],
             ingest(config, log=log)
         content = load_content(config.content_dir, config.cache_dir)
         related = pipeline.compute_related(config, content.papers)
-        model = build_model(config, content, related, compute_topics(config, content.papers, write=False))
+        model = build_model(config, content, related)
         warnings = list(content.warnings)
     renderer = Renderer(model)
     keys = pipeline.page_keys(renderer, digests)

@@ -28,7 +28,7 @@ import json
 import xml.etree.ElementTree as ET
 from xml.sax.saxutils import escape
 
-from sitegen.model.outviews import View, feed_view, opml_view, rfc3339
+from sitegen.model.outviews import View, feed_view, rfc3339
 from sitegen.model.site import SiteModel
 
 SITEMAP_LIMIT = 50_000   # URLs per sitemap file (sitemaps.org)
@@ -117,29 +117,14 @@ def write_feed(v: View) -> bytes:
     return WRITERS[v["format"]](v)
 
 
-def write_opml(v: View) -> bytes:
-    """OPML 2.0: one ``rss`` outline per topic feed (the type every reader's import expects for
-    Atom too), in ``v``'s order; no date in it, so the file changes only with the topics."""
-    out = ['<?xml version="1.0" encoding="utf-8"?>', '<opml version="2.0">', "  <head>",
-           f"    <title>{xml(v['title'])}</title>", "  </head>", "  <body>"]
-    out += [f'    <outline type="rss" text="{xml(o["text"])}" title="{xml(o["title"])}" '
-            f'xmlUrl="{xml(o["xml_url"])}" htmlUrl="{xml(o["html_url"])}"/>' for o in v["outlines"]]
-    out += ["  </body>", "</opml>"]
-    return well_formed(v["path"], "\n".join(out) + "\n")
-
-
 def feed_files(m: SiteModel) -> dict[str, bytes]:
-    """Every feed of ``m.published_feeds()`` (the site-wide registry and the topics'), and the topics'
-    OPML file, by output path.
+    """Every feed of ``m.feeds`` (the registry), by output path.
 
-    Not memoised: the work is bounded by the feeds' size (each topic's by ``topic_feed_size``), not
-    the archive's, so the feeds are always computed from the model and can never be stale.
+    Not memoised: the work is bounded by the feeds' size, not the archive's
+    (a few milliseconds), so the feeds are always computed from the model and
+    can never be stale.
     """
-    out = {f.path: write_feed(feed_view(m, f)) for f in m.published_feeds()}
-    ov = opml_view(m)
-    if ov is not None:
-        out[ov["path"]] = write_opml(ov)
-    return out
+    return {f.path: write_feed(feed_view(m, f)) for f in m.feeds}
 
 
 SITEMAP_INDEX = "sitemap.xml"

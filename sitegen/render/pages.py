@@ -74,7 +74,7 @@ def base_prefix(base_path: str, offline: bool, current: str) -> str:
 
 
 # Links every page carries (header, footer, assets).
-BASE_LINKS = {"home": "", "archive": "archive/", "papers": "papers/", "search": "search/", "feeds": "feeds/", "topics": "topics/",
+BASE_LINKS = {"home": "", "archive": "archive/", "papers": "papers/", "search": "search/", "feeds": "feeds/",
               "api": "api/index.json", "archive_csv": "api/archive.csv.gz", "archive_json": "api/archive.json.gz",
               "favicon": "favicon.svg", "style": "static/style.css",
               "site_js": "static/site.js", "lunr": "static/vendor/lunr.min.js", "search_js": "static/search.js"}

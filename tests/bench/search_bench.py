@@ -214,7 +214,6 @@ CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' 
 def test_page(base: str, offline: bool, results_page: bool) -> str:
     action = base + ("search/index.html" if offline else "search/")
     page = ('<div id="search-page"><p id="search-status" aria-live="polite"></p>'
-            '<div id="search-histogram" class="search-histogram is-empty"></div>'
             '<ol id="search-results"></ol></div><footer id="page-footer"><p>Footer</p></footer>'
             ) if results_page else "<p>Paper page</p>"
     return f"""<!doctype html>

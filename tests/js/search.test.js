@@ -341,14 +341,3 @@ test('one engine answering every query in turn (shard cache and eviction) stays 
     }
   }
 })
-
-test('the results histogram: every match counted in the month of its first-seen day, months zero-filled', function () {
-  const days = [['2024-12-30', 0], ['2025-01-02', 3], ['2025-03-11', 5], ['2025-03-12', 9]]
-  assert.deepEqual(core.monthCounts(days, new Int32Array([0, 2, 3, 4, 5, 8, 9, 12])),
-    [['2024-12', 2], ['2025-01', 2], ['2025-02', 0], ['2025-03', 4]])
-  assert.deepEqual(core.monthCounts(days, []), [['2024-12', 0], ['2025-01', 0], ['2025-02', 0], ['2025-03', 0]])
-  assert.deepEqual(core.monthCounts([], [1]), [])
-  const bars = core.bars([['2025-01', 1], ['2025-02', 0], ['2025-03', 400]], 300, 40)
-  assert.deepEqual(bars.map(function (b) { return [b.month, b.count, b.h] }), [['2025-01', 1, 1], ['2025-02', 0, 0], ['2025-03', 400, 40]])
-  assert.ok(bars.every(function (b) { return b.x >= 0 && b.x + b.w <= 300 && b.y + b.h === 40 }))
-})

@@ -5,8 +5,7 @@
  * score.js (lunr BM25 weights computed at query time, scoring, the reader's
  * ranking), match.js (typo corrections, the phrase check), segments.js
  * (where a term or document lives: segments, shard ranges, file names),
- * shards.js (the engine: loading, prefixes, typos, phrases, doc store),
- * histogram.js (the results page's matches per month).  This file loads them (plain
+ * shards.js (the engine: loading, prefixes, typos, phrases, doc store).  This file loads them (plain
  * <script> elements next to it, so file:// works with no build step) and
  * wires the page.  In Node (tests) it exports the pure core of all parts.
  *
@@ -24,19 +23,17 @@
     var mt = require('./search/match.js')
     var sg = require('./search/segments.js')
     var sh = require('./search/shards.js')
-    var hg = require('./search/histogram.js')
-    module.exports = factory(require('lunr'), root, q, s, mt, sh, sg, hg)
+    module.exports = factory(require('lunr'), root, q, s, mt, sh, sg)
     return
   }
   if (!root || !root.document) return
-  var PARTS = ['query', 'score', 'match', 'segments', 'shards', 'histogram']
+  var PARTS = ['query', 'score', 'match', 'segments', 'shards']
   var self = root.document.currentScript
   var dir = self && self.src ? self.src.replace(/[^/]*$/, '') + 'search/' : null
   function start () {
     var parts = root.SitegenSearchParts
     if (!root.lunr) return
-    var api = factory(root.lunr, root, parts.query, parts.score, parts.match, parts.shards, parts.segments,
-      parts.histogram)
+    var api = factory(root.lunr, root, parts.query, parts.score, parts.match, parts.shards, parts.segments)
     root.SitegenSearch = api
     api.init(root.document)
   }
@@ -52,16 +49,13 @@
     el.onerror = function () { if (root.console) root.console.error('sitegen search: cannot load ' + el.src) }
     root.document.head.appendChild(el)
   })
-})(typeof window !== 'undefined' ? window : this, function (lunr, root, Q, S, M, SH, SG, HG) {
+})(typeof window !== 'undefined' ? window : this, function (lunr, root, Q, S, M, SH, SG) {
   'use strict'
 
   var DATA_GLOBAL = 'SITEGEN_SEARCH_DATA'
   var DROPDOWN_RESULTS = 8
   var PAGE_SIZE = 20
   var DEBOUNCE_MS = 80
-  var SVG_NS = 'http://www.w3.org/2000/svg'
-  var HIST_W = 600              // the histogram's viewBox (bars only; its labels are HTML)
-  var HIST_H = 40
   var SYNTAX_HELP = Q.SYNTAX_HELP
   var QueryError = Q.QueryError
   var createEngine = SH.createEngine
@@ -128,7 +122,7 @@
   }
 
   var core = {}
-  ;[Q, S, M, SG, SH, HG].forEach(function (part) { for (var k in part) core[k] = part[k] })
+  ;[Q, S, M, SG, SH].forEach(function (part) { for (var k in part) core[k] = part[k] })
   core.highlight = highlight
   core.surface = surface
   core.correctedQuery = correctedQuery
@@ -495,7 +489,6 @@
       ui.seq++
       ui.doc.title = ui.title
       clear(ui.list)
-      drawHistogram(ui, null)
       moreButton(ui)
       setText(ui.status, 'Type in the search box above; results appear as you type. ' + SYNTAX_HELP)
       return Promise.resolve()
@@ -506,7 +499,7 @@
       if (!out) return
       ui.last = out
       clear(ui.list)
-      if (out.error) { setText(ui.status, out.error); drawHistogram(ui, null); return }
+      if (out.error) { setText(ui.status, out.error); return }
       var total = out.res.count
       var text = total
         ? total + (total === 1 ? ' result' : ' results') + ' for \u201c' + q + '\u201d' +
@@ -520,61 +513,7 @@
       appendResults(ui, out.top, out.docs, out.res.termsFor)
       ui.shown = out.top.length
       moreButton(ui)
-      return drawHistogram(ui, out.res)
     })
-  }
-
-  // ---- the histogram of matches per month (#search-histogram: the page reserves its space)
-
-  function svgEl (doc, name, attrs) {
-    var el = doc.createElementNS(SVG_NS, name)
-    for (var k in attrs) el.setAttribute(k, String(attrs[k]))
-    return el
-  }
-
-  /* Draw the histogram of all of res's matches (or empty it): the months come from the refs and
-   * the dates file (histogram.js), so it costs one small file, loaded once. */
-  function drawHistogram (ui, res) {
-    var box = ui.doc.getElementById('search-histogram')
-    if (!box) return Promise.resolve()
-    var seq = ui.seq
-    if (!res || !res.count) { showHistogram(ui, box, null); return Promise.resolve() }
-    return ui.engine.manifest().then(function (m) {
-      return ui.engine.load('dates-' + m.dates + '.json')
-    }).then(function (days) {
-      if (seq === ui.seq) showHistogram(ui, box, HG.monthCounts(days, res.docs))
-    }).catch(function () { if (seq === ui.seq) showHistogram(ui, box, null) })
-  }
-
-  function showHistogram (ui, box, counts) {
-    var doc = ui.doc
-    clear(box)
-    box.classList.toggle('is-empty', !counts || !counts.length)
-    if (!counts || !counts.length) return
-    var peak = counts.reduce(function (a, c) { return c[1] > a[1] ? c : a }, counts[0])
-    var some = counts.filter(function (c) { return c[1] })
-    var svg = svgEl(doc, 'svg', { viewBox: '0 0 ' + HIST_W + ' ' + HIST_H, preserveAspectRatio: 'none',
-      role: 'img', focusable: 'false', class: 'search-histogram-bars',
-      'aria-label': 'Matches per month: ' + some.map(function (c) { return c[0] + ': ' + c[1] }).join(', ') })
-    svg.appendChild(svgEl(doc, 'line', { class: 'search-histogram-axis', x1: 0, x2: HIST_W, y1: HIST_H, y2: HIST_H }))
-    HG.bars(counts, HIST_W, HIST_H).forEach(function (b) {
-      if (!b.count) return
-      var r = svgEl(doc, 'rect', { class: 'search-histogram-bar', x: b.x, y: b.y, width: b.w, height: b.h })
-      var t = svgEl(doc, 'title', {})
-      t.appendChild(doc.createTextNode(b.month + ': ' + b.count + (b.count === 1 ? ' match' : ' matches')))
-      r.appendChild(t)
-      svg.appendChild(r)
-    })
-    var cap = doc.createElement('p')
-    cap.className = 'search-histogram-caption'
-    ;[counts[0][0], 'Matches per month, most ' + peak[1] + ' (' + peak[0] + ')', counts[counts.length - 1][0]]
-      .forEach(function (text) {
-        var span = doc.createElement('span')
-        span.appendChild(doc.createTextNode(text))
-        cap.appendChild(span)
-      })
-    box.appendChild(svg)
-    box.appendChild(cap)
   }
 
   function appendResults (ui, top, docs, termsFor) {

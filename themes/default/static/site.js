@@ -9,9 +9,6 @@
  * 3. The day view ("Titles and abstracts" / "Titles only") the reader last chose is
  *    remembered (localStorage) and links to day pages lead to that view.  Without
  *    JavaScript both views are plain pages: days/<date>/ and days/<date>/compact/.
- * 4. The topic filter of a day page: without JavaScript each topic is a link to its page;
- *    with it, a click shows only the day's papers with that topic (again: all), and the
- *    choice is kept in the URL's fragment (#topic=<slug>) so a reload or a shared link keeps it.
  */
 (function () {
   "use strict";
@@ -98,16 +95,6 @@
   }
 })();
 
-/* The reading list's stars (static/reading.js, next to this file): loaded here so no page grows a script tag. */
-(function () {
-  "use strict";
-  var self = document.currentScript;
-  if (!self || !self.src || !document.querySelector(".paper-item, body.page-paper")) return;
-  var s = document.createElement("script");
-  s.src = self.src.replace(/[^/]*$/, "reading.js");
-  document.head.appendChild(s);
-})();
-
 /* A "Copy" button for each BibTeX block (pre.bibtex); added here so pages carry no inline script
    and readers without JavaScript see no button that does nothing. */
 (function () {
@@ -133,57 +120,4 @@
     pre.parentNode.insertBefore(button, pre);
     pre.parentNode.insertBefore(status, pre);
   });
-})();
-
-/* The topic filter of a day page (point 4 above): its own scope, so it runs whatever the clipboard. */
-(function () {
-  "use strict";
-  var doc = document;
-  var filter = doc.querySelector("[data-topic-filter]");
-  if (filter) {
-    var chips = filter.querySelectorAll("a[data-topic]");
-    var status = filter.querySelector(".topic-filter-status");
-    var items = doc.querySelectorAll(".day-group .paper-item");
-    var apply = function (slug) {
-      var shown = 0, name = "";
-      Array.prototype.forEach.call(chips, function (a) {
-        var on = a.getAttribute("data-topic") === slug;
-        a.setAttribute("aria-pressed", on ? "true" : "false");
-        if (on) name = a.firstChild.textContent.trim();
-      });
-      if (!name) slug = "";
-      Array.prototype.forEach.call(items, function (li) {
-        var topics = (li.getAttribute("data-topics") || "").split(" ");
-        var keep = !slug || topics.indexOf(slug) >= 0;
-        li.hidden = !keep;
-        if (keep) shown += 1;
-      });
-      Array.prototype.forEach.call(doc.querySelectorAll(".day-group"), function (g) {
-        g.hidden = slug !== "" && g.querySelector(".paper-item:not([hidden])") === null;
-      });
-      status.hidden = !slug;
-      status.textContent = slug ? "Showing " + shown + " paper" + (shown === 1 ? "" : "s") + " on " + name +
-        ". Select the topic again to show all." : "";
-    };
-    var fromHash = function () {
-      var m = /^#topic=([a-z0-9-]+)$/.exec(location.hash);
-      return m ? m[1] : "";
-    };
-    Array.prototype.forEach.call(chips, function (a) {
-      a.setAttribute("role", "button");
-      a.setAttribute("aria-pressed", "false");
-      a.addEventListener("click", function (ev) {
-        if (ev.ctrlKey || ev.metaKey || ev.shiftKey || ev.altKey || ev.button !== 0) return;
-        ev.preventDefault();
-        var slug = a.getAttribute("aria-pressed") === "true" ? "" : a.getAttribute("data-topic");
-        history.replaceState(null, "", slug ? "#topic=" + slug : location.pathname + location.search);
-        apply(slug);
-      });
-      a.addEventListener("keydown", function (ev) {
-        if (ev.key === " ") { ev.preventDefault(); a.click(); }
-      });
-    });
-    window.addEventListener("hashchange", function () { apply(fromHash()); });
-    if (fromHash()) apply(fromHash());
-  }
 })();
